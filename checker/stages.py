@@ -1,0 +1,82 @@
+"""The stage registry (stages.toml), read once and shared by the checker, the stub generator and tests."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+REGISTRY = Path(__file__).with_name("stages.toml")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Stage:
+    number: int  # 1-based position in the curriculum
+    id: str
+    title: str
+    module: str
+    tests: str
+    tasks: tuple[str, ...]
+    goal: str
+    aliases: tuple[str, ...]
+    hints: tuple[str, ...]
+
+    @property
+    def exercise(self) -> str:
+        """Path of the learner's file, relative to the repo root."""
+        return f"exercises/{self.module}.py"
+
+    @property
+    def solution(self) -> str:
+        return f"solutions/{self.module}.py"
+
+    @property
+    def label(self) -> str:
+        return f"Stage {self.number} ({self.title})"
+
+    def task_of(self, test_name: str) -> str | None:
+        """The task a test belongs to: the longest task name with test_<task>_ as the test's prefix."""
+        base = test_name.split("[", 1)[0]
+        matches = [t for t in self.tasks if base == f"test_{t}" or base.startswith(f"test_{t}_")]
+        return max(matches, key=len) if matches else None
+
+
+@lru_cache(maxsize=None)
+def all_stages() -> tuple[Stage, ...]:
+    with REGISTRY.open("rb") as f:
+        entries = tomllib.load(f)["stage"]
+    return tuple(
+        Stage(
+            number=i,
+            id=e["id"],
+            title=e["title"],
+            module=e["module"],
+            tests=e["tests"],
+            tasks=tuple(e["tasks"]),
+            goal=e["goal"],
+            aliases=tuple(e.get("aliases", ())),
+            hints=tuple(e.get("hints", ())),
+        )
+        for i, e in enumerate(entries, start=1)
+    )
+
+
+def find_stage(name: str | int) -> Stage | None:
+    """A stage by number ("3"), id ("softmax"), module or alias; None when nothing matches."""
+    key = str(name).strip().lower().replace("-", "_")
+    for stage in all_stages():
+        names = {str(stage.number), stage.id, stage.module, *(a.replace("-", "_") for a in stage.aliases)}
+        if key in names:
+            return stage
+    return None
+
+
+def stage_of_module(module: str) -> Stage | None:
+    return next((s for s in all_stages() if s.module == module), None)

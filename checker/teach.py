@@ -1,0 +1,212 @@
+"""What the stage suites use to reach the learner's code and to fail with a lesson, not a traceback.
+
+The suites never import the learner's module at collection time: a syntax error or a missing
+function must fail the tests of that stage with a clear message, not crash pytest. Instead they
+declare the functions they test,
+
+    softmax = learner_function("softmax", "softmax")
+
+and the module is imported when the test first calls it, from the package chosen with
+`pytest --impl=NAME` (default: exercises).
+
+A failed check raises Lesson, an AssertionError whose message is the whole explanation: which
+property failed, on what input, and what to revisit. The suites' conftest shows it without a
+traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_IMPL = "exercises"
+IMPL = os.environ.get("KATA_IMPL") or DEFAULT_IMPL  # replaced by the suites' conftest from --impl
+
+
+class Lesson(AssertionError):
+    """A failed check whose message explains the mistake; shown without a traceback."""
+
+
+def _display_path(filename: str | None) -> str:
+    if not filename:
+        return "?"
+    try:
+        return os.path.relpath(filename)
+    except ValueError:  # another drive on Windows
+        return filename
+
+
+def _module_path(module: str) -> str:
+    name = f"{IMPL}.{module}"
+    try:
+        spec = importlib.util.find_spec(name)
+    except Exception:
+        spec = None
+    if spec is not None and spec.origin:
+        return _display_path(spec.origin)
+    return f"{IMPL.replace('.', '/')}/{module}.py"
+
+
+def _where(exc: BaseException) -> str:
+    """'line N' of the deepest frame of the implementation package in exc's traceback."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f"{os.sep}{IMPL}{os.sep}" in f.filename]
+    return f"{_display_path(frames[-1].filename)} line {frames[-1].lineno}" if frames else ""
+
+
+def load_module(module: str):
+    """Import IMPL.module, turning every way it can fail into a Lesson that says what to fix."""
+    name = f"{IMPL}.{module}"
+    path = _module_path(module)
+    try:
+        return importlib.import_module(name)
+    except SyntaxError as exc:  # IndentationError included
+        where = f"{_display_path(exc.filename)} line {exc.lineno}" if exc.lineno else path
+        raise Lesson(f"{where}: {type(exc).__name__}: {exc.msg}. Fix the file, then run the tests again.") from None
+    except ModuleNotFoundError as exc:
+        if exc.name in (name, IMPL):
+            raise Lesson(
+                f"{path} is missing. Put it back with: kata reset {module} (or restore it from git)."
+            ) from None
+        raise Lesson(f"{path} could not be imported: {exc}. Only numpy and the kata's own modules are available.") from None
+    except SystemExit:
+        raise Lesson(f"{path} called sys.exit() while being imported. Remove that call.") from None
+    except Exception as exc:
+        where = _where(exc) or path
+        raise Lesson(f"{where}: importing {path} raised {type(exc).__name__}: {exc}") from None
+
+
+class LearnerFunction:
+    """A function of the learner's module, looked up when it is first called."""
+
+    def __init__(self, module: str, name: str):
+        self.module = module
+        self.__name__ = name
+
+    def resolve(self):
+        mod = load_module(self.module)
+        func = getattr(mod, self.__name__, None)
+        if func is None or not callable(func):
+            raise Lesson(
+                f"{_module_path(self.module)} has no function {self.__name__}(). Keep the name and "
+                f"signature from the stub (see it again with: kata reset {self.module})."
+            )
+        return func
+
+    def __call__(self, *args, **kwargs):
+        return self.resolve()(*args, **kwargs)
+
+    def __repr__(self):
+        return f"{IMPL}.{self.module}.{self.__name__}"
+
+
+def learner_function(module: str, name: str) -> LearnerFunction:
+    return LearnerFunction(module, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting values for messages
+
+
+def show(value, precision: int = 4) -> str:
+    """A compact, one-or-few-line rendering of a value for a failure message."""
+    if isinstance(value, np.ndarray):
+        body = np.array2string(
+            value, precision=precision, threshold=24, edgeitems=3, suppress_small=False,
+            max_line_width=100, separator=", ",
+        )
+        meta = f"  (shape {value.shape}, {value.dtype})" if value.ndim else f"  ({value.dtype})"
+        return body + meta
+    if isinstance(value, float):
+        return f"{value:.{precision + 2}g}"
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def fail(problem: str, *, given: dict | None = None, got=None, expected=None, hint: str | None = None):
+    """Raise a Lesson: the problem first, then the input, what came out, what should have, a hint."""
+    lines = [problem]
+    for name, value in (given or {}).items():
+        lines.append(_labelled(f"input {name}", value))
+    if got is not None:
+        lines.append(_labelled("got", got))
+    if expected is not None:
+        lines.append(_labelled("expected", expected))
+    if hint:
+        lines.append(f"  hint: {hint}")
+    raise Lesson("\n".join(lines))
+
+
+def _labelled(label: str, value) -> str:
+    rendered = value if isinstance(value, str) else show(value)
+    rendered = rendered.replace("\n", "\n" + " " * 13)
+    return f"  {label:<10} {rendered}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks shared by the suites
+
+
+def returned_array(result, func: str, *, given: dict | None = None) -> np.ndarray:
+    """result, if it is a NumPy array; a Lesson otherwise."""
+    if not isinstance(result, np.ndarray):
+        fail(
+            f"{func} must return a NumPy array, but it returned {type(result).__name__}.",
+            given=given, got=result,
+            hint="did you forget the return statement?" if result is None else "build the result with NumPy operations.",
+        )
+    return result
+
+
+def check_shape(result: np.ndarray, shape: tuple, func: str, *, given: dict | None = None, hint: str | None = None):
+    if result.shape != tuple(shape):
+        fail(f"{func} returned an array of shape {result.shape}; expected shape {tuple(shape)}.",
+             given=given, hint=hint)
+
+
+def check_dtype(result: np.ndarray, dtype, func: str, *, given: dict | None = None):
+    if result.dtype != np.dtype(dtype):
+        fail(
+            f"{func} must keep the floating dtype it is given: {np.dtype(dtype)} in, {np.dtype(dtype)} out; "
+            f"it returned {result.dtype}.",
+            given=given,
+            hint="a float64 constant or np.array(...) without dtype can upcast; operate on the input "
+                 "arrays directly (training runs in float32 to be fast).",
+        )
+
+
+def check_close(got, expected, *, problem: str, given: dict | None = None, hint: str | None = None,
+                rtol: float = 1e-6, atol: float = 1e-9):
+    """Fail unless got and expected agree elementwise; the message names the worst element."""
+    got_arr = np.asarray(got, dtype=np.float64)
+    exp_arr = np.asarray(expected, dtype=np.float64)
+    if got_arr.shape != exp_arr.shape:
+        fail(f"{problem}: got shape {got_arr.shape}, expected shape {exp_arr.shape}.", given=given,
+             got=got, expected=expected, hint=hint)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isclose(got_arr, exp_arr, rtol=rtol, atol=atol, equal_nan=False)
+    if bad.any():
+        where = ""
+        if got_arr.ndim:
+            index = np.unravel_index(np.argmax(np.where(bad, np.nan_to_num(np.abs(got_arr - exp_arr), nan=np.inf), -1)), got_arr.shape)
+            where = f" (worst at index {tuple(int(i) for i in index) if len(index) > 1 else int(index[0])}: got " \
+                    f"{got_arr[index]:.6g}, expected {exp_arr[index]:.6g})"
+        fail(f"{problem}{where}.", given=given, got=got, expected=expected, hint=hint)
+
+
+def check_unchanged(before: dict, after: dict, func: str):
+    """Fail if any input array changed during the call (compare copies taken before)."""
+    for name, original in before.items():
+        current = after[name]
+        if not np.array_equal(original, current, equal_nan=True):
+            fail(
+                f"{func} modified its input {name}: no function of the kata may change its arguments.",
+                given={f"{name} before": original}, got=current,
+                hint="an in-place operation (x[...] = ..., x -= ..., np.exp(x, out=x)) on an argument "
+                     "changes the caller's array; compute into a new array instead.",
+            )

@@ -1,0 +1,1 @@
+"""Your implementation of the kata, one module per stage. Run `kata` to see where you are."""
