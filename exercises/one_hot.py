@@ -31,7 +31,7 @@ def one_hot(labels, num_classes=10):
 
     Raises:
         ValueError, with a message that names the offending value, when
-        - labels is not 1-D (e.g. shape (N, 1) or a single number);
+        - labels is not 1-D (e.g. shape (N, 1) or a single number): name the shape;
         - a label is not a whole number (2.5);
         - a label is outside [0, num_classes): negative (-1) or too large (10 when C = 10).
 

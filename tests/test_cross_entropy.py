@@ -1,0 +1,205 @@
+"""Stage 4: cross-entropy. Tasks: cross_entropy(probs, targets), then softmax_cross_entropy_backward(probs, targets)."""
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from checker.gradcheck import check_gradient
+from checker.teach import (check_close, check_dtype, check_shape, check_unchanged, fail, learner_function,
+                           returned_array, show)
+
+cross_entropy = learner_function("cross_entropy", "cross_entropy")
+softmax_cross_entropy_backward = learner_function("cross_entropy", "softmax_cross_entropy_backward")
+
+MEAN = ("the loss is the mean over the N examples: -np.sum(targets * np.log(probs)) / N with N = probs.shape[0]. "
+        "Not the sum (it grows with the batch), not np.mean over all N * C entries.")
+CLIP = "log(0) is -inf and 0 * -inf is nan: clip the probabilities first, np.log(np.clip(probs, 1e-12, 1.0))."
+GRADIENT = "the gradient of the mean loss with respect to the logits is (probs - targets) / N, N = probs.shape[0]."
+
+
+def reference_loss(probs, targets):
+    probs = np.asarray(probs, dtype=np.float64)
+    picked = np.sum(np.asarray(targets, dtype=np.float64) * np.log(np.maximum(probs, 1e-300)), axis=1)
+    return float(-picked.mean())
+
+
+def reference_softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def one_hot_rows(labels, num_classes):
+    return np.eye(num_classes)[labels]
+
+
+def run_cross_entropy(probs, targets):
+    originals = {"probs": probs.copy(), "targets": targets.copy()}
+    given_ = {"probs": probs, "targets": targets}
+    loss = cross_entropy(probs, targets)
+    check_unchanged(originals, given_, "cross_entropy")
+    if isinstance(loss, np.ndarray) or not isinstance(loss, float):
+        fail(f"cross_entropy must return a Python float, got {type(loss).__name__} {show(loss)}.", given=given_,
+             hint="return float(loss): one number for the whole batch.")
+    if not np.isfinite(loss):
+        fail(f"cross_entropy returned {loss}.", given=given_, hint=CLIP)
+    return loss
+
+
+def run_backward(probs, targets):
+    originals = {"probs": probs.copy(), "targets": targets.copy()}
+    given_ = {"probs": probs, "targets": targets}
+    grad = returned_array(softmax_cross_entropy_backward(probs, targets), "softmax_cross_entropy_backward",
+                          given=given_)
+    check_unchanged(originals, given_, "softmax_cross_entropy_backward")
+    check_shape(grad, probs.shape, "softmax_cross_entropy_backward", given=given_,
+                hint="one gradient per logit: shape (N, C), like probs.")
+    return grad
+
+
+@st.composite
+def predictions(draw, min_classes=2):
+    """(probs, targets): softmax of random logits, and one-hot targets of random labels."""
+    n = draw(st.integers(1, 6))
+    c = draw(st.integers(min_classes, 8))
+    logits = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(-8, 8, allow_subnormal=False)))
+    labels = draw(hnp.arrays(np.int64, n, elements=st.integers(0, c - 1)))
+    return reference_softmax(logits), one_hot_rows(labels, c)
+
+
+# Task 1: cross_entropy ------------------------------------------------------------------------
+
+def test_cross_entropy_worked_example_one_row():
+    probs, targets = np.array([[0.25, 0.75]]), np.array([[0.0, 1.0]])
+    check_close(run_cross_entropy(probs, targets), -np.log(0.75),
+                problem="the loss of one example is minus the log of the probability of its true class, -log 0.75 = 0.2877",
+                given={"probs": probs, "targets": targets}, hint="L = -sum_j targets[j] * log(probs[j]).")
+
+
+def test_cross_entropy_worked_example_batch_is_the_mean():
+    probs = np.array([[0.5, 0.5], [1.0, 0.0]])
+    targets = np.array([[1.0, 0.0], [1.0, 0.0]])
+    check_close(run_cross_entropy(probs, targets), np.log(2.0) / 2,
+                problem="for two examples with losses log 2 and 0 the batch loss is their mean, 0.3466",
+                given={"probs": probs, "targets": targets}, hint=MEAN)
+
+
+@given(predictions())
+def test_cross_entropy_matches_an_independent_implementation(case):
+    probs, targets = case
+    check_close(run_cross_entropy(probs, targets), reference_loss(probs, targets),
+                problem="cross_entropy differs from -(1/N) sum_i sum_j targets[i, j] log probs[i, j]",
+                given={"probs": probs, "targets": targets}, hint=MEAN, rtol=1e-6)
+
+
+@given(predictions())
+def test_cross_entropy_is_zero_for_a_perfect_prediction(case):
+    _, targets = case
+    probs = targets.copy()  # probability 1 on the true class, exact 0 elsewhere
+    loss = run_cross_entropy(probs, targets)
+    if abs(loss) > 1e-6:
+        fail(f"a perfect prediction must cost 0, got {loss:.6g}.", given={"probs": probs, "targets": targets},
+             hint="-log(1) = 0, and the zeros of the other classes are multiplied by targets = 0. " + CLIP)
+
+
+@given(st.integers(1, 8), st.integers(2, 12), st.data())
+def test_cross_entropy_of_a_uniform_prediction_is_log_of_the_number_of_classes(n, c, data):
+    labels = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, c - 1)), label="labels")
+    probs, targets = np.full((n, c), 1.0 / c), one_hot_rows(labels, c)
+    check_close(run_cross_entropy(probs, targets), np.log(c),
+                problem=f"guessing uniformly over {c} classes must cost log {c} = {np.log(c):.4f} whatever N is",
+                given={"probs": probs, "targets": targets}, hint=MEAN)
+
+
+@given(predictions())
+def test_cross_entropy_does_not_grow_with_the_batch_size(case):
+    probs, targets = case
+    twice = run_cross_entropy(np.vstack([probs, probs]), np.vstack([targets, targets]))
+    check_close(twice, run_cross_entropy(probs, targets),
+                problem="repeating the batch twice must not change the loss: it is a mean, not a sum",
+                given={"probs": probs, "targets": targets}, hint=MEAN)
+
+
+def test_cross_entropy_is_finite_when_probabilities_are_exactly_zero():
+    probs = np.array([[0.0, 1.0, 0.0], [0.2, 0.0, 0.8]])
+    targets = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loss = run_cross_entropy(probs, targets)
+    check_close(loss, -np.log(0.8) / 2, problem="zeros on the wrong classes must not change the loss",
+                given={"probs": probs, "targets": targets}, hint=CLIP)
+
+
+def test_cross_entropy_is_large_but_finite_when_the_true_class_has_probability_zero():
+    probs = np.array([[1.0, 0.0]])
+    targets = np.array([[0.0, 1.0]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loss = run_cross_entropy(probs, targets)
+    if loss < 10:
+        fail(f"a confident wrong answer (probability 0 on the true class) must cost a lot; got {loss:.4g}.",
+             given={"probs": probs, "targets": targets},
+             hint="clip to a tiny floor such as 1e-12 (-log 1e-12 = 27.6), not to something like 0.01.")
+
+
+def test_cross_entropy_works_in_float32():
+    probs = np.array([[0.1, 0.7, 0.2], [0.3, 0.3, 0.4]], dtype=np.float32)
+    targets = np.array([[0, 1, 0], [0, 0, 1]], dtype=np.float32)
+    check_close(run_cross_entropy(probs, targets), reference_loss(probs, targets),
+                problem="cross_entropy on float32 inputs must be right", given={"probs": probs, "targets": targets},
+                hint="return float(...) of the mean.", rtol=1e-5)
+
+
+def test_cross_entropy_does_not_modify_its_inputs():
+    probs = np.array([[0.0, 0.6, 0.4]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        run_cross_entropy(probs, np.array([[0.0, 1.0, 0.0]]))  # checks both afterwards: no in-place clipping
+
+
+# Task 2: softmax_cross_entropy_backward ---------------------------------------------------------
+
+def test_softmax_cross_entropy_backward_worked_example():
+    probs = np.array([[0.25, 0.75], [0.5, 0.5]])
+    targets = np.array([[0.0, 1.0], [1.0, 0.0]])
+    check_close(run_backward(probs, targets), [[0.125, -0.125], [-0.25, 0.25]],
+                problem="(probs - targets) / N with N = 2 must be [[0.125, -0.125], [-0.25, 0.25]]",
+                given={"probs": probs, "targets": targets}, hint=GRADIENT)
+
+
+@given(predictions(min_classes=1))
+def test_softmax_cross_entropy_backward_is_probs_minus_targets_over_n(case):
+    probs, targets = case
+    check_close(run_backward(probs, targets), (probs - targets) / probs.shape[0],
+                problem="the gradient must be (probs - targets) / N",
+                given={"probs": probs, "targets": targets}, hint=GRADIENT + " Check the sign and the 1/N.")
+
+
+@given(predictions())
+def test_softmax_cross_entropy_backward_rows_sum_to_zero(case):
+    probs, targets = case
+    grad = run_backward(probs, targets)
+    sums = grad.sum(axis=1)
+    if np.any(np.abs(sums) > 1e-9):
+        fail(f"each row of the gradient must sum to 0 (probs and targets both sum to 1); row sums {show(sums)}.",
+             given={"probs": probs, "targets": targets}, got=grad, hint=GRADIENT)
+
+
+def test_softmax_cross_entropy_backward_passes_a_numerical_gradient_check():
+    rng = np.random.default_rng(4)
+    logits = rng.standard_normal((5, 4)) * 2
+    targets = one_hot_rows(np.array([0, 3, 1, 1, 2]), 4)
+    probs = reference_softmax(logits)
+    grad = run_backward(probs, targets)
+    result = check_gradient(lambda z: reference_loss(reference_softmax(z), targets), logits, grad)
+    if not result:
+        fail(f"softmax_cross_entropy_backward is not the gradient of the mean loss: numerical gradient check {result}.",
+             given={"logits": logits, "targets": targets}, got=grad, hint=GRADIENT)
+
+
+def test_softmax_cross_entropy_backward_keeps_float32():
+    probs = np.array([[0.2, 0.8]], dtype=np.float32)
+    targets = np.array([[0.0, 1.0]], dtype=np.float32)
+    check_dtype(run_backward(probs, targets), np.float32, "softmax_cross_entropy_backward",
+                given={"probs": probs, "targets": targets})
+
+
+def test_softmax_cross_entropy_backward_does_not_modify_its_inputs():
+    run_backward(np.array([[0.2, 0.8], [0.6, 0.4]]), np.array([[0.0, 1.0], [1.0, 0.0]]))  # checks afterwards
