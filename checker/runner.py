@@ -1,0 +1,411 @@
+"""Run stage suites on the learner's code in a subprocess, safely, and say how each stage went.
+
+One pytest process runs the suites of the given stages in order and, by default, stops after the
+first stage that does not pass: the stages after it are locked anyway. A plugin in the child
+(checker.results_plugin) streams one JSON line per test, so the parent always knows which test is
+running. The learner's code cannot take the checker down with it:
+
+- a time limit per stage (KATA_TIMEOUT seconds, default 30): an endless loop is stopped and
+  reported with the function that was running;
+- a memory limit (KATA_MEMORY_MB, default 2048, as RLIMIT_AS): a huge allocation is a MemoryError;
+- output goes to a file with a size limit, never to the terminal: a print flood cannot drown it;
+- sys.exit() is a failure of that test; os._exit() or a crash of Python ends the child, and is
+  reported for the test that was running.
+
+    first_unpassed_stage()    the stage the learner is on, or None when every stage passes
+    run_stages(stages)        RunResult with a StageResult per stage
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from .errors import KataError
+from .stages import ROOT, Stage, all_stages
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - Windows: no limits, everything else works
+    resource = None
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MEMORY_MB = 2048
+MAX_OUTPUT_FILE_BYTES = 16 * 2**20  # RLIMIT_FSIZE of the child: a print flood fails, the disk stays free
+MAX_SHOWN_OUTPUT_BYTES = 200_000  # what `kata check` shows of pytest's output at most
+POLL_SECONDS = 0.05
+
+
+@dataclass
+class TestResult:
+    name: str
+    task: str | None
+    outcome: str  # "passed", "failed" or "skipped"
+    kind: str = ""  # for failures: "lesson", "not_started" or "error"
+    message: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == "failed"
+
+
+@dataclass
+class StageResult:
+    stage: Stage
+    ran: bool = False  # False: not run (locked, or after a stop)
+    tests: list[TestResult] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)  # the test names collected for the stage
+    problem: str | None = None  # one line when the stage could not run to the end (timeout, crash, ...)
+    problem_task: str | None = None  # the task that was running when it happened, if known
+
+    @property
+    def passed(self) -> bool:
+        return (self.ran and self.problem is None and bool(self.expected)
+                and len(self.tests) >= len(self.expected) and not any(t.failed for t in self.tests))
+
+    @property
+    def passing_count(self) -> int:
+        return sum(not t.failed for t in self.tests)
+
+    @property
+    def total(self) -> int:
+        return max(len(self.expected), len(self.tests))
+
+    def failures(self) -> list[TestResult]:
+        """Failed tests, the earliest task first, in file order within a task."""
+        order = {task: i for i, task in enumerate(self.stage.tasks)}
+        failed = [t for t in self.tests if t.failed]
+        return sorted(failed, key=lambda t: order.get(t.task, len(order)))  # sorted() is stable
+
+    def tasks(self) -> list[TaskResult]:
+        """Per task of the stage: how many of its tests pass, and whether it is started at all."""
+        by_task = {task: TaskResult(task) for task in self.stage.tasks}
+        results = {t.name: t for t in self.tests}
+        for name in self.expected or list(results):
+            task = self.stage.task_of(name)
+            if task not in by_task:
+                continue
+            entry = by_task[task]
+            entry.total += 1
+            result = results.get(name)
+            if result is None:
+                entry.unknown += 1
+            elif result.failed:
+                entry.not_started += result.kind == "not_started"
+            else:
+                entry.passing += 1
+        return list(by_task.values())
+
+
+@dataclass
+class TaskResult:
+    task: str
+    total: int = 0
+    passing: int = 0
+    not_started: int = 0  # failing because the stub still raises NotImplementedError
+    unknown: int = 0  # not run: the stage stopped before these tests
+
+    @property
+    def state(self) -> str:
+        """"done", "not started", "failing" or "not run"."""
+        if self.total and self.passing == self.total:
+            return "done"
+        if self.unknown == self.total:
+            return "not run"
+        if self.not_started and self.not_started + self.unknown == self.total:
+            return "not started"
+        return "failing"
+
+
+@dataclass
+class RunResult:
+    stages: list[StageResult]
+    output: str = ""  # the tail of the child's own output, for diagnosing the kata itself
+
+    def first_unpassed(self) -> StageResult | None:
+        return next((r for r in self.stages if not r.passed), None)
+
+    @property
+    def all_passed(self) -> bool:
+        return self.first_unpassed() is None
+
+
+def first_unpassed_stage(impl: str = "exercises", root: Path = ROOT) -> Stage | None:
+    """The first stage whose suite does not pass on `impl`; None when every stage passes."""
+    result = run_stages(all_stages(), impl=impl, root=root).first_unpassed()
+    return result.stage if result else None
+
+
+def time_limit() -> float:
+    return _number_from_env("KATA_TIMEOUT", DEFAULT_TIMEOUT, "seconds, e.g. KATA_TIMEOUT=60")
+
+
+def memory_limit_mb() -> float:
+    return _number_from_env("KATA_MEMORY_MB", DEFAULT_MEMORY_MB, "megabytes, e.g. KATA_MEMORY_MB=8192")
+
+
+def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after_failing_stage: bool = True,
+               show_output: TextIO | None = None, color: bool = False) -> RunResult:
+    """Run the suites of `stages` (in this order) on the package `impl` in one pytest subprocess.
+
+    stop_after_failing_stage: stages after the first unpassed one are not run (ran=False).
+    show_output: a stream to copy pytest's own verbose output to while it runs (`kata check`);
+    without it, pytest prints nothing and only the streamed results are used.
+    """
+    stages = list(stages)
+    root = Path(root)
+    results = {s.id: StageResult(s) for s in stages}
+    files: list[str] = []
+    for stage in stages:
+        if not (root / stage.tests).is_file():
+            results[stage.id].ran = True
+            results[stage.id].problem = (f"its tests, {stage.tests}, are missing. That is a problem of the kata, "
+                                         "not of your code: restore the file from git.")
+            if stop_after_failing_stage:
+                break
+            continue
+        files.append(stage.tests)
+    if not files:
+        return RunResult([results[s.id] for s in stages])
+
+    # Python's bytecode cache keys on the source's mtime in whole seconds and its size: an edit
+    # saved within a second of the last run, of the same length, would run the old code.
+    shutil.rmtree(root / impl.replace(".", "/") / "__pycache__", ignore_errors=True)
+
+    limit = time_limit()
+    with tempfile.TemporaryDirectory(prefix="kata-run-") as tmp:
+        results_path = Path(tmp, "results.jsonl")
+        results_path.touch()
+        output_path = Path(tmp, "output.log")
+        command = [sys.executable, "-m", "pytest", *files, "-p", "checker.results_plugin",
+                   "-p", "no:cacheprovider", "--continue-on-collection-errors"]
+        if show_output is None:
+            # Without the terminal plugin pytest prints nothing. The suites teach with Lesson
+            # messages, not bare asserts, so assertion rewriting (which also rewrites hypothesis,
+            # a pytest plugin, on every run when bytecode is not cached) would only cost time.
+            command += ["-p", "no:terminal", "--assert=plain"]
+        else:
+            command += ["-v", "--tb=short", "--no-header", f"--color={'yes' if color else 'no'}"]
+        env = _child_env(root, impl, results_path, stop_after_failing_stage)
+        events = _EventLog()
+        with output_path.open("wb") as output, results_path.open("rb") as results_file:
+            process = subprocess.Popen(
+                command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=_child_limits(memory_limit_mb()) if resource else None,
+            )
+            shown = _OutputPump(output_path, show_output)
+            try:
+                stage_file, stage_started = None, time.monotonic()
+                while True:
+                    exit_code = process.poll()
+                    for event in _read_events(results_file):
+                        events.add(event)
+                        if event["event"] == "start" and event["file"] != stage_file:
+                            stage_file, stage_started = event["file"], time.monotonic()
+                    shown.pump()
+                    if exit_code is not None:
+                        break
+                    if time.monotonic() - stage_started > limit:
+                        _kill(process)
+                        events.timed_out = stage_file or files[0]
+                        break
+                    time.sleep(POLL_SECONDS)
+            finally:
+                if process.poll() is None:  # Ctrl-C or an error here: never leave the child running
+                    _kill(process)
+            for event in _read_events(results_file):
+                events.add(event)
+            shown.pump(final=True)
+            exit_code = process.returncode
+        tail = output_path.read_bytes()[-4000:].decode("utf-8", "replace")
+
+    ran = [results[s.id] for s in stages if s.tests in files]
+    for result in ran:
+        events.fill(result, exit_code, limit)
+    if not events.finished and not any(r.problem for r in ran):
+        # The child ended between tests, or before the first one: blame the first stage not through.
+        result = next((r for r in ran if not r.passed), ran[0])
+        result.ran = True
+        result.problem = _unexpected_end(exit_code, tail)
+    return RunResult([results[s.id] for s in stages], output=tail)
+
+
+# The child process ---------------------------------------------------------------------------
+
+
+def _child_env(root: Path, impl: str, results_path: Path, stop: bool) -> dict:
+    env = dict(os.environ)
+    # The project's own checker, suites and exercises, not those of another install.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+    env["KATA_IMPL"] = impl
+    env["KATA_RESULTS"] = str(results_path)
+    env["KATA_STOP_AFTER_FAILING_STAGE"] = "1" if stop else "0"
+    env["PYTHONUNBUFFERED"] = "1"
+    env["COLUMNS"] = str(shutil.get_terminal_size((100, 24)).columns)
+    env.pop("PYTEST_ADDOPTS", None)  # a learner's own pytest options must not change the verdict
+    return env
+
+
+def _child_limits(memory_mb: float):
+    """What the child does before running Python: cap its memory and the size of files it writes."""
+    def apply():
+        for limit, value in ((resource.RLIMIT_AS, int(memory_mb * 2**20)),
+                             (resource.RLIMIT_FSIZE, MAX_OUTPUT_FILE_BYTES)):
+            try:
+                _, hard = resource.getrlimit(limit)
+                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                resource.setrlimit(limit, (value, hard))
+            except (ValueError, OSError):
+                pass
+        # Past the size limit a write fails with an error (reported for the test) instead of a signal.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    return apply
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # the whole group: the learner's code may start processes
+    except (ProcessLookupError, PermissionError, AttributeError):
+        process.kill()
+    process.wait()
+
+
+def _read_events(results_file):
+    """The complete JSON lines appended since the last call (a half-written last line waits)."""
+    while True:
+        position = results_file.tell()
+        line = results_file.readline()
+        if not line:
+            return
+        if not line.endswith(b"\n"):
+            results_file.seek(position)
+            return
+        try:
+            yield json.loads(line)
+        except ValueError:
+            continue
+
+
+class _OutputPump:
+    """Copies the child's output file to a stream as it grows, up to MAX_SHOWN_OUTPUT_BYTES."""
+
+    def __init__(self, path: Path, stream: TextIO | None):
+        self.stream = stream
+        self.file = path.open("rb") if stream is not None else None
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.shown = 0
+        self.cut = False
+
+    def pump(self, final: bool = False) -> None:
+        if self.file is None:
+            return
+        data = self.file.read()
+        if data and not self.cut:
+            room = MAX_SHOWN_OUTPUT_BYTES - self.shown
+            self.stream.write(self.decoder.decode(data[:room], final=final))
+            self.shown += min(len(data), room)
+            if len(data) > room:
+                self.cut = True
+                self.stream.write(f"\n... output cut after {MAX_SHOWN_OUTPUT_BYTES // 1000} kB ...\n")
+            self.stream.flush()
+        if final:
+            self.file.close()
+
+
+class _EventLog:
+    """What the child reported, per test file."""
+
+    def __init__(self):
+        self.collected: dict[str, list[str]] = {}
+        self.collect_errors: dict[str, str] = {}
+        self.results: dict[str, list[TestResult]] = {}
+        self.running: dict[str, tuple[str, str | None]] = {}  # file -> (test, task) started, no result yet
+        self.started_files: list[str] = []
+        self.finished = False
+        self.timed_out: str | None = None  # the file that was running when the time limit struck
+
+    def add(self, event: dict) -> None:
+        kind = event.get("event")
+        if kind == "collected":
+            self.collected.update(event["files"])
+        elif kind == "collect_error":
+            self.collect_errors[event["file"]] = event["message"]
+        elif kind == "start":
+            if event["file"] not in self.started_files:
+                self.started_files.append(event["file"])
+            self.running[event["file"]] = (event["test"], None)
+        elif kind == "result":
+            self.running.pop(event["file"], None)
+            self.results.setdefault(event["file"], []).append(TestResult(
+                name=event["test"], task=event.get("task"), outcome=event["outcome"],
+                kind=event.get("kind", ""), message=event.get("message", "")))
+        elif kind == "finished":
+            self.finished = True
+
+    def fill(self, result: StageResult, exit_code: int, limit: float) -> None:
+        file = result.stage.tests
+        result.expected = self.collected.get(file, [])
+        result.tests = self.results.get(file, [])
+        result.ran = file in self.started_files or file in self.collect_errors
+        running = self.running.get(file)
+        task = result.stage.task_of(running[0]) if running else None
+        if file in self.collect_errors:
+            result.problem = (f"its tests could not be loaded: {self.collect_errors[file]} (a problem of the kata "
+                              f"in {file}, not of your code)")
+        elif self.timed_out == file:
+            result.ran = True
+            result.problem_task = task
+            where = f"in {task}()" if task else f"in the code {running[0]} runs" if running else "in your code"
+            result.problem = f"stopped after {limit:g} s: is there an endless loop {where}?"
+        elif running and not self.finished:
+            result.problem_task = task
+            result.problem = _crash_message(exit_code, task, running[0])
+        elif result.ran and not result.expected:
+            result.problem = f"{file} has no tests. That is a problem of the kata, not of your code."
+
+
+def _crash_message(exit_code: int, task: str | None, test: str) -> str:
+    where = f"{task}()" if task else test
+    if exit_code is not None and exit_code < 0:
+        name = _signal_name(-exit_code)
+        if -exit_code == signal.SIGKILL:
+            return f"stopped abruptly while testing {where}: the process was killed ({name}), maybe for using too much memory."
+        return f"stopped abruptly while testing {where}: Python crashed ({name})."
+    return (f"stopped abruptly while testing {where}: the test process ended with exit code {exit_code}. "
+            "Does the code call os._exit()?")
+
+
+def _unexpected_end(exit_code: int, output_tail: str) -> str:
+    lines = [line.strip() for line in output_tail.splitlines() if line.strip()]
+    last = f": {lines[-1]}" if lines else ""
+    return f"the test run ended unexpectedly (exit code {exit_code}){last}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _number_from_env(name: str, default: float, example: str) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise KataError(f"{name}={text!r} is not a positive number. Set it in {example}, or unset it.")
+    return value
