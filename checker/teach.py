@@ -99,10 +99,28 @@ class LearnerFunction:
         return func
 
     def __call__(self, *args, **kwargs):
-        return self.resolve()(*args, **kwargs)
+        __tracebackhide__ = True  # pytest shows the learner's frames, not this wrapper
+        func = self.resolve()
+        try:
+            return func(*args, **kwargs)
+        except (Lesson, NotImplementedError):
+            raise
+        except Exception as exc:
+            arguments = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
+            note = f"(raised inside your {self.__name__}, called as {self.__name__}({arguments}))"
+            exc.__notes__ = [*getattr(exc, "__notes__", []), note]
+            raise
 
     def __repr__(self):
         return f"{IMPL}.{self.module}.{self.__name__}"
+
+
+def _describe(value) -> str:
+    """An argument in a call summary: arrays by shape and dtype, small values as they are."""
+    if isinstance(value, np.ndarray):
+        return f"<array {value.shape} {value.dtype}>"
+    text = repr(value)
+    return text if len(text) <= 40 else f"<{type(value).__name__}>"
 
 
 def learner_function(module: str, name: str) -> LearnerFunction:
@@ -124,6 +142,13 @@ def show(value, precision: int = 4) -> str:
         return body + meta
     if isinstance(value, float):
         return f"{value:.{precision + 2}g}"
+    if isinstance(value, (list, tuple)) and value:
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError):
+            array = None
+        if array is not None and array.dtype.kind in "iuf":
+            return show(array, precision).rsplit("  (shape", 1)[0]
     text = repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
 

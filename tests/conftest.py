@@ -58,6 +58,8 @@ def pytest_configure(config):
         )
     teach.IMPL = name
     os.environ["KATA_IMPL"] = name  # so that subprocesses started by tests agree
+    if getattr(config.option, "tbstyle", None) == "auto":
+        config.option.tbstyle = "short"  # a learner needs the lines of their code, not pages of context
 
 
 def pytest_report_header(config):

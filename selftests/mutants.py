@@ -1,0 +1,515 @@
+"""Deliberately wrong implementations: the mistakes learners really make, one per mutant.
+
+Each mutant is the reference package with one function replaced. selftests/test_mutants.py runs
+the stage's suite against every mutant and asserts that it fails, in the named test, with a
+message that mentions the named concept. A mistake the suites let through is a hole in the kata.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    module: str  # stage module of solutions/ that is changed
+    function: str  # the function replaced
+    source: str  # its wrong version
+    caught_by: str  # a test of tests/test_<module>.py that must fail (name or prefix)
+    says: str = ""  # a phrase that test's failure message must contain
+
+    @property
+    def package(self) -> str:
+        return "kata_mutant_" + self.id
+
+
+def m(id, module, function, caught_by, says, source):
+    return Mutant(id, module, function, textwrap.dedent(source).strip() + "\n", caught_by, says)
+
+
+MUTANTS = [
+    # Stage 1: one_hot ----------------------------------------------------------------------
+    m("one_hot_no_validation", "one_hot", "one_hot", "test_one_hot_rejects_negative_labels", "ValueError", """
+        def one_hot(labels, num_classes=10):
+            labels = np.asarray(labels)
+            out = np.zeros((labels.shape[0], num_classes))
+            out[np.arange(labels.shape[0]), labels.astype(int)] = 1.0
+            return out
+    """),
+    m("one_hot_index_error_for_too_large", "one_hot", "one_hot", "test_one_hot_rejects_a_label_equal_to_num_classes",
+      "IndexError", """
+        def one_hot(labels, num_classes=10):
+            labels = np.asarray(labels)
+            if labels.ndim != 1 or np.any(labels < 0) or np.any(labels != np.round(labels)):
+                raise ValueError(f"bad labels {labels}")
+            out = np.zeros((labels.shape[0], num_classes))
+            out[np.arange(labels.shape[0]), labels.astype(int)] = 1.0
+            return out
+    """),
+    m("one_hot_off_by_one_range", "one_hot", "one_hot", "test_one_hot_rejects_a_label_equal_to_num_classes",
+      "ValueError", """
+        def one_hot(labels, num_classes=10):
+            labels = np.asarray(labels)
+            if labels.ndim != 1:
+                raise ValueError(f"labels must be 1-D, got shape {labels.shape}")
+            bad = labels[(labels < 0) | (labels > num_classes) | (labels != np.round(labels))]
+            if bad.size:
+                raise ValueError(f"bad label {bad[0]}")
+            out = np.zeros((labels.shape[0], num_classes))
+            out[np.arange(labels.shape[0]), labels.astype(int)] = 1.0
+            return out
+    """),
+    m("one_hot_truncates_floats", "one_hot", "one_hot", "test_one_hot_rejects_non_integer_labels", "2.5", """
+        def one_hot(labels, num_classes=10):
+            labels = np.asarray(labels).astype(int)
+            if labels.ndim != 1:
+                raise ValueError(f"labels must be 1-D, got shape {labels.shape}")
+            bad = labels[(labels < 0) | (labels >= num_classes)]
+            if bad.size:
+                raise ValueError(f"label {bad[0]} out of range")
+            out = np.zeros((labels.shape[0], num_classes))
+            out[np.arange(labels.shape[0]), labels] = 1.0
+            return out
+    """),
+    m("one_hot_flattens_2d_input", "one_hot", "one_hot", "test_one_hot_rejects_a_column_of_labels", "1-D", """
+        def one_hot(labels, num_classes=10):
+            labels = np.asarray(labels).ravel()
+            bad = labels[(labels < 0) | (labels >= num_classes) | (labels != np.round(labels))]
+            if bad.size:
+                raise ValueError(f"label {bad[0]} is invalid")
+            out = np.zeros((labels.shape[0], num_classes))
+            out[np.arange(labels.shape[0]), labels.astype(int)] = 1.0
+            return out
+    """),
+    m("one_hot_message_without_value", "one_hot", "one_hot", "test_one_hot_rejects_negative_labels",
+      "does not name the offending value", """
+        def one_hot(labels, num_classes=10):
+            labels = np.asarray(labels)
+            if labels.ndim != 1 or np.any((labels < 0) | (labels >= num_classes) | (labels != np.round(labels))):
+                raise ValueError("invalid labels")
+            out = np.zeros((labels.shape[0], num_classes))
+            out[np.arange(labels.shape[0]), labels.astype(int)] = 1.0
+            return out
+    """),
+    m("one_hot_integer_output", "one_hot", "one_hot", "test_one_hot_worked_example", "floats", """
+        def one_hot(labels, num_classes=10):
+            labels = np.asarray(labels)
+            out = np.zeros((labels.shape[0], num_classes), dtype=int)
+            out[np.arange(labels.shape[0]), labels] = 1
+            return out
+    """),
+    m("one_hot_transposed", "one_hot", "one_hot", "test_one_hot_worked_example", "shape", """
+        def one_hot(labels, num_classes=10):
+            labels = np.asarray(labels)
+            out = np.zeros((num_classes, labels.shape[0]))
+            out[labels, np.arange(labels.shape[0])] = 1.0
+            return out
+    """),
+    m("one_hot_ignores_num_classes", "one_hot", "one_hot", "test_one_hot_worked_example", "shape", """
+        def one_hot(labels, num_classes=10):
+            labels = np.asarray(labels)
+            out = np.zeros((labels.shape[0], 10))
+            out[np.arange(labels.shape[0]), labels] = 1.0
+            return out
+    """),
+    # Stage 2: relu -------------------------------------------------------------------------
+    m("relu_in_place", "relu", "relu", "test_relu_does_not_modify_its_input", "modified its input", """
+        def relu(z):
+            z[z < 0] = 0
+            return z
+    """),
+    m("relu_leaky", "relu", "relu", "test_relu_worked_example", "relu must keep positives", """
+        def relu(z):
+            return np.where(z > 0, z, 0.01 * z)
+    """),
+    m("relu_upcasts_to_float64", "relu", "relu", "test_relu_keeps_float32", "dtype", """
+        def relu(z):
+            return np.maximum(z, 0).astype(np.float64)
+    """),
+    m("relu_backward_kink_ge", "relu", "relu_backward", "test_relu_backward_is_zero_at_the_kink", "z > 0", """
+        def relu_backward(dout, z):
+            return dout * (z >= 0)
+    """),
+    m("relu_backward_mask_on_dout", "relu", "relu_backward", "test_relu_backward_takes_the_mask_from_z_not_from_dout",
+      "mask comes from z", """
+        def relu_backward(dout, z):
+            return dout * (dout > 0)
+    """),
+    m("relu_backward_mask_only", "relu", "relu_backward", "test_relu_backward_worked_example", "dout * (z > 0)", """
+        def relu_backward(dout, z):
+            return (z > 0).astype(dout.dtype)
+    """),
+    m("relu_backward_no_mask", "relu", "relu_backward", "test_relu_backward_worked_example", "dout * (z > 0)", """
+        def relu_backward(dout, z):
+            return dout.copy()
+    """),
+    # Stage 3: softmax ----------------------------------------------------------------------
+    m("softmax_no_max_shift", "softmax", "softmax", "test_softmax_huge_logits_do_not_overflow", "maximum", """
+        def softmax(z):
+            e = np.exp(z)
+            return e / e.sum(axis=-1, keepdims=True)
+    """),
+    m("softmax_global_max", "softmax", "softmax", "test_softmax_rows_of_very_different_scale_in_one_batch",
+      "its own maximum", """
+        def softmax(z):
+            e = np.exp(z - z.max())
+            return e / e.sum(axis=-1, keepdims=True)
+    """),
+    m("softmax_wrong_axis", "softmax", "softmax", "test_softmax_worked_example_batch", "axis", """
+        def softmax(z):
+            e = np.exp(z - z.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=0, keepdims=True)
+    """),
+    m("softmax_axis_1_only", "softmax", "softmax", "test_softmax_worked_example_vector", "", """
+        def softmax(z):
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
+    """),
+    m("softmax_no_keepdims", "softmax", "softmax", "test_softmax_worked_example_batch", "", """
+        def softmax(z):
+            e = np.exp(z - np.max(z))
+            return e / e.sum(axis=-1)
+    """),
+    m("softmax_divides_by_max", "softmax", "softmax", "test_softmax_rows_are_probability_distributions", "sum to 1", """
+        def softmax(z):
+            e = np.exp(z - z.max(axis=-1, keepdims=True))
+            return e / e.max(axis=-1, keepdims=True)
+    """),
+    m("softmax_shifts_in_place", "softmax", "softmax", "test_softmax_does_not_modify_its_input", "modified its input", """
+        def softmax(z):
+            z -= z.max(axis=-1, keepdims=True)
+            e = np.exp(z)
+            return e / e.sum(axis=-1, keepdims=True)
+    """),
+    m("softmax_upcasts_to_float64", "softmax", "softmax", "test_softmax_keeps_float32", "dtype", """
+        def softmax(z):
+            z = np.asarray(z, dtype=np.float64)
+            e = np.exp(z - z.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=-1, keepdims=True)
+    """),
+    # Stage 4: cross_entropy ------------------------------------------------------------------
+    m("cross_entropy_summed", "cross_entropy", "cross_entropy", "test_cross_entropy_worked_example_batch_is_the_mean",
+      "mean", """
+        def cross_entropy(probs, targets):
+            return float(-np.sum(targets * np.log(np.clip(probs, 1e-12, 1.0))))
+    """),
+    m("cross_entropy_mean_over_all_entries", "cross_entropy", "cross_entropy",
+      "test_cross_entropy_worked_example_one_row", "", """
+        def cross_entropy(probs, targets):
+            return float(-np.mean(targets * np.log(np.clip(probs, 1e-12, 1.0))))
+    """),
+    m("cross_entropy_no_clip", "cross_entropy", "cross_entropy",
+      "test_cross_entropy_is_finite_when_probabilities_are_exactly_zero", "clip", """
+        def cross_entropy(probs, targets):
+            return float(-np.sum(targets * np.log(probs)) / probs.shape[0])
+    """),
+    m("cross_entropy_returns_per_example_losses", "cross_entropy", "cross_entropy",
+      "test_cross_entropy_worked_example_one_row", "Python float", """
+        def cross_entropy(probs, targets):
+            return -np.sum(targets * np.log(np.clip(probs, 1e-12, 1.0)), axis=1)
+    """),
+    m("cross_entropy_clips_in_place", "cross_entropy", "cross_entropy",
+      "test_cross_entropy_does_not_modify_its_inputs", "modified its input", """
+        def cross_entropy(probs, targets):
+            np.clip(probs, 1e-12, 1.0, out=probs)
+            return float(-np.sum(targets * np.log(probs)) / probs.shape[0])
+    """),
+    m("cross_entropy_log2", "cross_entropy", "cross_entropy", "test_cross_entropy_worked_example_one_row", "", """
+        def cross_entropy(probs, targets):
+            return float(-np.sum(targets * np.log2(np.clip(probs, 1e-12, 1.0))) / probs.shape[0])
+    """),
+    m("ce_backward_missing_1_over_n", "cross_entropy", "softmax_cross_entropy_backward",
+      "test_softmax_cross_entropy_backward_worked_example", "/ N", """
+        def softmax_cross_entropy_backward(probs, targets):
+            return probs - targets
+    """),
+    m("ce_backward_sign_flipped", "cross_entropy", "softmax_cross_entropy_backward",
+      "test_softmax_cross_entropy_backward_is_probs_minus_targets_over_n", "sign", """
+        def softmax_cross_entropy_backward(probs, targets):
+            return (targets - probs) / probs.shape[0]
+    """),
+    m("ce_backward_divides_by_classes", "cross_entropy", "softmax_cross_entropy_backward",
+      "test_softmax_cross_entropy_backward_passes_a_numerical_gradient_check", "numerical gradient check", """
+        def softmax_cross_entropy_backward(probs, targets):
+            return (probs - targets) / probs.shape[1]
+    """),
+    m("ce_backward_upcasts", "cross_entropy", "softmax_cross_entropy_backward",
+      "test_softmax_cross_entropy_backward_keeps_float32", "dtype", """
+        def softmax_cross_entropy_backward(probs, targets):
+            return (np.asarray(probs, dtype=float) - targets) / len(probs)
+    """),
+    # Stage 5: backprop -------------------------------------------------------------------------
+    m("dense_forward_forgets_bias", "backprop", "dense_forward", "test_dense_forward_worked_example", "x W + b", """
+        def dense_forward(x, W, b):
+            return x @ W
+    """),
+    m("dense_backward_bias_not_summed", "backprop", "dense_backward", "test_dense_backward_worked_example", "db", """
+        def dense_backward(dout, x, W):
+            return dout @ W.T, x.T @ dout, dout
+    """),
+    m("dense_backward_bias_averaged", "backprop", "dense_backward", "test_dense_backward_worked_example", "sum", """
+        def dense_backward(dout, x, W):
+            return dout @ W.T, x.T @ dout, dout.mean(axis=0)
+    """),
+    m("dense_backward_dW_transposed", "backprop", "dense_backward", "test_dense_backward_worked_example", "dW", """
+        def dense_backward(dout, x, W):
+            return dout @ W.T, dout.T @ x, dout.sum(axis=0)
+    """),
+    m("dense_backward_dx_forgets_transpose", "backprop", "dense_backward",
+      "test_dense_backward_passes_numerical_gradient_checks", "", """
+        def dense_backward(dout, x, W):
+            return dout @ W, x.T @ dout, dout.sum(axis=0)
+    """),
+    m("forward_without_relu", "backprop", "forward", "test_forward_matches_an_independent_implementation", "ReLU", """
+        def forward(params, X):
+            z1 = X @ params["W1"] + params["b1"]
+            probs = softmax(z1 @ params["W2"] + params["b2"])
+            return probs, {"X": X, "z1": z1, "h": z1, "probs": probs}
+    """),
+    m("forward_returns_logits", "backprop", "forward", "test_forward_worked_example", "not the logits", """
+        def forward(params, X):
+            z1 = X @ params["W1"] + params["b1"]
+            h = relu(z1)
+            z2 = h @ params["W2"] + params["b2"]
+            return z2, {"X": X, "z1": z1, "h": h, "probs": softmax(z2)}
+    """),
+    m("backward_missing_1_over_n", "backprop", "backward",
+      "test_backward_passes_numerical_gradient_checks_for_every_parameter", "times too large", """
+        def backward(params, cache, targets):
+            dz2 = cache["probs"] - targets
+            dh, dW2, db2 = dense_backward(dz2, cache["h"], params["W2"])
+            dz1 = relu_backward(dh, cache["z1"])
+            _, dW1, db1 = dense_backward(dz1, cache["X"], params["W1"])
+            return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    """),
+    m("backward_relu_mask_on_wrong_array", "backprop", "backward",
+      "test_backward_passes_numerical_gradient_checks_for_every_parameter", "numerical gradient check", """
+        def backward(params, cache, targets):
+            dz2 = softmax_cross_entropy_backward(cache["probs"], targets)
+            dh, dW2, db2 = dense_backward(dz2, cache["h"], params["W2"])
+            dz1 = relu_backward(dh, dh)
+            _, dW1, db1 = dense_backward(dz1, cache["X"], params["W1"])
+            return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    """),
+    m("backward_forgets_relu", "backprop", "backward",
+      "test_backward_passes_numerical_gradient_checks_for_every_parameter", "numerical gradient check", """
+        def backward(params, cache, targets):
+            dz2 = softmax_cross_entropy_backward(cache["probs"], targets)
+            dh, dW2, db2 = dense_backward(dz2, cache["h"], params["W2"])
+            _, dW1, db1 = dense_backward(dh, cache["X"], params["W1"])
+            return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    """),
+    m("backward_uses_z1_for_dW2", "backprop", "backward",
+      "test_backward_passes_numerical_gradient_checks_for_every_parameter", "W2", """
+        def backward(params, cache, targets):
+            dz2 = softmax_cross_entropy_backward(cache["probs"], targets)
+            dh, dW2, db2 = dense_backward(dz2, cache["z1"], params["W2"])
+            dz1 = relu_backward(dh, cache["z1"])
+            _, dW1, db1 = dense_backward(dz1, cache["X"], params["W1"])
+            return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    """),
+    m("backward_swaps_bias_gradients", "backprop", "backward", "test_backward_worked_example", "shape", """
+        def backward(params, cache, targets):
+            dz2 = softmax_cross_entropy_backward(cache["probs"], targets)
+            dh, dW2, db2 = dense_backward(dz2, cache["h"], params["W2"])
+            dz1 = relu_backward(dh, cache["z1"])
+            _, dW1, db1 = dense_backward(dz1, cache["X"], params["W1"])
+            return {"W1": dW1, "b1": db2, "W2": dW2, "b2": db1}
+    """),
+    # Stage 6: init -------------------------------------------------------------------------------
+    m("he_init_fan_out", "init", "he_init", "test_he_init_scales_by_fan_in", "fan_in", """
+        def he_init(layer_sizes, rng):
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
+                params[f"W{l}"] = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_out)
+                params[f"b{l}"] = np.zeros(fan_out)
+            return params
+    """),
+    m("he_init_xavier_variance", "init", "he_init", "test_he_init_scales_by_fan_in", "standard deviation", """
+        def he_init(layer_sizes, rng):
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
+                params[f"W{l}"] = rng.standard_normal((fan_in, fan_out)) * np.sqrt(1.0 / fan_in)
+                params[f"b{l}"] = np.zeros(fan_out)
+            return params
+    """),
+    m("he_init_glorot", "init", "he_init", "test_he_init_scales_by_fan_in", "standard deviation", """
+        def he_init(layer_sizes, rng):
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
+                params[f"W{l}"] = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / (fan_in + fan_out))
+                params[f"b{l}"] = np.zeros(fan_out)
+            return params
+    """),
+    m("he_init_variance_as_deviation", "init", "he_init", "test_he_init_scales_by_fan_in", "too small", """
+        def he_init(layer_sizes, rng):
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
+                params[f"W{l}"] = rng.standard_normal((fan_in, fan_out)) * (2.0 / fan_in)
+                params[f"b{l}"] = np.zeros(fan_out)
+            return params
+    """),
+    m("he_init_uniform", "init", "he_init", "test_he_init_scales_by_fan_in", "normally distributed", """
+        def he_init(layer_sizes, rng):
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
+                limit = np.sqrt(6.0 / fan_in)
+                params[f"W{l}"] = rng.uniform(-limit, limit, (fan_in, fan_out))
+                params[f"b{l}"] = np.zeros(fan_out)
+            return params
+    """),
+    m("he_init_global_random_state", "init", "he_init",
+      "test_random_init_and_he_init_leave_the_global_random_state_alone[he_init]", "global random state", """
+        def he_init(layer_sizes, rng):
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
+                params[f"W{l}"] = np.random.randn(fan_in, fan_out) * np.sqrt(2.0 / fan_in)
+                params[f"b{l}"] = np.zeros(fan_out)
+            return params
+    """),
+    m("he_init_fixed_seed_inside", "init", "he_init",
+      "test_random_init_and_he_init_give_the_same_weights_for_the_same_seed[he_init]", "ignores the generator", """
+        def he_init(layer_sizes, rng):
+            rng = np.random.default_rng(0)
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
+                params[f"W{l}"] = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
+                params[f"b{l}"] = np.zeros(fan_out)
+            return params
+    """),
+    m("he_init_random_biases", "init", "he_init",
+      "test_random_init_and_he_init_return_the_right_keys_shapes_and_zero_biases[he_init]", "zeros", """
+        def he_init(layer_sizes, rng):
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
+                params[f"W{l}"] = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
+                params[f"b{l}"] = rng.standard_normal(fan_out) * 0.01
+            return params
+    """),
+    m("he_init_2d_biases", "init", "he_init",
+      "test_random_init_and_he_init_return_the_right_keys_shapes_and_zero_biases[he_init]", "shape", """
+        def he_init(layer_sizes, rng):
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
+                params[f"W{l}"] = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
+                params[f"b{l}"] = np.zeros((1, fan_out))
+            return params
+    """),
+    m("he_init_keys_from_zero", "init", "he_init",
+      "test_random_init_and_he_init_return_the_right_keys_shapes_and_zero_biases[he_init]", "keys", """
+        def he_init(layer_sizes, rng):
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+                params[f"W{l}"] = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
+                params[f"b{l}"] = np.zeros(fan_out)
+            return params
+    """),
+    m("random_init_ignores_scale", "init", "random_init", "test_random_init_uses_its_scale_argument", "scale", """
+        def random_init(layer_sizes, rng, scale=0.01):
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
+                params[f"W{l}"] = 0.01 * rng.standard_normal((fan_in, fan_out))
+                params[f"b{l}"] = np.zeros(fan_out)
+            return params
+    """),
+    m("random_init_unscaled", "init", "random_init", "test_random_init_has_the_default_scale_of_0_01",
+      "too large", """
+        def random_init(layer_sizes, rng, scale=0.01):
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
+                params[f"W{l}"] = rng.standard_normal((fan_in, fan_out))
+                params[f"b{l}"] = np.zeros(fan_out)
+            return params
+    """),
+    m("random_init_uniform_0_1", "init", "random_init", "test_random_init_has_the_default_scale_of_0_01", "", """
+        def random_init(layer_sizes, rng, scale=0.01):
+            params = {}
+            for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
+                params[f"W{l}"] = scale * rng.random((fan_in, fan_out))
+                params[f"b{l}"] = np.zeros(fan_out)
+            return params
+    """),
+    # Stage 7: gradient_descent --------------------------------------------------------------------
+    m("sgd_step_not_in_place", "gradient_descent", "sgd_step", "test_sgd_step_worked_example", "in place", """
+        def sgd_step(params, grads, lr):
+            for key in grads:
+                params[key] = params[key] - lr * grads[key]
+            return params
+    """),
+    m("sgd_step_returns_a_new_dict", "gradient_descent", "sgd_step", "test_sgd_step_worked_example", "in place", """
+        def sgd_step(params, grads, lr):
+            return {key: params[key] - lr * grads[key] for key in params}
+    """),
+    m("sgd_step_wrong_sign", "gradient_descent", "sgd_step", "test_sgd_step_worked_example", "downhill", """
+        def sgd_step(params, grads, lr):
+            for key in grads:
+                params[key] += lr * grads[key]
+            return params
+    """),
+    m("sgd_step_only_weights", "gradient_descent", "sgd_step",
+      "test_sgd_step_moves_every_parameter_against_its_gradient", "every key", """
+        def sgd_step(params, grads, lr):
+            for key in grads:
+                if key.startswith("W"):
+                    params[key] -= lr * grads[key]
+            return params
+    """),
+    m("minibatches_not_shuffled", "gradient_descent", "minibatches", "test_minibatches_are_shuffled", "shuffle", """
+        def minibatches(num_examples, batch_size, rng):
+            order = np.arange(num_examples)
+            for start in range(0, num_examples, batch_size):
+                yield order[start:start + batch_size]
+    """),
+    m("minibatches_drop_last", "gradient_descent", "minibatches", "test_minibatches_worked_example", "last", """
+        def minibatches(num_examples, batch_size, rng):
+            order = rng.permutation(num_examples)
+            for start in range(0, num_examples - batch_size + 1, batch_size):
+                yield order[start:start + batch_size]
+    """),
+    m("minibatches_with_replacement", "gradient_descent", "minibatches",
+      "test_minibatches_visit_every_example_exactly_once_per_epoch", "exactly once", """
+        def minibatches(num_examples, batch_size, rng):
+            for start in range(0, num_examples, batch_size):
+                yield rng.integers(0, num_examples, min(batch_size, num_examples - start))
+    """),
+    m("minibatches_off_by_one_slice", "gradient_descent", "minibatches",
+      "test_minibatches_visit_every_example_exactly_once_per_epoch", "exactly once", """
+        def minibatches(num_examples, batch_size, rng):
+            order = rng.permutation(num_examples)
+            for start in range(0, num_examples, batch_size):
+                yield order[start:start + batch_size - 1] if batch_size > 1 else order[start:start + 1]
+    """),
+    m("minibatches_global_random_state", "gradient_descent", "minibatches",
+      "test_minibatches_leave_the_global_random_state_alone", "global random state", """
+        def minibatches(num_examples, batch_size, rng):
+            order = np.random.permutation(num_examples)
+            for start in range(0, num_examples, batch_size):
+                yield order[start:start + batch_size]
+    """),
+    m("minibatches_fixed_seed_inside", "gradient_descent", "minibatches",
+      "test_minibatches_reshuffle_every_epoch", "different orders", """
+        def minibatches(num_examples, batch_size, rng):
+            order = np.random.default_rng(0).permutation(num_examples)
+            for start in range(0, num_examples, batch_size):
+                yield order[start:start + batch_size]
+    """),
+]
+
+
+def build_package(mutant: Mutant | None, solutions: Path, dest: Path, name: str | None = None) -> Path:
+    """Copy the reference package to dest/<name> and swap in the mutant's function (None: no change)."""
+    package = dest / (name or mutant.package)
+    shutil.copytree(solutions, package, ignore=shutil.ignore_patterns("__pycache__"))
+    if mutant is not None:
+        path = package / f"{mutant.module}.py"
+        text = path.read_text(encoding="utf-8")
+        node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == mutant.function)
+        lines = text.splitlines(keepends=True)
+        start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
+        path.write_text("".join(lines[:start]) + mutant.source + "".join(lines[node.end_lineno:]), encoding="utf-8")
+    return package
