@@ -108,3 +108,11 @@ def test_an_unknown_impl_is_a_usage_error():
                           capture_output=True, text=True)
     assert done.returncode == 4
     assert "--impl=no_such_package: there is no importable package named 'no_such_package'" in done.stderr
+
+
+def test_readme_stage_table_is_generated_from_the_registry():
+    from checker import readme
+    text = readme.README.read_text(encoding="utf-8")
+    assert readme.with_table(text) == text, "README.md's stage table is out of date. Run: python -m checker.readme"
+    for stage in all_stages():
+        assert f"[`{stage.exercise}`]" in text
