@@ -18,7 +18,9 @@ wrong and what to do; no function here ever returns data it could not check.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import math
 import os
 import struct
@@ -139,8 +141,6 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, *, compress: bool | No
                + array.tobytes())
     if path.suffix == ".gz" if compress is None else compress:
         # Level 9, no file name and time stamp 0: how the shipped files were made (see data/README.md).
-        import gzip
-        import io
         buffer = io.BytesIO()
         with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=9, mtime=0) as gz:
             gz.write(content)
