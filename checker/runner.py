@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +47,13 @@ MAX_SHOWN_OUTPUT_BYTES = 200_000  # what `kata check` shows of pytest's output a
 POLL_SECONDS = 0.05
 
 
+class Cancelled(Exception):
+    """A run stopped from outside through its cancel event."""
+
+
 @dataclass
 class TestResult:
+    __test__ = False  # not a pytest test class, despite the name
     name: str
     task: str | None
     outcome: str  # "passed", "failed" or "skipped"
@@ -67,6 +73,7 @@ class StageResult:
     expected: list[str] = field(default_factory=list)  # the test names collected for the stage
     problem: str | None = None  # one line when the stage could not run to the end (timeout, crash, ...)
     problem_task: str | None = None  # the task that was running when it happened, if known
+    kata_fault: bool = False  # the problem is in the kata's own files (a suite missing or broken)
 
     @property
     def passed(self) -> bool:
@@ -155,12 +162,14 @@ def memory_limit_mb() -> float:
 
 
 def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after_failing_stage: bool = True,
-               show_output: TextIO | None = None, color: bool = False) -> RunResult:
+               show_output: TextIO | None = None, color: bool = False,
+               cancel: threading.Event | None = None) -> RunResult:
     """Run the suites of `stages` (in this order) on the package `impl` in one pytest subprocess.
 
     stop_after_failing_stage: stages after the first unpassed one are not run (ran=False).
     show_output: a stream to copy pytest's own verbose output to while it runs (`kata check`);
     without it, pytest prints nothing and only the streamed results are used.
+    cancel: for a run in another thread: once set, the child is killed and Cancelled is raised.
     """
     stages = list(stages)
     root = Path(root)
@@ -168,7 +177,7 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
     files: list[str] = []
     for stage in stages:
         if not (root / stage.tests).is_file():
-            results[stage.id].ran = True
+            results[stage.id].ran = results[stage.id].kata_fault = True
             results[stage.id].problem = (f"its tests, {stage.tests}, are missing. That is a problem of the kata, "
                                          "not of your code: restore the file from git.")
             if stop_after_failing_stage:
@@ -215,6 +224,8 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
                     shown.pump()
                     if exit_code is not None:
                         break
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled()
                     if time.monotonic() - stage_started > limit:
                         _kill(process)
                         events.timed_out = stage_file or files[0]
@@ -360,6 +371,7 @@ class _EventLog:
         running = self.running.get(file)
         task = result.stage.task_of(running[0]) if running else None
         if file in self.collect_errors:
+            result.kata_fault = True
             result.problem = (f"its tests could not be loaded: {self.collect_errors[file]} (a problem of the kata "
                               f"in {file}, not of your code)")
         elif self.timed_out == file:
@@ -371,6 +383,7 @@ class _EventLog:
             result.problem_task = task
             result.problem = _crash_message(exit_code, task, running[0])
         elif result.ran and not result.expected:
+            result.kata_fault = True
             result.problem = f"{file} has no tests. That is a problem of the kata, not of your code."
 
 

@@ -1,0 +1,166 @@
+"""The `kata` command: the parser and the dispatch, nothing else.
+
+Each command lives in its own module of this package with two functions,
+
+    add_arguments(parser)    its options (and its description and examples)
+    run(args) -> int         the exit code
+
+and is imported only when it is used, so one missing or slow module never breaks the others.
+Errors the kata expects (KataError) are one line "Error: ..."; anything else is an internal error
+whose traceback goes to .kata/last-error.log, never to the learner's screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from datetime import datetime
+from types import ModuleType
+
+from .errors import KataError, UsageError
+from .stages import ROOT, Stage, all_stages, find_stage
+from .term import display_path
+
+# command -> (module of checker, one line for `kata --help`)
+COMMANDS = {
+    "status": ("status", "where you are and what to do next (the default)"),
+    "check": ("check", "run one stage's tests with the full pytest output"),
+    "hint": ("hints", "the next hint for a stage: the idea, the formula, the NumPy idiom"),
+    "watch": ("watch", "re-run the report whenever you save a file in exercises/"),
+    "reset": ("reset", "put a stage's stub back (your version is backed up first)"),
+    "solution": ("solution", "the reference solution of a stage you have passed"),
+    "list": ("listing", "the stages: titles, files, goals and states"),
+    "train": ("train", "train your network on MNIST, once every stage passes"),
+    "experiment": ("experiment", "experiments on your network, e.g. He versus random initialisation"),
+    "predict": ("predict", "read a handwritten digit with a trained network"),
+}
+
+DESCRIPTION = "mnist-kata: build an MNIST digit classifier from scratch in NumPy, one tested stage at a time."
+EXAMPLES = """\
+examples:
+  kata                  where you are and what to do next
+  kata check            run the current stage's tests with full output
+  kata check softmax    run stage 3 (by name or number: kata check 3)
+  kata hint             a hint for the current stage; again for the next one
+  kata watch            re-run the report on every save (Ctrl-C to stop)
+  kata reset relu       put the stub of stage 2 back (your file is backed up)
+  kata list             all stages
+
+Every command has its own help: kata COMMAND --help.
+Colour only on a terminal; set NO_COLOR=1 to turn it off.
+"""
+
+ERROR_LOG = ".kata/last-error.log"
+
+
+class KataArgumentParser(argparse.ArgumentParser):
+    """argparse with the kata's error format: "Error: ...", exit code 2."""
+
+    def error(self, message):
+        raise UsageError(f"{message}. See: {self.prog} --help")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parse_args(argv)
+        return int(args.handler.run(args) or 0)
+    except KataError as error:
+        _flush_stdout()
+        print(f"Error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("\nStopped.", file=sys.stderr)
+        return 130
+    except SystemExit as exit_:  # --help and --version end here
+        return exit_.code if isinstance(exit_.code, int) else 0
+    except BrokenPipeError:  # `kata | head`: the reader left; say nothing more
+        _silence_stdout()
+        return 1
+    except Exception as error:  # noqa: BLE001 - the learner must never see the checker's traceback
+        log = _log_internal_error(argv)
+        print(f"Error: internal error in the kata (not in your code): {type(error).__name__}: {error}. "
+              f"The details are in {log}; please report them with that file.", file=sys.stderr)
+        return 1
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Parse a command line; without a command, it is `kata status`."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command is None and not {"-h", "--help"} & set(argv):
+        argv, command = ["status", *argv], "status"
+    parser = build_parser(command if command in COMMANDS else None)
+    return parser.parse_args(argv)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; only `command`'s module is imported to add its options."""
+    parser = KataArgumentParser(prog="kata", description=DESCRIPTION, epilog=EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands",
+                                       parser_class=KataArgumentParser)
+    for name, (_, summary) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+        if name == command:
+            module = load_command(name)
+            module.add_arguments(sub)
+            sub.set_defaults(handler=module)
+    return parser
+
+
+def load_command(name: str) -> ModuleType:
+    module_name = f"{__package__}.{COMMANDS[name][0]}"
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise
+        raise KataError(f"kata {name} is not available yet in this version of the kata. "
+                        "Update the kata (git pull), or see what there is: kata --help") from None
+
+
+def default_args(command: str) -> argparse.Namespace:
+    """The arguments of `kata COMMAND` without options, e.g. to train with the defaults of `kata train`."""
+    return build_parser(command).parse_args([command])
+
+
+def stage_argument(name: str) -> Stage:
+    """argparse type for a stage named by number, id or alias; anything else is a usage error."""
+    stage = find_stage(name)
+    if stage is None:
+        valid = ", ".join(f"{s.number} {s.id}" for s in all_stages())
+        raise UsageError(f"there is no stage {name!r}. The stages are: {valid}. "
+                         "Name one by number or name, e.g. kata check 3 or kata check softmax")
+    return stage
+
+
+def _log_internal_error(argv: list[str]) -> str:
+    text = (f"{datetime.now().isoformat(timespec='seconds')}  kata {' '.join(argv)}\n"
+            f"Python {sys.version.split()[0]} at {sys.executable}\n\n{traceback.format_exc()}")
+    path = ROOT / ERROR_LOG
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return display_path(ERROR_LOG)
+    except OSError:
+        return "(could not write the log)"
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so that Python's exit flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,265 @@
+"""Turn the results of a run into the progress report: where the learner is and what to do next."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .progress import Progress
+from .runner import RunResult, StageResult
+from .stages import ROOT, Stage, all_stages
+from .term import Style, display_path
+
+MESSAGE_LINES = 12  # a teaching message longer than this is cut; `kata check` shows it whole
+BAR_CELLS = 4  # bar cells per stage
+_LOCATION = re.compile(r"^(?P<path>[\w./\\-]+\.py) line (?P<line>\d+)")
+
+
+def render_status(run: RunResult, progress: Progress, style: Style, newly_passed: list[Stage],
+                  root: Path = ROOT, training_next: bool = False, watching: bool = False) -> str:
+    """The whole report of `kata`: celebration, stage list, progress bar, then what to do next.
+
+    training_next: every stage passes for the first time and the training starts right after.
+    watching: shown by `kata watch`, which needs no advice to run `kata`.
+    """
+    lines: list[str] = []
+    if newly_passed:
+        lines += [celebration(newly_passed[-1], style), ""]
+    lines += stage_list(run, progress, style)
+    lines += ["", progress_bar(run, style), ""]
+    current = run.first_unpassed()
+    if current is None and training_next:
+        lines += [style.good(style.bold(f"All {len(run.stages)} stages pass: your network is complete!")),
+                  "Now it learns: training it on MNIST with your own code (the defaults of kata train; "
+                  "kata --no-train skips this)."]
+    elif current is None:
+        lines += all_passed(style, root)
+    else:
+        lines += current_stage_details(current, run, progress, style, root, watching)
+    return "\n".join(lines)
+
+
+def celebration(stage: Stage, style: Style) -> str:
+    stages = all_stages()
+    star = style.symbol("star")
+    text = f"{stage.label} passed!"
+    if stage.number < len(stages):
+        text += f" {stages[stage.number].label} is unlocked."
+    return style.good(style.bold(f"{star} {text}" if star else text))
+
+
+def stage_list(run: RunResult, progress: Progress, style: Style) -> list[str]:
+    current = run.first_unpassed()
+    title_width = max(len(r.stage.title) for r in run.stages)
+    lines = []
+    for result in run.stages:
+        stage = result.stage
+        name = f"{stage.number}  {stage.title:<{title_width}}"
+        if result.passed:
+            lines.append(f"{style.good(style.symbol('passed'))} {name}  {style.good('passed')}")
+        elif result is current:
+            broken = progress.passed_before(stage)
+            symbol = style.bad(style.symbol("broken")) if broken else style.warn(style.symbol("current"))
+            lines.append(f"{symbol} {style.bold(name)}  {current_state(result, broken, style)}")
+            lines += task_lines(result, style)
+        else:
+            state = "locked again (passed before)" if progress.passed_before(stage) else "locked"
+            lines.append(style.dim(f"{style.symbol('locked')} {name}  {state}"))
+    return lines
+
+
+def current_state(result: StageResult, broken: bool, style: Style) -> str:
+    if result.problem and not result.tests:
+        state = "could not run"
+    elif result.tests and all(t.kind == "not_started" for t in result.failures()) and result.passing_count == 0:
+        state = "not started"
+    else:
+        state = f"{result.passing_count} of {result.total} tests passing"
+    if result.problem and result.tests:
+        state += ", then stopped"
+    return style.bad(f"broken: {state}") if broken else style.warn(state)
+
+
+def task_lines(result: StageResult, style: Style) -> list[str]:
+    tasks = result.tasks()
+    if not any(t.total for t in tasks):
+        return []
+    width = max(len(t.task) for t in tasks) + 2
+    lines = []
+    for task in tasks:
+        if result.problem_task == task.task:
+            stopped = result.problem.split(":")[0] if result.problem.startswith("stopped after") else "crashed"
+            state, symbol = style.bad(stopped), style.symbol("todo")
+        elif task.state == "done":
+            state, symbol = style.good("done"), style.good(style.symbol("done"))
+        elif task.state == "failing":
+            state, symbol = f"{task.passing} of {task.total} tests passing", style.symbol("todo")
+        else:
+            state, symbol = task.state, style.symbol("todo")
+        lines.append(f"     {symbol} {task.task + '()':<{width}}  {state}")
+    return lines
+
+
+def progress_bar(run: RunResult, style: Style) -> str:
+    done = 0
+    for result in run.stages:
+        if not result.passed:
+            break
+        done += 1
+    total = len(run.stages)
+    if style.enabled:
+        bar = style.good("━" * (done * BAR_CELLS)) + style.dim("─" * ((total - done) * BAR_CELLS))
+    else:
+        bar = "[" + "#" * (done * BAR_CELLS) + "." * ((total - done) * BAR_CELLS) + "]"
+    return f"{bar} {done}/{total} stages"
+
+
+def current_stage_details(result: StageResult, run: RunResult, progress: Progress, style: Style,
+                          root: Path = ROOT, watching: bool = False) -> list[str]:
+    stage = result.stage
+    lines = []
+    if progress.passed_before(stage):
+        locked_again = [r.stage.number for r in run.stages if r.stage.number > stage.number
+                        and progress.passed_before(r.stage)]
+        text = f"{stage.label} passed before, but fails now: a change broke it."
+        if locked_again:
+            span = f"Stage {locked_again[0]}" if len(locked_again) == 1 else \
+                f"Stages {locked_again[0]}-{locked_again[-1]}"
+            text += f" {span} {'is' if len(locked_again) == 1 else 'are'} locked until it passes again."
+        lines += [style.bad(text), ""]
+    failures = result.failures()
+    if result.problem:
+        lines.append(f"{style.bold(stage.label)}: {result.problem}")
+    elif failures and failures[0].kind != "not_started":
+        first = failures[0]
+        lines.append(f"{style.bold(stage.label)}: {first.name} failed:")
+        lines += ["  " + line for line in shorten(first.message, stage)]
+    else:
+        lines.append(f"{style.bold(stage.label)}: {stage.goal}")
+    lines += [""] + next_steps(result, progress, style, root, watching)
+    return lines
+
+
+def shorten(message: str, stage: Stage, max_lines: int = MESSAGE_LINES) -> list[str]:
+    lines = message.rstrip().splitlines() or ["(no message)"]
+    if len(lines) > max_lines:
+        hidden = len(lines) - max_lines + 1
+        lines = lines[: max_lines - 1] + [f"... ({hidden} more lines: kata check {stage.number})"]
+    return lines
+
+
+def next_action(result: StageResult, root: Path = ROOT) -> str:
+    """The one thing to do now for an unpassed stage, with a path the learner can click."""
+    stage = result.stage
+    failures = result.failures()
+    first = failures[0] if failures else None
+    task = result.problem_task or (first.task if first else None)
+    if result.kata_fault:
+        return "Next: restore the kata's own files (git checkout -- tests checker), then run: kata"
+    if result.problem and not result.problem_task:
+        return f"Next: look at {display_path(stage.exercise, root)}, then run: kata check {stage.number}"
+    location = _LOCATION.match(first.message) if first and not result.problem else None
+    if location:
+        path = Path(location["path"]).as_posix()
+        return f"Next: fix {display_path(path, root)}:{location['line']}, then run: kata"
+    where = display_path(stage.exercise, root)
+    line = function_line(stage, task, root) if task else None
+    where_line = f"{where}:{line}" if line else where
+    if first and first.kind == "not_started" and not result.problem:
+        return f"Next: open {where_line} and write {task}(), then run: kata"
+    if task:
+        return f"Next: fix {task}() in {where_line}, then run: kata"
+    return f"Next: fix {where}, then run: kata"
+
+
+def next_steps(result: StageResult, progress: Progress, style: Style, root: Path = ROOT,
+               watching: bool = False) -> list[str]:
+    stage = result.stage
+    action = next_action(result, root)
+    if watching:  # the report comes again by itself on every save
+        action = action.replace(", then run: kata", ", then save")
+    shown = progress.hints_shown.get(stage.id, 0)
+    hint = (f"hint {shown + 1} of {len(stage.hints)}" if shown < len(stage.hints) else "all hints again") \
+        if stage.hints else "no hints for this stage"
+    options = [
+        (f"kata hint {stage.number}", hint),
+        (f"kata check {stage.number}", "the full test output"),
+    ]
+    if not watching:
+        options.append(("kata watch", "re-run this report on every save"))
+    width = max(len(c) for c, _ in options) + 3
+    label, rest = action.split(" ", 1)
+    return [f"{style.bold(label)} {rest}"] + [
+        f"      {style.command(f'{c:<{width}}')}{d}" for c, d in options]
+
+
+def function_line(stage: Stage, function: str, root: Path = ROOT) -> int | None:
+    """The line of `def function(` in the learner's file, for a clickable path:line."""
+    try:
+        text = (Path(root) / stage.exercise).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    pattern = re.compile(rf"^\s*def\s+{re.escape(function)}\s*\(")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def all_passed(style: Style, root: Path = ROOT) -> list[str]:
+    count = len(all_stages())
+    lines = [style.good(style.bold(f"All {count} stages pass: your network is complete.")), ""]
+    run = last_training_run(root)
+    if run:
+        plots = ", ".join(run.get("plots") or []) or "none"
+        lines += [
+            f"Last training run: {100 * run['test_accuracy']:.1f}% test accuracy on MNIST, "
+            f"in {display_path(run['run_dir'], root)}",
+            f"  plots: {plots}",
+            "",
+        ]
+        first = ("kata train", "train again (options: kata train --help)")
+    else:
+        first = ("kata train", "train your network on MNIST")
+    options = [first, ("kata experiment init", "He versus random initialisation"),
+               ("kata predict IMAGE.png", "read a digit you wrote")]
+    width = max(len(c) for c, _ in options) + 3
+    lines.append(f"{style.bold('Next:')}")
+    lines += [f"  {style.command(f'{c:<{width}}')}{d}" for c, d in options]
+    return lines
+
+
+def last_training_run(root: Path = ROOT) -> dict | None:
+    """The newest runs/*/summary.json of a run on the learner's code, or None."""
+    newest, newest_time = None, None
+    for path in Path(root, "runs").glob("*/summary.json"):
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+            accuracy = float(summary["test_accuracy"])
+            modified = path.stat().st_mtime
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if summary.get("impl") != "exercises" or not 0 <= accuracy <= 1:
+            continue
+        key = (modified, path.parent.name)
+        if newest_time is None or key > newest_time:
+            summary["test_accuracy"] = accuracy
+            summary["run_dir"] = _relative_run_dir(summary.get("run_dir"), path.parent, root)
+            newest, newest_time = summary, key
+    return newest
+
+
+def _relative_run_dir(run_dir, folder: Path, root: Path) -> str:
+    """The run folder relative to the repo root (summary.json may hold an absolute path, or none)."""
+    for candidate in (run_dir, folder):
+        if not candidate:
+            continue
+        path = Path(candidate)
+        if not path.is_absolute():
+            path = Path(root) / path
+        try:
+            return path.resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            continue
+    return folder.as_posix()

@@ -1,0 +1,88 @@
+"""`kata reset STAGE`: put the stub back, after saving the learner's file to .kata/backups/."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from . import cli
+from .errors import UsageError
+from .progress import Progress, kata_dir
+from .stages import ROOT, Stage
+from .stubgen import stub_for
+from .term import Style, display_path
+
+DESCRIPTION = """\
+Put a stage's stub back in exercises/, to start the stage over. Nothing is lost: your file is first
+copied to .kata/backups/ with a timestamp, and the copy's path is printed. Asks before it changes
+anything, unless --yes."""
+
+EXAMPLES = """\
+examples:
+  kata reset relu            start stage 2 over (asks first)
+  kata reset 2 --yes         the same, without asking
+  cp .kata/backups/20250101-120000-relu.py exercises/relu.py
+                             undo: copy a backup back
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.description = DESCRIPTION
+    parser.epilog = EXAMPLES
+    parser.add_argument("stage", type=cli.stage_argument, metavar="STAGE", help="a stage number or name")
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+
+def run(args) -> int:
+    style = Style()
+    stage: Stage = args.stage
+    target = ROOT / stage.exercise
+    shown = display_path(stage.exercise)
+    stub = stub_for(stage, ROOT)
+    current = target.read_bytes() if target.exists() else None
+    if current == stub.encode("utf-8"):
+        print(f"{shown} is already the untouched stub of {stage.label}: nothing to reset.")
+        return 0
+    if not args.yes and not confirmed(stage, shown):
+        print("Nothing changed.")
+        return 1
+    lines = []
+    if current is not None:
+        backup = backup_path(stage)
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        backup.write_bytes(current)
+        lines.append(f"Saved your version to {display_path(backup.relative_to(ROOT).as_posix())}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(stub, encoding="utf-8")
+    progress = Progress.load()
+    progress.forget(stage)
+    progress.save()
+    lines.append(style.good(f"Restored {shown}: the stub of {stage.label}."))
+    lines.append(f"{style.bold('Next:')} open {shown} and write {stage.tasks[0]}(), then run: kata")
+    print("\n".join(lines))
+    return 0
+
+
+def confirmed(stage: Stage, shown: str) -> bool:
+    if not sys.stdin or not sys.stdin.isatty():
+        raise UsageError(f"kata reset asks before it replaces {shown}, and there is no terminal to ask on. "
+                         f"To reset without asking: kata reset {stage.id} --yes")
+    try:
+        answer = input(f"Replace {shown} with the stub of {stage.label}? "
+                       f"Your version is saved in .kata/backups/ first. [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def backup_path(stage: Stage) -> Path:
+    """.kata/backups/<date>-<time>-<module>.py, never overwriting an earlier backup."""
+    folder = kata_dir(ROOT) / "backups"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{stamp}-{stage.module}.py"
+    number = 2
+    while path.exists():
+        path = folder / f"{stamp}-{stage.module}-{number}.py"
+        number += 1
+    return path

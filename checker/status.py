@@ -1,0 +1,69 @@
+"""`kata` / `kata status`: the progress report, and the final training the first time all stages pass."""
+
+from __future__ import annotations
+
+from . import cli
+from .errors import KataError
+from .progress import Progress, now
+from .report import last_training_run, render_status
+from .runner import RunResult, run_stages
+from .stages import all_stages
+from .term import Style
+
+DESCRIPTION = """\
+Run the stage suites in order on your code in exercises/ and show the progress report: the state of
+every stage, the first failing test of the current stage, and the next thing to do. A stage unlocks
+when every stage before it passes. The first time every stage passes, your network is trained on
+MNIST right away, with the defaults of kata train."""
+
+EXAMPLES = """\
+exit codes: 0 every stage passes, 1 a stage does not pass yet, 2 usage error
+
+examples:
+  kata                  the report (the same as kata status)
+  kata --no-train       the report, without starting the training when every stage passes
+  NO_COLOR=1 kata       the report without colour
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.description = DESCRIPTION
+    parser.epilog = EXAMPLES
+    parser.add_argument("--no-train", action="store_true",
+                        help="do not start the training when every stage passes for the first time")
+
+
+def run(args) -> int:
+    style = Style()
+    progress = Progress.load()
+    result = run_stages(all_stages())
+    newly_passed = progress.record(result)
+    train = result.all_passed and not args.no_train and first_completion(progress)
+    print(render_status(result, progress, style, newly_passed, training_next=train), flush=True)
+    if train:
+        progress.completed = now()
+    progress.save()
+    if train:
+        return train_now()
+    return exit_code(result)
+
+
+def exit_code(result: RunResult) -> int:
+    return 0 if result.all_passed else 1
+
+
+def first_completion(progress: Progress) -> bool:
+    """True until the final training was started once (or a run of the learner's code exists)."""
+    return progress.completed is None and last_training_run() is None
+
+
+def train_now() -> int:
+    """Run `kata train` with its defaults, on the learner's code."""
+    print(flush=True)
+    try:
+        train = cli.load_command("train")
+    except KataError:
+        print("The training command is not available yet in this version of the kata: update it "
+              "(git pull), then run: kata train")
+        return 0
+    return int(train.run(cli.default_args("train")) or 0)

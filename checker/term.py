@@ -1,0 +1,96 @@
+"""Terminal output: colour and symbols only on a terminal without NO_COLOR; paths the learner can click."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .stages import ROOT
+
+_CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
+
+# symbol on a terminal, fallback when piped
+_SYMBOLS = {
+    "passed": ("✔", " "),
+    "current": ("▶", ">"),
+    "broken": ("✘", "!"),
+    "fail": ("✘", ""),
+    "locked": ("·", " "),
+    "done": ("✔", "-"),
+    "todo": ("○", "-"),
+    "star": ("★", ""),
+}
+
+
+def color_enabled(stream=None) -> bool:
+    """Colour and symbols for a terminal, unless NO_COLOR is set (https://no-color.org) or TERM=dumb."""
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        if not stream.isatty():
+            return False
+        "".join(s for s, _ in _SYMBOLS.values()).encode(stream.encoding or "ascii")
+    except (AttributeError, ValueError, LookupError, UnicodeError):
+        return False
+    return True
+
+
+class Style:
+    """Paints text when colour is on, leaves it alone otherwise."""
+
+    def __init__(self, enabled: bool | None = None, stream=None):
+        self.enabled = color_enabled(stream) if enabled is None else enabled
+
+    def paint(self, text: str, *styles: str) -> str:
+        if not self.enabled or not text:
+            return text
+        codes = ";".join(_CODES[s] for s in styles)
+        return f"\033[{codes}m{text}\033[0m"
+
+    def bold(self, text: str) -> str:
+        return self.paint(text, "bold")
+
+    def dim(self, text: str) -> str:
+        return self.paint(text, "dim")
+
+    def good(self, text: str) -> str:
+        return self.paint(text, "green")
+
+    def bad(self, text: str) -> str:
+        return self.paint(text, "red")
+
+    def warn(self, text: str) -> str:
+        return self.paint(text, "yellow")
+
+    def command(self, text: str) -> str:
+        return self.paint(text, "cyan")
+
+    def symbol(self, name: str) -> str:
+        fancy, plain = _SYMBOLS[name]
+        return fancy if self.enabled else plain
+
+    def clear_screen(self) -> str:
+        return "\033[2J\033[H" if self.enabled else ""
+
+
+def display_path(relative: str, root: Path = ROOT) -> str:
+    """A repo-relative path as the learner can open it from where they are (cwd)."""
+    target = Path(root, relative)
+    try:
+        here = Path.cwd().resolve()
+    except OSError:
+        return str(target)
+    root = Path(root).resolve()
+    if here == root:
+        return relative
+    if root in here.parents:
+        return os.path.relpath(target, here)
+    return str(target)
+
+
+def width() -> int:
+    """Text width for wrapped paragraphs: the terminal's, between 60 and 100 columns."""
+    return max(60, min(100, shutil.get_terminal_size((100, 24)).columns))
