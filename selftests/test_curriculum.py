@@ -116,3 +116,15 @@ def test_readme_stage_table_is_generated_from_the_registry():
     assert readme.with_table(text) == text, "README.md's stage table is out of date. Run: python -m checker.readme"
     for stage in all_stages():
         assert f"[`{stage.exercise}`]" in text
+
+
+@pytest.mark.parametrize("stage", all_stages(), ids=lambda s: s.id)
+def test_the_worked_examples_in_the_docstrings_are_true(stage):
+    import doctest
+    import importlib
+
+    import numpy as np
+
+    module = importlib.import_module(f"solutions.{stage.module}")
+    result = doctest.testmod(module, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -41,7 +41,8 @@ def cross_entropy(probs, targets):
         0.2876820724517809
         >>> cross_entropy(np.array([[0.5, 0.5], [1.0, 0.0]]), np.array([[1.0, 0.0], [1.0, 0.0]]))
         0.34657359027997264
-        (-(log 0.5 + log 1) / 2: the mean over the two examples.)
+
+        That is -(log 0.5 + log 1) / 2: the mean over the two examples.
     """
     # BEGIN SOLUTION
     n = probs.shape[0]

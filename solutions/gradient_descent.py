@@ -59,7 +59,9 @@ def minibatches(num_examples, batch_size, rng):
 
     Example:
         >>> [b.tolist() for b in minibatches(5, 2, np.random.default_rng(0))]
-        [[2, 4], [3, 0], [1]]      (the order depends on the generator; the sizes do not)
+        [[2, 4], [3, 0], [1]]
+
+        The order depends on the generator; the sizes do not.
     """
     # BEGIN SOLUTION
     order = rng.permutation(num_examples)
