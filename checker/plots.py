@@ -1,0 +1,274 @@
+"""Every figure of the kata, written as PNG files without a display.
+
+Figures are built on matplotlib.figure.Figure directly, not pyplot: no global state, no GUI
+backend, nothing to close; savefig renders with Agg. Each function takes what it draws and a
+folder, writes one file and returns its path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+DPI = 100
+LOSS_FILE = "loss.png"
+ACCURACY_FILE = "accuracy.png"
+CONFUSION_FILE = "confusion.png"
+MISCLASSIFIED_FILE = "misclassified.png"
+WEIGHTS_FILE = "first_layer_weights.png"
+EXPERIMENT_FILE = "init_experiment.png"
+TRAIN_COLOUR, VALIDATION_COLOUR = "tab:blue", "tab:orange"
+
+
+def running_mean(values, window: int) -> np.ndarray:
+    """Mean of the last `window` values at each position (fewer at the start), shape of values."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) == 0:
+        return values
+    sums = np.cumsum(np.concatenate([[0.0], values]))
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (sums[ends] - sums[starts]) / (ends - starts)
+
+
+def smoothing_window(history) -> int:
+    return max(1, min(100, history.iterations_per_epoch // 10))
+
+
+def _save(fig: Figure, folder: Path, name: str) -> Path:
+    path = Path(folder) / name
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def _epoch_axis(ax, iterations_per_epoch: int) -> None:
+    """A second x axis on top counting epochs, and a faint line at every epoch boundary."""
+    top = ax.secondary_xaxis("top", functions=(lambda i: i / iterations_per_epoch,
+                                               lambda e: e * iterations_per_epoch))
+    top.set_xlabel("epoch")
+    left, right = ax.get_xlim()
+    for boundary in range(iterations_per_epoch, int(right) + 1, iterations_per_epoch):
+        ax.axvline(boundary, color="0.85", linewidth=0.8, zorder=0)
+
+
+def plot_loss(history, folder: Path) -> Path:
+    """Training loss per iteration (each batch, and its running mean) and validation loss."""
+    fig = Figure(figsize=(9, 5.2), layout="constrained")
+    ax = fig.add_subplot()
+    iterations = np.arange(1, history.iterations + 1)
+    window = smoothing_window(history)
+    finite = np.isfinite(history.batch_loss)
+    ax.plot(iterations[finite], np.asarray(history.batch_loss)[finite], color=TRAIN_COLOUR,
+            alpha=0.25, linewidth=0.6, label="training loss of each batch")
+    ax.plot(iterations[finite], running_mean(np.asarray(history.batch_loss)[finite], window),
+            color=TRAIN_COLOUR, linewidth=1.8, label=f"training loss, mean of the last {window} batches")
+    if history.evals:
+        at, losses, _ = zip(*history.evals)
+        ax.plot(at, losses, "o-", color=VALIDATION_COLOUR, markersize=4, linewidth=1.5,
+                label="validation loss")
+    ax.set_yscale("log")
+    ax.set_xlim(0, max(history.iterations, 1))
+    ax.set_xlabel("iteration (one update per batch)")
+    ax.set_ylabel("cross-entropy loss (log scale)")
+    ax.set_title("Loss during training")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="upper right")
+    _epoch_axis(ax, history.iterations_per_epoch)
+    return _save(fig, folder, LOSS_FILE)
+
+
+def plot_accuracy(history, folder: Path) -> Path:
+    """Running training accuracy over batches and validation accuracy, by iteration."""
+    fig = Figure(figsize=(9, 5.2), layout="constrained")
+    ax = fig.add_subplot()
+    iterations = np.arange(1, history.iterations + 1)
+    window = smoothing_window(history)
+    train = running_mean(history.batch_accuracy, window)
+    ax.plot(iterations, train, color=TRAIN_COLOUR, linewidth=1.8,
+            label=f"training accuracy, mean of the last {window} batches")
+    values = list(train[len(train) // 10:])
+    if history.evals:
+        at, _, accuracies = zip(*history.evals)
+        ax.plot(at, accuracies, "o-", color=VALIDATION_COLOUR, markersize=4, linewidth=1.5,
+                label="validation accuracy")
+        values += list(accuracies[len(accuracies) // 10:])
+    # The first iterations climb from 10%; the axis shows where the run spends its time.
+    bottom = min(values) if values else 0.0
+    ax.set_ylim(max(0.0, np.floor((bottom - 0.01) * 50) / 50), 1.0)
+    ax.set_xlim(0, max(history.iterations, 1))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("iteration (one update per batch)")
+    ax.set_ylabel("accuracy")
+    ax.set_title("Accuracy during training")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    _epoch_axis(ax, history.iterations_per_epoch)
+    return _save(fig, folder, ACCURACY_FILE)
+
+
+def confusion_matrix(labels, predictions, classes: int = 10) -> np.ndarray:
+    """counts[i, j] = how many examples of true class i were predicted as j, shape (C, C)."""
+    return np.bincount(np.asarray(labels) * classes + np.asarray(predictions),
+                       minlength=classes * classes).reshape(classes, classes)
+
+
+def plot_confusion(labels, predictions, folder: Path) -> Path:
+    """The confusion matrix on the test set, every count written in its cell."""
+    counts = confusion_matrix(labels, predictions)
+    classes = len(counts)
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    fig = Figure(figsize=(7.5, 6.5), layout="constrained")
+    ax = fig.add_subplot()
+    # Log colours: the diagonal holds ~1000 per digit, the mistakes 0 to 20; on a linear scale
+    # every mistake would look the same.
+    image = ax.imshow(np.maximum(counts, 0.5), cmap="Blues", norm=LogNorm(vmin=0.5, vmax=max(counts.max(), 1)))
+    for true in range(classes):
+        for predicted in range(classes):
+            count = counts[true, predicted]
+            if count:
+                dark = count > np.sqrt(max(counts.max(), 1))
+                ax.text(predicted, true, str(count), ha="center", va="center", fontsize=9,
+                        color="white" if dark else "black",
+                        fontweight="bold" if true == predicted else "normal")
+    ax.set_xticks(range(classes))
+    ax.set_yticks(range(classes))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title(f"Confusion matrix on the {counts.sum():,} test images (accuracy {accuracy:.2%})")
+    fig.colorbar(image, ax=ax, label="images (log scale)", shrink=0.85)
+    return _save(fig, folder, CONFUSION_FILE)
+
+
+def mosaic(tiles: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
+    """Tiles (K, h, w) laid out in rows of `columns`, NaN in the gaps and the empty places.
+
+    One imshow of a mosaic draws in a fraction of the time of K subplots.
+    """
+    count, height, width = tiles.shape
+    rows = max(1, -(-count // columns))
+    out = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), np.nan)
+    for k, tile in enumerate(tiles):
+        top, left = (k // columns) * (height + gap), (k % columns) * (width + gap)
+        out[top:top + height, left:left + width] = tile
+    return out
+
+
+def _mosaic_axes(fig: Figure, image: np.ndarray, cmap: str, vmin: float, vmax: float):
+    ax = fig.add_subplot()
+    colours = matplotlib.colormaps[cmap].with_extremes(bad="white")
+    ax.imshow(image, cmap=colours, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_axis_off()
+    return ax
+
+
+def plot_misclassified(images, labels, probs, folder: Path, rows: int = 4, columns: int = 8) -> Path:
+    """The test digits the network got wrong, most confident mistakes first.
+
+    images (N, 784), labels (N,), probs (N, C).
+    """
+    predictions = probs.argmax(axis=1)
+    wrong = np.flatnonzero(predictions != labels)
+    total_wrong = len(wrong)
+    wrong = wrong[np.argsort(-probs[wrong, predictions[wrong]], kind="stable")][: rows * columns]
+    side = int(round(np.sqrt(images.shape[1])))
+    gap = 12  # room for each digit's caption
+    fig = Figure(figsize=(1.55 * columns, 1.75 * rows + 0.5), layout="constrained")
+    fig.suptitle(f"Misclassified test digits ({total_wrong:,} of {len(labels):,}), "
+                 f"the most confident mistakes first", fontsize=13)
+    tiles = images[wrong].reshape(-1, side, side) if len(wrong) else np.zeros((0, side, side))
+    canvas = np.pad(mosaic(tiles, columns, gap) if len(wrong) else np.full((side, side), np.nan),
+                    ((gap, 0), (0, 0)), constant_values=np.nan)
+    ax = _mosaic_axes(fig, canvas, "gray_r", 0, 1)
+    for k, index in enumerate(wrong):
+        x = (k % columns) * (side + gap) + side / 2
+        y = (k // columns) * (side + gap) + gap - 1
+        ax.text(x, y, f"true {labels[index]}, predicted {predictions[index]}\n"
+                      f"({probs[index, predictions[index]]:.0%} sure)",
+                ha="center", va="bottom", fontsize=9)
+    if not len(wrong):
+        ax.text(side / 2, side / 2, "no mistakes", ha="center", fontsize=14)
+    return _save(fig, folder, MISCLASSIFIED_FILE)
+
+
+def plot_first_layer_weights(W1, folder: Path, rows: int = 6, columns: int = 10) -> Path:
+    """The incoming weights of the first hidden units, each (784,) column drawn as a 28x28 image.
+
+    W1 is (784, H). Each image has its own colour scale, symmetric around 0: red pixels push the
+    unit on, blue ones push it off.
+    """
+    W1 = np.asarray(W1, dtype=np.float64)
+    shown = min(rows * columns, W1.shape[1])
+    side = int(round(np.sqrt(W1.shape[0])))
+    tiles = W1[:, :shown].T.reshape(shown, side, side)
+    tiles = tiles / np.maximum(np.abs(tiles).max(axis=(1, 2), keepdims=True), 1e-12)
+    fig = Figure(figsize=(1.25 * columns, 1.25 * rows + 0.9), layout="constrained")
+    fig.suptitle(f"First-layer weights of {shown} of the {W1.shape[1]} hidden units, each a 28x28 image\n"
+                 f"red: a bright pixel there raises the unit, blue: lowers it (each on its own scale). "
+                 f"The speckled rim: pixels that are\nalways black in MNIST give no gradient, so "
+                 f"their weights keep their random start.", fontsize=11)
+    _mosaic_axes(fig, mosaic(tiles, columns, gap=3), "RdBu_r", -1, 1)
+    return _save(fig, folder, WEIGHTS_FILE)
+
+
+def _band(ax, x, curves, colour, label):
+    """Mean of curves (K, T) as a line, their min-max as a band when K > 1."""
+    curves = np.asarray(curves, dtype=np.float64)
+    ax.plot(x, curves.mean(axis=0), color=colour, linewidth=1.8, label=label)
+    if len(curves) > 1:
+        ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=colour, alpha=0.2,
+                        linewidth=0)
+
+
+def plot_init_experiment(runs: dict, iterations_per_epoch: int, title: str, folder: Path) -> Path:
+    """Loss and validation accuracy of each initialisation, first epoch and whole run.
+
+    runs maps a label ("random_init (scale 0.01)") to a list of Histories, one per seed, all of
+    the same length; with several seeds the line is the mean and the band spans min to max.
+    """
+    colours = ["tab:red", "tab:blue", "tab:green", "tab:purple"]
+    fig = Figure(figsize=(13, 8.5), layout="constrained")
+    fig.suptitle(title, fontsize=13)
+    (loss_first, loss_all), (acc_first, acc_all) = fig.subplots(2, 2)
+    for colour, (label, histories) in zip(colours, runs.items()):
+        window = max(1, iterations_per_epoch // 40)
+        losses = [running_mean(h.batch_loss, window) for h in histories]
+        iterations = np.arange(1, len(losses[0]) + 1)
+        first = iterations <= iterations_per_epoch
+        smoothed = f"{label}, training loss (mean of {window} batches)"
+        _band(loss_first, iterations[first], [l[first] for l in losses], colour, smoothed)
+        _band(loss_all, iterations, losses, colour, label)
+        at = np.array([iteration for iteration, _, _ in histories[0].evals])
+        accuracies = [[accuracy for _, _, accuracy in h.evals] for h in histories]
+        first_evals = at <= iterations_per_epoch
+        _band(acc_first, at[first_evals], [np.asarray(a)[first_evals] for a in accuracies], colour,
+              f"{label}, validation accuracy")
+        _band(acc_all, at, accuracies, colour, label)
+    for ax in (loss_first, loss_all):
+        ax.axhline(np.log(10), color="0.4", linestyle="--", linewidth=1)
+        ax.text(0.99, np.log(10), "log 10 = 2.30: a uniform guess", transform=ax.get_yaxis_transform(),
+                ha="right", va="bottom", fontsize=9, color="0.3")
+        ax.set_ylabel("training loss")
+        ax.set_ylim(0, max(2.6, ax.get_ylim()[1] if ax.get_ylim()[1] < 4 else 4))
+    for ax in (acc_first, acc_all):
+        ax.set_ylabel("validation accuracy")
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    for ax in (loss_first, acc_first):
+        ax.set_xlim(0, iterations_per_epoch)
+        ax.set_xlabel("iteration, first epoch")
+    for ax in (loss_all, acc_all):
+        ax.set_xlabel("iteration")
+        _epoch_axis(ax, iterations_per_epoch)
+    loss_first.set_title("Loss, first epoch in detail")
+    loss_all.set_title("Loss, whole run")
+    acc_first.set_title("Validation accuracy, first epoch in detail")
+    acc_all.set_title("Validation accuracy, whole run")
+    for ax in (loss_first, loss_all, acc_first, acc_all):
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper right" if ax in (loss_first, loss_all) else "lower right", fontsize=9)
+    return _save(fig, folder, EXPERIMENT_FILE)

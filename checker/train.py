@@ -1,0 +1,553 @@
+"""`kata train`: train a digit classifier on MNIST with the learner's own functions.
+
+This is the kata's one training loop. It composes named pieces (`Parts`): the initialisation, the
+mini-batch order, the forward pass, the loss, the backward pass and the update step, each one a
+function of the curriculum. A bonus stage (L2, dropout, momentum or Adam, a deeper network) swaps
+one piece and keeps the loop.
+
+Everything runs in float32: the parameters are cast once after initialisation, the images come as
+float32 from checker.data, and the one-hot targets are built once per run.
+
+A run writes runs/<timestamp>-<name>/ (see `write_run`): metrics.csv, config.json, weights.npz,
+summary.json and the figures of checker.plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .errors import KataError, UsageError
+from .stages import ROOT
+
+NUM_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The options of one run; defaults are those of `kata train`."""
+
+    hidden: int = 256  # units per hidden layer
+    depth: int = 1  # hidden layers; the learner's forward/backward serve 1, checker.network more
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 0.5  # learning rate at the start
+    lr_schedule: str = "linear"  # "linear": decays to 0 over the run; "constant"
+    init: str = "he"  # "he" (he_init) or "random" (random_init, scale 0.01)
+    seed: int = 0
+    evals_per_epoch: int = 4  # validation passes per epoch, the last one at the epoch's end
+    first_epoch_eval_every: int = 0  # if > 0: evaluate every this many iterations in epoch 1
+
+    def layer_sizes(self, num_inputs: int) -> list[int]:
+        return [num_inputs, *[self.hidden] * self.depth, NUM_CLASSES]
+
+
+# --- the pieces the loop composes --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Parts:
+    """The functions the loop composes, each swappable on its own.
+
+    init(layer_sizes, rng) -> params {W1, b1, ...}
+    batches(num_examples, batch_size, rng) -> iterable of 1-D index arrays, one epoch
+    forward(params, X (N, D)) -> (probs (N, C), cache)
+    loss(probs (N, C), targets (N, C)) -> float
+    backward(params, cache, targets (N, C)) -> grads, the keys and shapes of params
+    step(params, grads, lr) -> params, updated in place
+    lr_at(fraction_done) -> the learning rate factor, fraction_done in [0, 1)
+    """
+
+    impl: str
+    init: Callable
+    batches: Callable
+    forward: Callable
+    loss: Callable
+    backward: Callable
+    step: Callable
+    lr_at: Callable[[float], float]
+
+
+LR_SCHEDULES = {
+    "constant": lambda fraction_done: 1.0,
+    # Large steps early to learn fast, small steps late to settle into a minimum: plain SGD's
+    # final accuracy gains most of a point over a constant rate of the same start.
+    "linear": lambda fraction_done: 1.0 - fraction_done,
+}
+
+
+def load_parts(impl: str, config: TrainConfig) -> Parts:
+    """The Parts of package `impl` ("exercises" or "solutions") for this config."""
+    module = lambda name: importlib.import_module(f"{impl}.{name}")  # noqa: E731
+    init_module = module("init")
+    init = {"he": init_module.he_init, "random": init_module.random_init}[config.init]
+    if config.depth == 1:
+        backprop = module("backprop")
+        forward, backward = backprop.forward, backprop.backward
+    else:
+        from .network import layered
+
+        forward, backward = layered(impl)
+    descent = module("gradient_descent")
+    return Parts(
+        impl=impl,
+        init=init,
+        batches=descent.minibatches,
+        forward=forward,
+        loss=module("cross_entropy").cross_entropy,
+        backward=backward,
+        step=descent.sgd_step,
+        lr_at=LR_SCHEDULES[config.lr_schedule],
+    )
+
+
+# --- what the loop records ---------------------------------------------------------------------
+
+@dataclass
+class EpochRow:
+    epoch: int
+    iteration: int  # updates done at the end of the epoch
+    train_loss: float  # mean of the epoch's batch losses
+    train_accuracy: float  # fraction of the epoch's training examples classified right, as seen
+    validation_loss: float
+    validation_accuracy: float
+    seconds: float  # training time of the epoch, evaluations included
+
+
+@dataclass
+class History:
+    """Everything measured during training; iteration arrays hold one value per update."""
+
+    iterations_per_epoch: int
+    batch_loss: list[float] = field(default_factory=list)
+    batch_accuracy: list[float] = field(default_factory=list)
+    evals: list[tuple[int, float, float]] = field(default_factory=list)  # (iteration, val loss, val acc)
+    epochs: list[EpochRow] = field(default_factory=list)
+
+    @property
+    def iterations(self) -> int:
+        return len(self.batch_loss)
+
+
+@dataclass
+class TrainResult:
+    params: dict
+    history: History
+    train_seconds: float
+    stopped: str | None = None  # None when finished; "interrupted" (Ctrl-C) or "diverged"
+    message: str = ""  # what went wrong, for stopped runs
+
+
+class Silent:
+    """A progress reporter that says nothing (tests, experiments); Progress shows a bar."""
+
+    def epoch_start(self, epoch, epochs, batches): pass
+    def batch(self, done, running_loss): pass
+    def epoch_end(self, row, epochs): pass
+
+
+class Progress(Silent):
+    """A per-epoch progress bar with the running loss on a terminal, plain lines when piped."""
+
+    WIDTH = 30
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty()
+
+    def epoch_start(self, epoch, epochs, batches):
+        self.epoch, self.epochs, self.batches = epoch, epochs, batches
+        self.next_draw = 0.0
+
+    def batch(self, done, running_loss):
+        now = time.perf_counter()
+        if not self.tty or now < self.next_draw:
+            return
+        self.next_draw = now + 0.1
+        filled = self.WIDTH * done // self.batches
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self.stream.write(f"\repoch {self.epoch:>2}/{self.epochs} [{bar}] "
+                          f"{done}/{self.batches}  loss {running_loss:.4f}")
+        self.stream.flush()
+
+    def epoch_end(self, row, epochs):
+        clear = "\r" + " " * (self.WIDTH + 50) + "\r" if self.tty else ""
+        self.stream.write(
+            f"{clear}epoch {row.epoch:>2}/{epochs}  train loss {row.train_loss:.4f}  "
+            f"train acc {row.train_accuracy:6.2%}  val acc {row.validation_accuracy:6.2%}  "
+            f"({row.seconds:.2f} s)\n")
+        self.stream.flush()
+
+
+# --- the loop ----------------------------------------------------------------------------------
+
+def evaluate(parts: Parts, params: dict, images: np.ndarray, targets: np.ndarray,
+             chunk: int = 5000) -> tuple[float, float, np.ndarray]:
+    """(mean loss, accuracy, probs (N, C)) of the network on images (N, D) with one-hot targets."""
+    probs = np.concatenate([parts.forward(params, images[i:i + chunk])[0]
+                            for i in range(0, len(images), chunk)])
+    loss = parts.loss(probs, targets)
+    accuracy = float(np.mean(probs.argmax(axis=1) == targets.argmax(axis=1)))
+    return loss, accuracy, probs
+
+
+def one_hot_targets(parts_impl: str, labels: np.ndarray) -> np.ndarray:
+    """One-hot float32 targets (N, C), built once per run with the impl's one_hot."""
+    one_hot = importlib.import_module(f"{parts_impl}.one_hot").one_hot
+    return np.asarray(one_hot(labels, NUM_CLASSES), dtype=np.float32)
+
+
+def eval_iterations(config: TrainConfig, iterations_per_epoch: int) -> set[int]:
+    """The iterations (1-based update counts) after which validation is measured."""
+    points = set()
+    for epoch in range(config.epochs):
+        start = epoch * iterations_per_epoch
+        for k in range(1, config.evals_per_epoch + 1):
+            points.add(start + math.ceil(k * iterations_per_epoch / config.evals_per_epoch))
+    if config.first_epoch_eval_every > 0:
+        points.update(range(config.first_epoch_eval_every, iterations_per_epoch + 1,
+                            config.first_epoch_eval_every))
+    return points
+
+
+def diverged_message(iteration: int, epoch: int, loss: float, lr: float) -> str:
+    return (f"the loss became {loss} at iteration {iteration} (epoch {epoch}), so training stopped. "
+            f"Likely causes: a learning rate too high for this network (--lr {lr:g}; try "
+            f"{lr / 4:g}), or a softmax or log that is not numerically stable (softmax must "
+            f"subtract each row's maximum; cross_entropy must clip probabilities before the log: "
+            f"kata check softmax, kata check cross_entropy).")
+
+
+def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = None) -> TrainResult:
+    """Train a network on dataset.train, measuring on dataset.validation; never on dataset.test.
+
+    dataset.<split>.images is (N, D) float32 in [0, 1], .labels is (N,) integers.
+    Returns the trained params (float32) and the History. Stops early, with result.stopped set,
+    on Ctrl-C ("interrupted") or on a loss that is not finite ("diverged").
+    """
+    progress = progress or Silent()
+    images, labels = dataset.train.images, dataset.train.labels
+    targets = one_hot_targets(parts.impl, labels)
+    val_images = dataset.validation.images
+    val_targets = one_hot_targets(parts.impl, dataset.validation.labels)
+    num_examples = len(images)
+
+    seeds = np.random.SeedSequence(config.seed).spawn(2)
+    # Two streams: the batch order does not depend on what (or how much) the init draws, so
+    # random_init and he_init see the very same batches in `kata experiment init`.
+    init_rng, batch_rng = (np.random.default_rng(s) for s in seeds)
+    params = {key: np.asarray(value, dtype=np.float32)
+              for key, value in parts.init(config.layer_sizes(images.shape[1]), init_rng).items()}
+
+    iterations_per_epoch = math.ceil(num_examples / config.batch_size)
+    total_iterations = iterations_per_epoch * config.epochs
+    evals_at = eval_iterations(config, iterations_per_epoch)
+    history = History(iterations_per_epoch)
+    stopped, message = None, ""
+    started = time.perf_counter()
+    iteration = 0
+    # A diverging run overflows before its loss turns nan; the loop reports that itself, once.
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            for epoch in range(1, config.epochs + 1):
+                epoch_started = time.perf_counter()
+                progress.epoch_start(epoch, config.epochs, iterations_per_epoch)
+                loss_sum = correct = seen = 0
+                for batch, index in enumerate(parts.batches(num_examples, config.batch_size, batch_rng), 1):
+                    lr = config.lr * parts.lr_at(iteration / total_iterations)
+                    batch_targets = targets[index]
+                    probs, cache = parts.forward(params, images[index])
+                    loss = parts.loss(probs, batch_targets)
+                    if not math.isfinite(loss):
+                        stopped, message = "diverged", diverged_message(iteration + 1, epoch, loss, config.lr)
+                        break
+                    parts.step(params, parts.backward(params, cache, batch_targets), lr)
+                    iteration += 1
+                    hits = int(np.count_nonzero(probs.argmax(axis=1) == labels[index]))
+                    history.batch_loss.append(loss)
+                    history.batch_accuracy.append(hits / len(index))
+                    loss_sum += loss * len(index)
+                    correct += hits
+                    seen += len(index)
+                    if iteration in evals_at:
+                        history.evals.append((iteration, *evaluate(parts, params, val_images, val_targets)[:2]))
+                    progress.batch(batch, loss_sum / seen)
+                if stopped:
+                    break
+                if not history.evals or history.evals[-1][0] != iteration:
+                    history.evals.append((iteration, *evaluate(parts, params, val_images, val_targets)[:2]))
+                row = EpochRow(epoch, iteration, loss_sum / seen, correct / seen, history.evals[-1][1],
+                               history.evals[-1][2], time.perf_counter() - epoch_started)
+                history.epochs.append(row)
+                progress.epoch_end(row, config.epochs)
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+            message = f"stopped by Ctrl-C at iteration {iteration} (epoch {len(history.epochs) + 1})"
+    return TrainResult(params, history, time.perf_counter() - started, stopped, message)
+
+
+# --- the run folder ----------------------------------------------------------------------------
+
+WEIGHTS_FILE = "weights.npz"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.csv"
+SUMMARY_FILE = "summary.json"
+METRICS_COLUMNS = ("scope", "epoch", "iteration", "train_loss", "train_accuracy",
+                   "validation_loss", "validation_accuracy", "seconds")
+
+
+def new_run_dir(parent: Path, name: str) -> Path:
+    """A fresh folder parent/<timestamp>-<name>, e.g. runs/20250101-120000-solutions."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 1000):
+        run_dir = parent / (f"{stamp}-{name}" if attempt == 1 else f"{stamp}-{name}-{attempt}")
+        try:
+            run_dir.mkdir(parents=True)
+            return run_dir
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise KataError(f"cannot create the run folder {run_dir}: {error.strerror}. "
+                            f"Choose another folder with --out DIR.") from None
+    raise KataError(f"too many runs named {name} in {parent} this second. Try again.")
+
+
+def write_metrics(path: Path, history: History) -> None:
+    """metrics.csv: one row per iteration (batch loss and accuracy, validation where measured),
+    and after each epoch's last iteration one row for the epoch (means over the epoch)."""
+    evals = {iteration: (loss, accuracy) for iteration, loss, accuracy in history.evals}
+    epochs = {row.iteration: row for row in history.epochs}
+    number = lambda value: f"{value:.6g}"  # noqa: E731
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(METRICS_COLUMNS)
+        for i, (loss, accuracy) in enumerate(zip(history.batch_loss, history.batch_accuracy), 1):
+            val = evals.get(i)
+            epoch = (i - 1) // history.iterations_per_epoch + 1
+            out.writerow(["iteration", epoch, i, number(loss), number(accuracy),
+                          number(val[0]) if val else "", number(val[1]) if val else "", ""])
+            row = epochs.get(i)
+            if row:
+                out.writerow(["epoch", row.epoch, row.iteration, number(row.train_loss),
+                              number(row.train_accuracy), number(row.validation_loss),
+                              number(row.validation_accuracy), f"{row.seconds:.3f}"])
+
+
+def read_metrics(path: Path) -> History:
+    """The History of a metrics.csv written by write_metrics (for plots of a saved run)."""
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    iteration_rows = [r for r in rows if r["scope"] == "iteration"]
+    epoch_rows = [r for r in rows if r["scope"] == "epoch"]
+    per_epoch = int(epoch_rows[0]["iteration"]) if epoch_rows else len(iteration_rows)
+    history = History(per_epoch)
+    for r in iteration_rows:
+        history.batch_loss.append(float(r["train_loss"]))
+        history.batch_accuracy.append(float(r["train_accuracy"]))
+        if r["validation_accuracy"]:
+            history.evals.append((int(r["iteration"]), float(r["validation_loss"]),
+                                  float(r["validation_accuracy"])))
+    for r in epoch_rows:
+        history.epochs.append(EpochRow(int(r["epoch"]), int(r["iteration"]), float(r["train_loss"]),
+                                       float(r["train_accuracy"]), float(r["validation_loss"]),
+                                       float(r["validation_accuracy"]), float(r["seconds"])))
+    return history
+
+
+def write_json(path: Path, value: dict) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+
+
+def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: TrainResult,
+             started: float) -> dict:
+    """Write everything a run leaves behind into run_dir and return the summary.
+
+    The test set is used here, once, after training: for the reported accuracy and the figures.
+    """
+    from . import plots  # matplotlib takes a moment to import: only after training
+
+    write_metrics(run_dir / METRICS_FILE, result.history)
+    write_json(run_dir / CONFIG_FILE, {
+        **asdict(config),
+        "impl": parts.impl,
+        "layer_sizes": config.layer_sizes(dataset.train.images.shape[1]),
+        "dataset": getattr(dataset, "name", "mnist"),
+        "data_dir": str(getattr(dataset, "data_dir", "")),
+        "train_examples": len(dataset.train.labels),
+        "validation_examples": len(dataset.validation.labels),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    })
+    np.savez(run_dir / WEIGHTS_FILE, **result.params)
+
+    test_accuracy = None
+    figures = [plots.plot_loss(result.history, run_dir), plots.plot_accuracy(result.history, run_dir)]
+    if result.stopped != "diverged":
+        test = dataset.test
+        _, test_accuracy, probs = evaluate(parts, result.params, test.images,
+                                           one_hot_targets(parts.impl, test.labels))
+        predictions = probs.argmax(axis=1)
+        figures += [
+            plots.plot_confusion(test.labels, predictions, run_dir),
+            plots.plot_misclassified(test.images, test.labels, probs, run_dir),
+            plots.plot_first_layer_weights(result.params["W1"], run_dir),
+        ]
+    last = result.history.epochs[-1] if result.history.epochs else None
+    summary = {
+        "test_accuracy": test_accuracy,
+        "validation_accuracy": last.validation_accuracy if last else None,
+        "train_loss": last.train_loss if last else None,
+        "impl": parts.impl,
+        "run_dir": str(run_dir),
+        "plots": [path.name for path in figures],
+        "epochs_completed": len(result.history.epochs),
+        "iterations": result.history.iterations,
+        "train_time_s": round(result.train_seconds, 3),
+        "wall_time_s": round(time.perf_counter() - started, 3),
+        "finished": result.stopped is None,
+        "stopped": result.stopped,
+        "message": result.message,
+    }
+    write_json(run_dir / SUMMARY_FILE, summary)
+    return summary
+
+
+# --- the command -------------------------------------------------------------------------------
+
+def require_all_stages_pass() -> None:
+    """kata train trains the learner's own network: every stage must pass first."""
+    from .runner import first_unpassed_stage
+
+    stage = first_unpassed_stage(impl="exercises")
+    if stage is not None:
+        raise KataError(
+            f"{stage.label} does not pass yet, and kata train builds your network from all seven "
+            f"stages. Finish it with: kata check {stage.id}  "
+            f"(to see the reference train meanwhile: kata train --solutions)")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+    """The options kata train and kata experiment share."""
+    parser.add_argument("--hidden", type=positive_int, default=defaults.hidden, metavar="N",
+                        help=f"units per hidden layer (default {defaults.hidden})")
+    parser.add_argument("--depth", type=positive_int, default=defaults.depth, metavar="D",
+                        help=f"hidden layers (default {defaults.depth}: your forward/backward; "
+                             f"more uses a generalisation built from your stage functions)")
+    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, metavar="E",
+                        help=f"passes over the training set (default {defaults.epochs})")
+    parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
+                        metavar="B", help=f"examples per update (default {defaults.batch_size})")
+    parser.add_argument("--lr", type=positive_float, default=defaults.lr,
+                        help=f"learning rate at the start (default {defaults.lr:g})")
+    parser.add_argument("--lr-schedule", choices=sorted(LR_SCHEDULES), default=defaults.lr_schedule,
+                        help=f"linear: decays to 0 by the last update; constant: stays "
+                             f"(default {defaults.lr_schedule})")
+    parser.add_argument("--seed", type=int, default=defaults.seed,
+                        help=f"seed of the initial weights and the batch order (default {defaults.seed})")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="read the four IDX files from DIR instead of data/mnist/ "
+                             "(e.g. Fashion-MNIST)")
+    parser.add_argument("--out", type=Path, metavar="DIR", default=None,
+                        help="create the run folder in DIR (default runs/)")
+    parser.add_argument("--solutions", action="store_true",
+                        help="use the reference implementation instead of your exercises/")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    parser.description = (
+        "Train the digit classifier built from your own stage functions on MNIST: 50,000 training "
+        "images, 10,000 for validation (measured during training), 10,000 for the test (reported "
+        "once, at the end). Runs once all seven stages pass. Writes runs/<time>-<name>/ with "
+        "metrics.csv, config.json, weights.npz, summary.json and the plots.")
+    parser.epilog = (
+        "examples:\n"
+        "  kata train                      your network, default options\n"
+        "  kata train --solutions          the reference, to see the end result first\n"
+        "  kata train --init random        the naive initialisation instead of He's\n"
+        "  kata train --hidden 512 --epochs 20 --lr 0.2\n"
+        "  kata train --data-dir /usr/share/datasets/fashion-mnist\n"
+        "then: kata predict --index 0, or kata predict my_digit.png")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    add_model_arguments(parser, defaults)
+    parser.add_argument("--init", choices=("he", "random"), default=defaults.init,
+                        help="he: he_init; random: random_init with scale 0.01 (default he)")
+    parser.add_argument("--name", default=None,
+                        help="name of the run folder after the time stamp (default: the implementation)")
+
+
+def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
+    values = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__
+              if hasattr(args, name)}
+    return TrainConfig(**{**values, **overrides})
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd())) + "/"
+    except ValueError:
+        return str(path) + "/"
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    config = config_from_args(args)
+    impl = "solutions" if args.solutions else "exercises"
+    if not args.solutions:
+        require_all_stages_pass()
+    from .data import load_dataset
+
+    dataset = load_dataset(args.data_dir)
+    parts = load_parts(impl, config)
+    sizes = "-".join(map(str, config.layer_sizes(dataset.train.images.shape[1])))
+    who = "the reference implementation" if args.solutions else "your network"
+    print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
+          f"{config.epochs} epochs, batches of {config.batch_size}, lr {config.lr:g} "
+          f"({config.lr_schedule}), seed {config.seed}.")
+    result = train(parts, dataset, config, Progress())
+    if result.stopped == "interrupted":
+        print(f"\nStopped by Ctrl-C after {result.history.iterations} iterations; "
+              f"saving what there is so far.")
+    run_dir = new_run_dir(args.out or ROOT / "runs", args.name or impl)
+    summary = save_run(run_dir, parts, config, dataset, result, started)
+    where = display_path(run_dir)
+    if result.stopped == "diverged":
+        raise KataError(f"{result.message} The metrics and curves so far are in {where}")
+    print(f"Test accuracy: {summary['test_accuracy']:.2%} on {len(dataset.test.labels):,} test "
+          f"images, after {summary['epochs_completed']} epochs.")
+    print(f"Training took {result.train_seconds:.1f} s; the whole run {summary['wall_time_s']:.1f} s.")
+    print(f"Results in {where}: {METRICS_FILE}, {CONFIG_FILE}, {WEIGHTS_FILE}, {SUMMARY_FILE}")
+    print(f"  plots: {', '.join(summary['plots'])}")
+    print("Try it on a digit: kata predict --index 0  (or kata predict my_digit.png)")
+    return 130 if result.stopped == "interrupted" else 0
