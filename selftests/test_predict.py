@@ -1,0 +1,130 @@
+"""kata predict: a saved run read back, test images by index, pictures of any size, and bad input."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from checker import predict
+from checker import train as training
+from checker.errors import KataError, UsageError
+from training_helpers import run_command, tiny_dataset, use_tiny_dataset
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return tiny_dataset()
+
+
+@pytest.fixture(scope="module")
+def saved_run(dataset, tmp_path_factory):
+    """A run folder as kata train leaves it (without the figures, which predict does not read)."""
+    config = training.TrainConfig(hidden=32, epochs=3, batch_size=32)
+    result = training.train(training.load_parts("solutions", config), dataset, config)
+    run_dir = tmp_path_factory.mktemp("runs") / "20250101-120000-solutions"
+    run_dir.mkdir()
+    np.savez(run_dir / training.WEIGHTS_FILE, **result.params)
+    training.write_json(run_dir / training.CONFIG_FILE, {"hidden": 32, "data_dir": "/nonexistent/tiny"})
+    training.write_json(run_dir / training.SUMMARY_FILE, {"test_accuracy": 0.97, "stopped": None})
+    return run_dir
+
+
+def network_says(run_dir, image):
+    params, _, _ = predict.load_run(run_dir)
+    return int(predict.predict(params, image).argmax())
+
+
+def save_png(path, pixels):
+    Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8), mode="L").save(path)
+    return path
+
+
+def test_predict_a_test_image_by_index(monkeypatch, saved_run, dataset, capsys):
+    use_tiny_dataset(monkeypatch, dataset)
+    assert run_command("predict", "--index", "5", "--run", str(saved_run)) == 0
+    out = capsys.readouterr().out
+    expected = network_says(saved_run, dataset.test.images[5])
+    assert f"Prediction: {expected}," in out
+    assert f"test image 5 (true label {dataset.test.labels[5]})" in out
+    assert "test accuracy 97.00%" in out
+    assert len([line for line in out.splitlines() if line.strip().startswith(tuple("0123456789")) and "%" in line]) == 10
+
+
+def test_predict_a_28x28_png_as_it_is(saved_run, dataset, tmp_path, capsys):
+    png = save_png(tmp_path / "digit.png", dataset.test.images[7].reshape(28, 28))
+    run_command("predict", str(png), "--run", str(saved_run))
+    out = capsys.readouterr().out
+    assert f"Prediction: {network_says(saved_run, dataset.test.images[7])}," in out
+    assert "Note:" not in out
+
+
+def test_a_large_dark_on_light_picture_is_inverted_scaled_and_centred(saved_run, tmp_path, capsys):
+    picture = np.ones((200, 160))
+    picture[40:150, 70:90] = 0.0  # a dark vertical bar, off-centre: a "1"
+    run_command("predict", str(save_png(tmp_path / "one.png", picture)), "--run", str(saved_run))
+    out = capsys.readouterr().out
+    assert "inverted" in out and "160x200" in out and "Prediction:" in out
+    image, _ = predict.to_mnist(picture)
+    square = image.reshape(28, 28)
+    assert square.max() == pytest.approx(1.0)
+    rows, columns = np.nonzero(square > 0.1)
+    assert rows.max() - rows.min() + 1 == 20  # fitted into 20x20, as MNIST's digits are
+    assert abs(np.average(np.arange(28), weights=square.sum(axis=1)) - 13.5) < 1.5
+
+
+def test_a_transparent_background_counts_as_paper(tmp_path):
+    rgba = np.zeros((56, 56, 4), dtype=np.uint8)
+    rgba[10:46, 25:31] = [0, 0, 0, 255]  # an opaque black stroke on a fully transparent picture
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "stroke.png")
+    image, notes = predict.to_mnist(predict.read_image(tmp_path / "stroke.png"))
+    assert any("inverted" in note for note in notes)
+    assert image.reshape(28, 28)[14, 14] > 0.5
+
+
+def test_the_newest_run_is_used_by_default(monkeypatch, saved_run, tmp_path):
+    runs = saved_run.parent
+    older = runs / "20240101-000000-exercises"
+    older.mkdir()
+    (older / training.WEIGHTS_FILE).write_bytes((saved_run / training.WEIGHTS_FILE).read_bytes())
+    diverged = runs / "20990101-000000-exercises"
+    diverged.mkdir()
+    (diverged / training.WEIGHTS_FILE).write_bytes(b"")
+    training.write_json(diverged / training.SUMMARY_FILE, {"stopped": "diverged"})
+    os.utime(older / training.WEIGHTS_FILE, (1, 1))
+    assert predict.newest_run(runs) == saved_run
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "missing.png", "does not exist"),
+    (lambda d: d, "is a folder"),
+    (lambda d: (d / "notes.png").write_text("not a picture") and d / "notes.png", "not a picture"),
+    (lambda d: save_png(d / "blank.png", np.ones((40, 40))), "looks empty"),
+])
+def test_bad_pictures_are_clear_errors(saved_run, tmp_path, make, message):
+    with pytest.raises(KataError, match=message):
+        run_command("predict", str(make(tmp_path)), "--run", str(saved_run))
+
+
+def test_bad_runs_and_indexes_are_clear_errors(monkeypatch, saved_run, dataset, tmp_path):
+    with pytest.raises(KataError, match="no trained network .*kata train"):
+        predict.newest_run(tmp_path / "runs")
+    with pytest.raises(KataError, match="not the folder of a training run"):
+        run_command("predict", "--index", "0", "--run", str(tmp_path))
+    use_tiny_dataset(monkeypatch, dataset)
+    with pytest.raises(KataError, match="no test image 200: the test set has 200"):
+        run_command("predict", "--index", "200", "--run", str(saved_run))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    np.savez(broken / training.WEIGHTS_FILE, W1=np.full((784, 4), np.nan, dtype=np.float32),
+             b1=np.zeros(4), W2=np.zeros((4, 10)), b2=np.zeros(10))
+    with pytest.raises(KataError, match="not finite"):
+        run_command("predict", "--index", "0", "--run", str(broken))
+
+
+@pytest.mark.parametrize("argv", [(), ("a.png", "--index", "3")])
+def test_a_picture_or_an_index_not_both(argv):
+    with pytest.raises(UsageError, match="either a picture or --index"):
+        run_command("predict", *argv)
