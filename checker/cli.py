@@ -13,6 +13,7 @@ whose traceback goes to .kata/last-error.log, never to the learner's screen.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
@@ -92,7 +93,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     command = next((a for a in argv if not a.startswith("-")), None)
     if command is None and not {"-h", "--help"} & set(argv):
         argv, command = ["status", *argv], "status"
-    parser = build_parser(command if command in COMMANDS else None)
+    if command is not None and command not in COMMANDS:
+        raise UsageError(f"there is no command {command!r}.{_suggestion(command)} "
+                         f"The commands are: {', '.join(COMMANDS)}. See: kata --help")
+    parser = build_parser(command)
     return parser.parse_args(argv)
 
 
@@ -136,6 +140,13 @@ def stage_argument(name: str) -> Stage:
         raise UsageError(f"there is no stage {name!r}. The stages are: {valid}. "
                          "Name one by number or name, e.g. kata check 3 or kata check softmax")
     return stage
+
+
+def _suggestion(word: str) -> str:
+    if find_stage(word):
+        return f" Did you mean: kata check {word}?"
+    close = difflib.get_close_matches(word, COMMANDS, n=1)
+    return f" Did you mean: kata {close[0]}?" if close else ""
 
 
 def _log_internal_error(argv: list[str]) -> str:

@@ -13,7 +13,7 @@ from .term import Style, display_path
 
 MESSAGE_LINES = 12  # a teaching message longer than this is cut; `kata check` shows it whole
 BAR_CELLS = 4  # bar cells per stage
-_LOCATION = re.compile(r"^(?P<path>[\w./\\-]+\.py) line (?P<line>\d+)")
+_LOCATION = re.compile(r"^(?P<path>[\w./\\-]+\.py)(?: line (?P<line>\d+))?")  # "exercises/relu.py line 12: ..."
 
 
 def render_status(run: RunResult, progress: Progress, style: Style, newly_passed: list[Stage],
@@ -70,20 +70,20 @@ def stage_list(run: RunResult, progress: Progress, style: Style) -> list[str]:
 
 
 def current_state(result: StageResult, broken: bool, style: Style) -> str:
-    if result.problem and not result.tests:
+    if result.kata_fault:
         state = "could not run"
     elif result.tests and all(t.kind == "not_started" for t in result.failures()) and result.passing_count == 0:
         state = "not started"
     else:
         state = f"{result.passing_count} of {result.total} tests passing"
-    if result.problem and result.tests:
+    if result.problem and not result.kata_fault:
         state += ", then stopped"
     return style.bad(f"broken: {state}") if broken else style.warn(state)
 
 
 def task_lines(result: StageResult, style: Style) -> list[str]:
     tasks = result.tasks()
-    if not any(t.total for t in tasks):
+    if len(tasks) < 2 or not any(t.total for t in tasks):  # one task: the stage's own line says it all
         return []
     width = max(len(t.task) for t in tasks) + 2
     lines = []
@@ -133,12 +133,23 @@ def current_stage_details(result: StageResult, run: RunResult, progress: Progres
         lines.append(f"{style.bold(stage.label)}: {result.problem}")
     elif failures and failures[0].kind != "not_started":
         first = failures[0]
-        lines.append(f"{style.bold(stage.label)}: {first.name} failed:")
-        lines += ["  " + line for line in shorten(first.message, stage)]
+        if one_cause(result):  # e.g. a syntax error: every test says the same
+            lines.append(f"{style.bold(stage.label)}: {first.message}")
+        else:
+            lines.append(f"{style.bold(stage.label)}: {first.name} failed:")
+            lines += ["  " + line for line in shorten(first.message, stage)]
     else:
         lines.append(f"{style.bold(stage.label)}: {stage.goal}")
     lines += [""] + next_steps(result, progress, style, root, watching)
     return lines
+
+
+def one_cause(result: StageResult) -> bool:
+    """Every test failed with the same one-line message: the file cannot be imported, or the like."""
+    failures = result.failures()
+    if result.passing_count or len(failures) < 2 or "\n" in failures[0].message.strip():
+        return False
+    return all(failures[0].message in t.message for t in failures)  # some tests quote it in their own
 
 
 def shorten(message: str, stage: Stage, max_lines: int = MESSAGE_LINES) -> list[str]:
@@ -161,8 +172,9 @@ def next_action(result: StageResult, root: Path = ROOT) -> str:
         return f"Next: look at {display_path(stage.exercise, root)}, then run: kata check {stage.number}"
     location = _LOCATION.match(first.message) if first and not result.problem else None
     if location:
-        path = Path(location["path"]).as_posix()
-        return f"Next: fix {display_path(path, root)}:{location['line']}, then run: kata"
+        path = display_path(Path(location["path"]).as_posix(), root)
+        where = f"{path}:{location['line']}" if location["line"] else path
+        return f"Next: fix {where}, then run: kata"
     where = display_path(stage.exercise, root)
     line = function_line(stage, task, root) if task else None
     where_line = f"{where}:{line}" if line else where

@@ -42,9 +42,10 @@ except ImportError:  # pragma: no cover - Windows: no limits, everything else wo
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MEMORY_MB = 2048
-MAX_OUTPUT_FILE_BYTES = 16 * 2**20  # RLIMIT_FSIZE of the child: a print flood fails, the disk stays free
+MAX_OUTPUT_FILE_BYTES = 4 * 2**20  # RLIMIT_FSIZE of the child: a print flood fails, the disk stays free
 MAX_SHOWN_OUTPUT_BYTES = 200_000  # what `kata check` shows of pytest's output at most
 POLL_SECONDS = 0.05
+STARTUP_ALLOWANCE = 60.0  # seconds for pytest to start and collect, on top of the first stage's limit
 
 
 class Cancelled(Exception):
@@ -196,8 +197,9 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
         results_path = Path(tmp, "results.jsonl")
         results_path.touch()
         output_path = Path(tmp, "output.log")
+        # pytest-benchmark, when installed, costs a tenth of a second per run and no suite uses it.
         command = [sys.executable, "-m", "pytest", *files, "-p", "checker.results_plugin",
-                   "-p", "no:cacheprovider", "--continue-on-collection-errors"]
+                   "-p", "no:cacheprovider", "-p", "no:benchmark", "--continue-on-collection-errors"]
         if show_output is None:
             # Without the terminal plugin pytest prints nothing. The suites teach with Lesson
             # messages, not bare asserts, so assertion rewriting (which also rewrites hypothesis,
@@ -214,7 +216,9 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
             )
             shown = _OutputPump(output_path, show_output)
             try:
-                stage_file, stage_started = None, time.monotonic()
+                # The limit counts from each stage's first test; starting Python and collecting the
+                # suites (none of the learner's code runs then) gets a generous allowance of its own.
+                stage_file, stage_started = None, time.monotonic() + STARTUP_ALLOWANCE
                 while True:
                     exit_code = process.poll()
                     for event in _read_events(results_file):
@@ -229,6 +233,7 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
                     if time.monotonic() - stage_started > limit:
                         _kill(process)
                         events.timed_out = stage_file or files[0]
+                        events.timed_out_starting = stage_file is None
                         break
                     time.sleep(POLL_SECONDS)
             finally:
@@ -327,7 +332,8 @@ class _OutputPump:
             self.shown += min(len(data), room)
             if len(data) > room:
                 self.cut = True
-                self.stream.write(f"\n... output cut after {MAX_SHOWN_OUTPUT_BYTES // 1000} kB ...\n")
+                self.stream.write(f"\n... output cut after {MAX_SHOWN_OUTPUT_BYTES // 1000} kB "
+                                  "(does the code print in a loop?) ...\n")
             self.stream.flush()
         if final:
             self.file.close()
@@ -344,6 +350,7 @@ class _EventLog:
         self.started_files: list[str] = []
         self.finished = False
         self.timed_out: str | None = None  # the file that was running when the time limit struck
+        self.timed_out_starting = False  # ... before any test started
 
     def add(self, event: dict) -> None:
         kind = event.get("event")
@@ -374,6 +381,10 @@ class _EventLog:
             result.kata_fault = True
             result.problem = (f"its tests could not be loaded: {self.collect_errors[file]} (a problem of the kata "
                               f"in {file}, not of your code)")
+        elif self.timed_out == file and self.timed_out_starting:
+            result.ran = result.kata_fault = True
+            result.problem = (f"the tests did not start within {limit + STARTUP_ALLOWANCE:g} s. That is not your "
+                              "code: is the machine very busy?")
         elif self.timed_out == file:
             result.ran = True
             result.problem_task = task

@@ -1,0 +1,126 @@
+"""A learner's copy of the kata in a temporary folder, and `kata` run in it as a learner would."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from checker.stages import ROOT, all_stages, find_stage
+from checker.stubgen import stub_for
+
+ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+# Settings of the developer's shell that would change what `kata` does or prints.
+_UNSET = ("NO_COLOR", "COLUMNS", "PYTEST_ADDOPTS", "TERM")
+
+# Stands in for checker/train.py (another issue): the interface the first-time training relies on.
+FAKE_TRAIN = '''\
+"""A stand-in for `kata train` in the checker's tests."""
+import json
+
+from checker.stages import ROOT
+
+
+def add_arguments(parser):
+    parser.add_argument("--epochs", type=int, default=3)
+
+
+def run(args):
+    print(f"fake training: {args.epochs} epochs")
+    run_dir = ROOT / "runs" / "20250101-120000-train"
+    run_dir.mkdir(parents=True)
+    summary = {"test_accuracy": 0.9812, "impl": "exercises", "run_dir": str(run_dir),
+               "plots": ["loss.png", "confusion.png"]}
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    return 0
+'''
+
+
+class Sandbox:
+    """checker/, solutions/, tests/, pyproject.toml and freshly generated stubs in exercises/."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        ignore = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
+        for folder in ("checker", "solutions", "tests"):
+            shutil.copytree(ROOT / folder, path / folder, ignore=ignore)
+        shutil.copy2(ROOT / "pyproject.toml", path / "pyproject.toml")
+        (path / "exercises").mkdir()
+        shutil.copy2(ROOT / "exercises" / "__init__.py", path / "exercises" / "__init__.py")
+        for stage in all_stages():
+            (path / stage.exercise).write_text(stub_for(stage, ROOT), encoding="utf-8")
+
+    def solve(self, *stages) -> None:
+        """Copy the reference solution of each stage into exercises/, as a learner who solved it."""
+        for name in stages:
+            stage = find_stage(name)
+            shutil.copy2(ROOT / stage.solution, self.path / stage.exercise)
+
+    def edit(self, stage_name, old: str, new: str) -> None:
+        """Replace text in the learner's file of a stage (it must be there)."""
+        path = self.path / find_stage(stage_name).exercise
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} is not in {path}"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    def read(self, relative: str) -> str:
+        return (self.path / relative).read_text(encoding="utf-8")
+
+    def write(self, relative: str, text: str) -> None:
+        target = self.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+    def env(self, **overrides) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KATA_") and k not in _UNSET}
+        env.update(overrides)
+        return env
+
+    def command(self, *args) -> list[str]:
+        return [sys.executable, "-m", "checker", *args]
+
+    def kata(self, *args, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+        """`kata ARGS` with output piped, stdin not a terminal."""
+        return subprocess.run(self.command(*args), cwd=self.path, env=self.env(**(env or {})), text=True,
+                              capture_output=True, stdin=subprocess.DEVNULL, timeout=timeout)
+
+    def start(self, *args, env: dict | None = None) -> subprocess.Popen:
+        """`kata ARGS` in the background (for watch, Ctrl-C)."""
+        return subprocess.Popen(self.command(*args), cwd=self.path, env=self.env(**(env or {})), text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def in_terminal(self, *args, env: dict | None = None, answer: str = "", timeout: float = 60) -> tuple[int, str]:
+        """`kata ARGS` on a pseudo-terminal (stdin, stdout and stderr); returns (exit code, output)."""
+        import pty
+        import select
+
+        controller, terminal = pty.openpty()
+        process = subprocess.Popen(self.command(*args), cwd=self.path, env=self.env(**(env or {})),
+                                   stdin=terminal, stdout=terminal, stderr=terminal)
+        os.close(terminal)
+        if answer:
+            os.write(controller, answer.encode())
+        output = b""
+        try:
+            while True:
+                ready, _, _ = select.select([controller], [], [], timeout)
+                if not ready:
+                    process.kill()
+                    raise TimeoutError(f"kata {' '.join(args)} did not finish:\n{output.decode(errors='replace')}")
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # the terminal closed: the process ended
+                    break
+                if not chunk:
+                    break
+                output += chunk
+        finally:
+            os.close(controller)
+        return process.wait(timeout=timeout), output.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def plain(text: str) -> str:
+    return ESCAPE.sub("", text)

@@ -1,0 +1,615 @@
+"""The `kata` command, driven as a learner drives it: in a temporary copy of the kata, as a subprocess.
+
+Every scenario that runs the stage suites costs a second or two, so they all start at once, on a
+few threads, when the first test asks for one (the `scenarios` fixture); each test then checks its
+scenario's output. Scenarios whose timing matters (Ctrl-C, watch) run on their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from checker_sandbox import FAKE_TRAIN, Sandbox, plain
+
+from checker import cli
+from checker.progress import Progress
+from checker.report import all_passed, last_training_run
+from checker import runner
+from checker.runner import RunResult, StageResult, TestResult
+from checker.solution import solution_code
+from checker.stages import ROOT, all_stages, find_stage
+from checker.stubgen import stub_for
+from checker.term import Style
+
+SCENARIOS = {}
+
+
+def scenario(function):
+    """Register a scenario: function(sandbox) -> its outputs, run in the background by the fixture."""
+    SCENARIOS[function.__name__] = function
+    return function
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory):
+    pool = ThreadPoolExecutor(max_workers=3)
+    started = {}
+    for name, function in SCENARIOS.items():
+        box = Sandbox(tmp_path_factory.mktemp(name))
+        started[name] = (box, pool.submit(function, box))
+
+    def result(name):
+        box, future = started[name]
+        return box, future.result(timeout=120)
+
+    yield result
+    pool.shutdown(wait=True)
+
+
+def def_line(box: Sandbox, stage: str, function: str) -> int:
+    lines = box.read(find_stage(stage).exercise).splitlines()
+    return next(i for i, line in enumerate(lines, 1) if line.startswith(f"def {function}("))
+
+
+def line_of(box: Sandbox, stage: str, text: str) -> int:
+    lines = box.read(find_stage(stage).exercise).splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
+def count_tests(stage: str) -> int:
+    return len(re.findall(r"^def test_", (ROOT / find_stage(stage).tests).read_text(), re.M))
+
+
+LOCKED_AFTER_1 = """\
+  2  ReLU                locked
+  3  Softmax             locked
+  4  Cross-entropy loss  locked
+  5  Backpropagation     locked
+  6  He initialisation   locked
+  7  Gradient descent    locked
+"""
+
+MORE = """\
+      kata hint {n}    hint 1 of 3
+      kata check {n}   the full test output
+      kata watch     re-run this report on every save
+"""
+
+
+# The report ----------------------------------------------------------------------------------
+
+
+@scenario
+def untouched(box):
+    box.write(".kata/progress.json", '{"version": 1, "first_passed": ')  # corrupt: it is only a cache
+    return box.kata()
+
+
+def test_untouched_stubs_make_stage_1_current_and_a_corrupt_progress_file_is_rebuilt(scenarios):
+    box, done = scenarios("untouched")
+    assert (done.returncode, done.stderr) == (1, "")
+    assert json.loads(box.read(".kata/progress.json"))["version"] == 1  # the corrupt progress file, rebuilt
+    assert done.stdout == (
+        "> 1  One-hot encoding    not started\n"
+        + LOCKED_AFTER_1
+        + "\n[............................] 0/7 stages\n\n"
+        "Stage 1 (One-hot encoding): Turn class labels into the target vectors a softmax output is compared with.\n\n"
+        f"Next: open exercises/one_hot.py:{def_line(box, 'one_hot', 'one_hot')} and write one_hot(), then run: kata\n"
+        + MORE.format(n=1)
+    )
+
+
+@scenario
+def three_stages_then_a_regression(box):
+    box.solve("one_hot", "relu", "softmax")
+    first = box.kata()
+    box.edit("relu", "return dout * (z > 0)", "return dout")
+    return first, box.kata()
+
+
+def test_three_solved_stages_pass_and_unlock_stage_4(scenarios):
+    box, (done, _) = scenarios("three_stages_then_a_regression")
+    assert (done.returncode, done.stderr) == (1, "")
+    assert done.stdout == (
+        "Stage 3 (Softmax) passed! Stage 4 (Cross-entropy loss) is unlocked.\n\n"
+        "  1  One-hot encoding    passed\n"
+        "  2  ReLU                passed\n"
+        "  3  Softmax             passed\n"
+        "> 4  Cross-entropy loss  not started\n"
+        "     - cross_entropy()                   not started\n"
+        "     - softmax_cross_entropy_backward()  not started\n"
+        "  5  Backpropagation     locked\n"
+        "  6  He initialisation   locked\n"
+        "  7  Gradient descent    locked\n\n"
+        "[############................] 3/7 stages\n\n"
+        "Stage 4 (Cross-entropy loss): Measure how wrong the predicted probabilities are, and get the gradient "
+        "of softmax + loss.\n\n"
+        f"Next: open exercises/cross_entropy.py:{def_line(box, 'cross_entropy', 'cross_entropy')} and write "
+        "cross_entropy(), then run: kata\n"
+        + MORE.format(n=4)
+    )
+
+
+def test_breaking_a_passed_stage_is_reported_as_a_regression_and_locks_the_rest_again(scenarios):
+    box, (_, done) = scenarios("three_stages_then_a_regression")
+    assert (done.returncode, done.stderr) == (1, "")
+    out = done.stdout
+    assert out.startswith("  1  One-hot encoding    passed\n! 2  ReLU                broken: ")
+    assert re.search(r"^     - relu\(\)           done\n     - relu_backward\(\)  \d+ of \d+ tests passing\n"
+                     r"  3  Softmax             locked again \(passed before\)\n"
+                     r"  4  Cross-entropy loss  locked\n", out, re.M)
+    assert "\n[####........................] 1/7 stages\n" in out
+    assert ("\nStage 2 (ReLU) passed before, but fails now: a change broke it. "
+            "Stage 3 is locked until it passes again.\n\nStage 2 (ReLU): test_relu_backward_") in out
+    assert f"\nNext: fix relu_backward() in exercises/relu.py:{def_line(box, 'relu', 'relu_backward')}, " \
+           "then run: kata\n" in out
+    assert "Traceback" not in out
+
+
+def test_first_unpassed_stage_is_what_kata_train_asks_before_training(monkeypatch):
+    results = {"passed": [], "stopped at 4": []}
+    for stage in all_stages():
+        results["passed"].append(StageResult(stage, ran=True, expected=["test_a"],
+                                             tests=[TestResult("test_a", None, "passed")]))
+        passed = stage.number < 4
+        results["stopped at 4"].append(StageResult(stage, ran=stage.number <= 4, expected=["test_a"],
+                                                   tests=[TestResult("test_a", None, "passed" if passed else "failed")]))
+    for name, expected in (("passed", None), ("stopped at 4", find_stage("cross_entropy"))):
+        monkeypatch.setattr(runner, "run_stages", lambda stages, **kw: RunResult(results[name]))
+        assert runner.first_unpassed_stage() == expected
+
+
+# The learner's code misbehaves: one clear line, and the checker goes on ------------------------
+
+
+@scenario
+def syntax_error(box):
+    box.solve("one_hot")
+    box.edit("one_hot", "labels = np.asarray(labels)", "labels = np.asarray(labels")
+    return box.kata()
+
+
+def test_a_syntax_error_is_one_line_with_the_place_to_fix(scenarios):
+    box, done = scenarios("syntax_error")
+    line = line_of(box, "one_hot", "labels = np.asarray(labels")
+    assert (done.returncode, done.stderr) == (1, "")
+    assert done.stdout.startswith(f"> 1  One-hot encoding    0 of {count_tests('one_hot')} tests passing\n")
+    assert (f"\nStage 1 (One-hot encoding): exercises/one_hot.py line {line}: SyntaxError: '(' was never closed. "
+            f"Fix the file, then run the tests again.\n\nNext: fix exercises/one_hot.py:{line}, then run: kata\n"
+            in done.stdout)
+
+
+@scenario
+def endless_loop(box):
+    box.edit("one_hot", "# Your code here: replace the raise below.", "while True:\n        pass")
+    started = time.monotonic()
+    done = box.kata(env={"KATA_TIMEOUT": "1.5"})
+    return done, time.monotonic() - started
+
+
+def test_an_endless_loop_is_stopped_after_the_time_limit_naming_the_function(scenarios):
+    box, (done, seconds) = scenarios("endless_loop")
+    assert (done.returncode, done.stderr) == (1, "")
+    assert done.stdout.startswith("> 1  One-hot encoding    0 of 13 tests passing, then stopped\n".replace(
+        "13", str(count_tests("one_hot"))))
+    assert ("\nStage 1 (One-hot encoding): stopped after 1.5 s: is there an endless loop in one_hot()?\n\n"
+            f"Next: fix one_hot() in exercises/one_hot.py:{def_line(box, 'one_hot', 'one_hot')}, then run: kata\n"
+            in done.stdout)
+    assert seconds < 15
+
+
+@scenario
+def exit_at_import(box):
+    box.edit("one_hot", "import numpy as np", "import sys\nimport numpy as np\nsys.exit(0)")
+    return box.kata()
+
+
+def test_sys_exit_while_importing_the_learners_file(scenarios):
+    _, done = scenarios("exit_at_import")
+    assert (done.returncode, done.stderr) == (1, "")
+    assert ("\nStage 1 (One-hot encoding): exercises/one_hot.py called sys.exit() while being imported. "
+            "Remove that call.\n\nNext: fix exercises/one_hot.py, then run: kata\n") in done.stdout
+
+
+@scenario
+def exit_in_a_function(box):
+    box.solve("one_hot", "relu")
+    box.edit("relu", "return np.maximum(z, 0)", "import sys\n    sys.exit(1)")
+    return box.kata()
+
+
+def test_sys_exit_in_a_function_fails_its_tests_with_the_line(scenarios):
+    box, done = scenarios("exit_in_a_function")
+    line = line_of(box, "relu", "sys.exit(1)")
+    assert (done.returncode, done.stderr) == (1, "")
+    assert re.search(r"^> 2  ReLU                \d+ of \d+ tests passing\n"
+                     r"     - relu\(\)           not started|\d+ of \d+ tests passing\n", done.stdout, re.M)
+    assert (f"  exercises/relu.py line {line} in relu: called sys.exit(). Remove that call: a kata function "
+            f"returns its result.\n\nNext: fix exercises/relu.py:{line}, then run: kata\n") in done.stdout
+
+
+@scenario
+def hard_exit(box):
+    box.solve("one_hot")
+    box.edit("relu", "# Your code here: replace the raise below.", "import os\n    os._exit(3)")
+    return box.kata()
+
+
+def test_os_exit_ends_the_test_process_and_is_reported_for_the_running_function(scenarios):
+    _, done = scenarios("hard_exit")
+    assert (done.returncode, done.stderr) == (1, "")
+    assert ("\nStage 2 (ReLU): stopped abruptly while testing relu(): the test process ended with exit code 3. "
+            "Does the code call os._exit()?\n") in done.stdout
+    assert "     - relu()           crashed\n" in done.stdout
+
+
+@scenario
+def print_flood(box):
+    box.edit("one_hot", "# Your code here: replace the raise below.", "while True:\n        print('flood ' * 1000)")
+    return box.kata(), box.kata("check", "1")
+
+
+def test_a_print_flood_is_one_line_in_the_report_and_cut_short_in_check(scenarios):
+    box, (done, check) = scenarios("print_flood")
+    assert (done.returncode, done.stderr) == (1, "")
+    line = line_of(box, "one_hot", "print('flood")
+    assert (f" failed:\n  exercises/one_hot.py line {line} in one_hot: printed far too much output. Remove the "
+            f"print() calls in loops.\n\nNext: fix exercises/one_hot.py:{line}, then run: kata\n" in done.stdout)
+    assert (check.returncode, check.stderr) == (1, "")
+    assert len(check.stdout) < 250_000
+    assert "\n... output cut after 200 kB (does the code print in a loop?) ...\n" in check.stdout
+    assert check.stdout.endswith(f"Stage 1 (One-hot encoding): 0 of {count_tests('one_hot')} tests passing; "
+                                 f"still to do: one_hot().\nNext: fix exercises/one_hot.py:{line}, then run: kata\n"
+                                 "Stuck? kata hint 1\n")
+
+
+@scenario
+def memory_hog(box):
+    box.edit("one_hot", "# Your code here: replace the raise below.", "return np.ones((20_000, 20_000))")
+    return box.kata()
+
+
+def test_memory_is_limited_so_a_memory_hog_fails_at_once(scenarios):
+    box, done = scenarios("memory_hog")
+    assert (done.returncode, done.stderr) == (1, "")
+    line = line_of(box, "one_hot", "np.ones((20_000")
+    # 3.2 GB: more than the 2 GB the tests may use
+    assert (f" failed:\n  exercises/one_hot.py line {line} in one_hot: MemoryError: Unable to "
+            "allocate 2.98 GiB for an array with shape (20000, 20000) and data type float64 (the tests use small "
+            "arrays: is something much bigger being built?)\n") in done.stdout
+
+
+# Other commands ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [
+    "", "[1, 2]", "null", '{"version": 99, "first_passed": {"relu": "2025-01-01T10:00:00"}}',
+    '{"version": 1, "first_passed": {"relu": 5, "no_such_stage": "x"}, "hints_shown": {"relu": "two", "softmax": true}}',
+])
+def test_progress_file_in_any_state_loads_as_a_clean_cache(tmp_path, content):
+    (tmp_path / ".kata").mkdir()
+    (tmp_path / ".kata" / "progress.json").write_text(content)
+    progress = Progress.load(tmp_path)
+    assert (progress.first_passed, progress.hints_shown, progress.completed) == ({}, {}, None)
+    progress.save()
+    assert Progress.load(tmp_path).first_passed == {}
+
+
+@scenario
+def check_stages(box):
+    box.solve("one_hot")
+    return box.kata("check", "one_hot"), box.kata("check")
+
+
+def test_check_shows_pytest_output_then_the_verdict_and_what_unlocked(scenarios):
+    box, (done, _) = scenarios("check_stages")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("Stage 1 (One-hot encoding): tests/test_one_hot.py on exercises/one_hot.py\n")
+    assert "tests/test_one_hot.py::test_one_hot_worked_example PASSED" in done.stdout
+    n = count_tests("one_hot")
+    assert done.stdout.endswith(
+        f"\nStage 1 (One-hot encoding) passed: {n} of {n} tests!\n"
+        "Stage 2 (ReLU) is unlocked. Next: open exercises/relu.py and write relu(), then run: kata\n")
+
+
+def test_check_without_a_stage_checks_the_current_one(scenarios):
+    box, (_, done) = scenarios("check_stages")
+    assert (done.returncode, done.stderr) == (1, "")
+    assert done.stdout.startswith("Stage 2 (ReLU): tests/test_relu.py on exercises/relu.py\n")
+    assert done.stdout.endswith(
+        f"\nStage 2 (ReLU): 0 of {count_tests('relu')} tests passing; still to do: relu(), relu_backward().\n"
+        f"Next: open exercises/relu.py:{def_line(box, 'relu', 'relu')} and write relu(), then run: kata\n"
+        "Stuck? kata hint 2\n")
+
+
+@scenario
+def hints_in_levels(box):
+    return [box.kata("hint", "softmax"), box.kata("hint", "3"), box.kata("hint", "3", "--all"), box.kata("hint")]
+
+
+def test_hints_come_one_level_per_call(scenarios):
+    _, (first, second, everything, current) = scenarios("hints_in_levels")
+    softmax = find_stage("softmax")
+    assert (first.returncode, first.stderr) == (0, "")
+    assert first.stdout.startswith("Stage 3 (Softmax), hint 1 of 3:\n\n  The idea: exponentiate each score")
+    assert first.stdout.endswith("\nNext hint (the formula): kata hint 3    All hints: kata hint 3 --all\n")
+    assert second.stdout.startswith("Stage 3 (Softmax), hint 2 of 3:\n\n  The formula: ")
+    assert second.stdout.endswith("\nNext hint (the NumPy idiom): kata hint 3    All hints: kata hint 3 --all\n")
+    words = " ".join(everything.stdout.split())
+    assert " ".join(f"Stage 3 (Softmax), hint {i} of 3: {' '.join(hint.split())}"
+                    for i, hint in enumerate(softmax.hints, 1)) in words
+    assert everything.stdout.endswith("That was the last hint. Still stuck? Read the docstring in exercises/softmax.py "
+                                      "again,\nand run kata check 3: every failing test explains what it expects.\n")
+    assert current.stdout.startswith("Stage 1 (One-hot encoding), hint 1 of 3:\n\n  The idea: ")
+
+
+@scenario
+def listing(box):
+    box.solve("one_hot")
+    return box.kata("list")
+
+
+def test_list_shows_every_stage_with_file_goal_and_state(scenarios):
+    _, done = scenarios("listing")
+    assert (done.returncode, done.stderr) == (0, "")
+    lines = done.stdout.splitlines()
+    assert lines[0] == " 1  one_hot           One-hot encoding    exercises/one_hot.py           passed"
+    assert lines[1] == "    Turn class labels into the target vectors a softmax output is compared with."
+    assert lines[2] == " 2  relu              ReLU                exercises/relu.py              current"
+    assert lines[12] == " 7  gradient_descent  Gradient descent    exercises/gradient_descent.py  locked"
+    assert lines[-1] == "Name a stage by its number or its name: kata check 3, kata hint softmax."
+
+
+@scenario
+def solutions_on_request(box):
+    refused = box.kata("solution", "3")
+    forced = box.kata("solution", "softmax", "--force")
+    box.write(".kata/progress.json", json.dumps({"version": 1, "first_passed": {"relu": "2025-01-01T10:00:00"}}))
+    passed = box.kata("solution", "relu")
+    return refused, forced, passed
+
+
+def test_solution_is_refused_before_the_stage_passes(scenarios):
+    _, (refused, _, _) = scenarios("solutions_on_request")
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        "Error: Stage 3 (Softmax) does not pass yet, so its solution stays hidden. The struggle is the point: "
+        "working it out is what makes it stick, and the tests and hints are there to help (kata hint 3). "
+        "To look anyway: kata solution 3 --force\n")
+
+
+def test_solution_shows_the_reference_code_when_passed_or_forced(scenarios):
+    _, (_, forced, passed) = scenarios("solutions_on_request")
+    assert (forced.returncode, forced.stderr) == (0, "")
+    assert forced.stdout == ("Stage 3 (Softmax): the reference solution (with its docstrings: solutions/softmax.py)"
+                             "\n\n" + solution_code((ROOT / "solutions/softmax.py").read_text()) + "\n")
+    assert (passed.returncode, passed.stderr) == (0, "")
+    assert "def relu(z):\n    return np.maximum(z, 0)\n\ndef relu_backward(dout, z):\n" in passed.stdout
+
+
+def test_solution_code_is_each_signature_with_its_marked_body():
+    text = ('"""Doc."""\n\ndef f(a,\n      b):  # two lines\n    """Doc."""\n    # BEGIN SOLUTION\n    return a\n'
+            '    # END SOLUTION\n\n\ndef g():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\n')
+    assert solution_code(text) == "def f(a,\n      b):  # two lines\n    return a\n\ndef g():\n    return 1"
+
+
+# Every stage passed: the final training, once -------------------------------------------------
+
+
+@scenario
+def every_stage_passes(box):
+    box.solve(*(stage.id for stage in all_stages()))
+    box.write("checker/train.py", FAKE_TRAIN)
+    return box.kata("--no-train"), box.kata()
+
+
+def test_all_stages_passing_without_training(scenarios):
+    _, (done, _) = scenarios("every_stage_passes")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("Stage 7 (Gradient descent) passed!\n\n  1  One-hot encoding    passed\n")
+    assert done.stdout.endswith(
+        "\n[############################] 7/7 stages\n\n"
+        "All 7 stages pass: your network is complete.\n\n"
+        "Next:\n"
+        "  kata train               train your network on MNIST\n"
+        "  kata experiment init     He versus random initialisation\n"
+        "  kata predict IMAGE.png   read a digit you wrote\n")
+
+
+def test_the_first_time_all_stages_pass_the_network_is_trained_with_the_train_defaults(scenarios):
+    box, (_, done) = scenarios("every_stage_passes")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.endswith(
+        "\n[############################] 7/7 stages\n\n"
+        "All 7 stages pass: your network is complete!\n"
+        "Now it learns: training it on MNIST with your own code (the defaults of kata train; "
+        "kata --no-train skips this).\n\n"
+        "fake training: 3 epochs\n")
+    assert Progress.load(box.path).completed
+
+
+def test_after_training_the_report_shows_the_last_run(tmp_path):
+    run_dir = tmp_path / "runs" / "20250102-090000-train"
+    for name, impl, accuracy in [("20250101-080000-train", "exercises", 0.5), ("20250103-080000-solutions", "solutions", 0.99),
+                                 ("20250102-090000-train", "exercises", 0.9812), ("broken", "exercises", "x")]:
+        (tmp_path / "runs" / name).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "runs" / name / "summary.json").write_text(json.dumps(
+            {"test_accuracy": accuracy, "impl": impl, "run_dir": str(tmp_path / "runs" / name), "plots": ["loss.png"]}))
+        time.sleep(0.01)  # newest by modification time
+    os.utime(tmp_path / "runs/20250101-080000-train/summary.json", (1, 1))
+    assert last_training_run(tmp_path)["run_dir"] == "runs/20250102-090000-train"
+    lines = all_passed(Style(enabled=False), tmp_path)
+    assert lines[2:5] == [f"Last training run: 98.1% test accuracy on MNIST, in {run_dir}", "  plots: loss.png", ""]
+    assert lines[6] == "  kata train               train again (options: kata train --help)"
+
+
+# Reset ---------------------------------------------------------------------------------------
+
+
+def test_reset_backs_up_the_learners_file_then_restores_the_stub(tmp_path):
+    box = Sandbox(tmp_path)
+    box.edit("relu", "# Your code here: replace the raise below.", "# my attempt\n    return z * (z > 0)")
+    mine = box.read("exercises/relu.py")
+
+    refused = box.kata("reset", "relu")  # stdin is not a terminal: nobody to ask
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == ("Error: kata reset asks before it replaces exercises/relu.py, and there is no terminal "
+                              "to ask on. To reset without asking: kata reset relu --yes\n")
+    assert box.read("exercises/relu.py") == mine
+
+    done = box.kata("reset", "2", "--yes")
+    assert (done.returncode, done.stderr) == (0, "")
+    match = re.fullmatch(r"Saved your version to (\.kata/backups/\d{8}-\d{6}-relu\.py)\n"
+                         r"Restored exercises/relu\.py: the stub of Stage 2 \(ReLU\)\.\n"
+                         r"Next: open exercises/relu\.py and write relu\(\), then run: kata\n", done.stdout)
+    assert match, done.stdout
+    assert box.read(match[1]) == mine
+    assert box.read("exercises/relu.py") == stub_for(find_stage("relu"), ROOT)
+
+    again = box.kata("reset", "relu", "--yes")
+    assert (again.returncode, again.stdout) == (
+        0, "exercises/relu.py is already the untouched stub of Stage 2 (ReLU): nothing to reset.\n")
+    assert len(list((tmp_path / ".kata" / "backups").iterdir())) == 1
+
+
+def test_reset_on_a_terminal_asks_first(tmp_path):
+    box = Sandbox(tmp_path)
+    box.edit("relu", "# Your code here: replace the raise below.", "# my attempt")
+    code, output = box.in_terminal("reset", "relu", answer="n\n")
+    assert code == 1 and plain(output).endswith("[y/N] Nothing changed.\n")
+    assert "# my attempt" in box.read("exercises/relu.py")
+    code, output = box.in_terminal("reset", "relu", answer="y\n")
+    assert code == 0 and "Saved your version to .kata/backups/" in plain(output)
+    assert box.read("exercises/relu.py") == stub_for(find_stage("relu"), ROOT)
+
+
+# Terminal, colour, usage errors, internal errors ---------------------------------------------
+
+
+def test_colour_and_symbols_on_a_terminal_only_and_never_with_no_color(tmp_path):
+    box = Sandbox(tmp_path)
+    code, output = box.in_terminal()
+    assert code == 1 and "\x1b[" in output
+    assert plain(output).startswith("▶ 1  One-hot encoding    not started\n· 2  ReLU")
+    assert "━" in output or "─" in output
+    code, output = box.in_terminal("hint", "1", env={"NO_COLOR": "1"})
+    assert code == 0 and "\x1b" not in output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["check", "9"], "Error: there is no stage '9'. The stages are: 1 one_hot, 2 relu, 3 softmax, 4 cross_entropy, "
+                     "5 backprop, 6 init, 7 gradient_descent. Name one by number or name, e.g. kata check 3 or "
+                     "kata check softmax\n"),
+    (["hint", "softmaks"], "Error: there is no stage 'softmaks'. The stages are: 1 one_hot, 2 relu, 3 softmax, "
+                           "4 cross_entropy, 5 backprop, 6 init, 7 gradient_descent. Name one by number or name, "
+                           "e.g. kata check 3 or kata check softmax\n"),
+    (["reset"], "Error: the following arguments are required: STAGE. See: kata reset --help\n"),
+    (["hint", "1", "2"], "Error: unrecognized arguments: 2. See: kata --help\n"),
+    (["chek"], "Error: there is no command 'chek'. Did you mean: kata check? The commands are: status, check, hint, "
+               "watch, reset, solution, list, train, experiment, predict. See: kata --help\n"),
+    (["3"], "Error: there is no command '3'. Did you mean: kata check 3? The commands are: status, check, hint, "
+            "watch, reset, solution, list, train, experiment, predict. See: kata --help\n"),
+])
+def test_usage_errors_exit_2_with_one_line(capsys, args, message):
+    assert cli.main(args) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", message)
+
+
+def test_every_command_has_help_with_examples(capsys):
+    assert cli.main(["--help"]) == 0
+    assert "examples:\n  kata " in capsys.readouterr().out
+    for command in ("status", "check", "hint", "watch", "reset", "solution", "list"):
+        assert cli.main([command, "--help"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: kata {command}") and "examples:\n  kata " in out, command
+
+
+def test_a_command_not_built_yet_says_so(monkeypatch, capsys):
+    monkeypatch.setitem(cli.COMMANDS, "predict", ("no_such_module", "read a digit"))
+    assert cli.main(["predict", "digit.png"]) == 1
+    assert capsys.readouterr() == ("", "Error: kata predict is not available yet in this version of the kata. "
+                                       "Update the kata (git pull), or see what there is: kata --help\n")
+
+
+def test_an_internal_error_is_one_line_and_the_traceback_goes_to_a_log(tmp_path):
+    box = Sandbox(tmp_path)
+    box.write("checker/stages.toml", "[[stage]\n")
+    done = box.kata("list")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert re.fullmatch(r"Error: internal error in the kata \(not in your code\): TOMLDecodeError: .*\. "
+                        r"The details are in \.kata/last-error\.log; please report them with that file\.\n",
+                        done.stderr)
+    assert "Traceback (most recent call last)" in box.read(".kata/last-error.log")
+
+
+# Long-running: Ctrl-C and watch ----------------------------------------------------------------
+
+
+def _processes_in(folder: Path) -> list[int]:
+    """Processes whose working directory is `folder` (Linux), e.g. a test run left behind."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and Path(os.readlink(entry / "cwd")) == folder:
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc")
+def test_ctrl_c_stops_the_checker_and_its_test_process(tmp_path):
+    box = Sandbox(tmp_path)
+    box.edit("one_hot", "# Your code here: replace the raise below.", "while True:\n        pass")
+    process = box.start()
+    time.sleep(1.0)  # into the endless loop (or on the way: the result is the same)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=10)
+    assert (process.returncode, output) == (130, "\nStopped.\n")
+    assert _processes_in(tmp_path.resolve()) == []
+
+
+def test_watch_reruns_on_save_moves_on_and_stops_on_ctrl_c(tmp_path):
+    box = Sandbox(tmp_path)
+    process = box.start("watch", env={"KATA_WATCH_INTERVAL": "0.1"})
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+
+    def wait_for(text, count):
+        deadline = time.monotonic() + 30
+        while sum(text in line for line in lines) < count:
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.05)
+
+    try:
+        wait_for("Watching exercises/ for saved changes", 1)
+        assert lines[0] == "> 1  One-hot encoding    not started\n"
+        box.solve("one_hot")
+        wait_for("Watching exercises/ for saved changes", 2)
+        output = "".join(lines)
+        assert "\n--- changed: exercises/one_hot.py ---\n\nStage 1 (One-hot encoding) passed! Stage 2 (ReLU) " \
+               "is unlocked.\n" in output
+        assert f"Next: open exercises/relu.py:{def_line(box, 'relu', 'relu')} and write relu(), then save\n" in output
+        assert "kata watch" not in output
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+        reader.join(timeout=5)
+    assert process.returncode == 0
+    assert lines[-1] == "Stopped watching.\n"
+
+
+def test_run_output_never_includes_colour_when_piped(scenarios):
+    for name in ("untouched", "syntax_error", "listing"):
+        _, done = scenarios(name)
+        assert "\x1b" not in done.stdout + done.stderr, name
