@@ -29,13 +29,13 @@ from .term import display_path
 COMMANDS = {
     "status": ("status", "where you are and what to do next (the default)"),
     "check": ("check", "run one stage's tests with the full pytest output"),
-    "hint": ("hints", "the next hint for a stage: the idea, the formula, the NumPy idiom"),
+    "hint": ("hints", "the next hint for a stage, one level at a time"),
     "watch": ("watch", "re-run the report whenever you save a file in exercises/"),
     "reset": ("reset", "put a stage's stub back (your version is backed up first)"),
     "solution": ("solution", "the reference solution of a stage you have passed"),
     "list": ("listing", "the stages: titles, files, goals and states"),
     "train": ("train", "train your network on MNIST, once every stage passes"),
-    "experiment": ("experiment", "experiments on your network, e.g. He versus random initialisation"),
+    "experiment": ("experiment", "experiments, e.g. He versus random initialisation"),
     "predict": ("predict", "read a handwritten digit with a trained network"),
 }
 
@@ -102,9 +102,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The full parser; only `command`'s module is imported to add its options."""
-    parser = KataArgumentParser(prog="kata", description=DESCRIPTION, epilog=EXAMPLES,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands",
+    parser = KataArgumentParser(prog="kata", usage="kata [-h] [COMMAND] ...", description=DESCRIPTION,
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", prog="kata",
                                        parser_class=KataArgumentParser)
     for name, (_, summary) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -63,15 +62,13 @@ class Progress:
         """Write atomically; a failure to write is ignored, since the file is only a cache."""
         data = {"version": VERSION, "first_passed": self.first_passed, "hints_shown": self.hints_shown,
                 "completed": self.completed}
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".progress-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2)
-                f.write("\n")
-            os.replace(tmp, self.path)
+            temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+            os.replace(temporary, self.path)
         except OSError:
-            pass
+            temporary.unlink(missing_ok=True)
 
     def passed_before(self, stage: Stage) -> bool:
         return stage.id in self.first_passed

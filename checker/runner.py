@@ -212,7 +212,8 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
         with output_path.open("wb") as output, results_path.open("rb") as results_file:
             process = subprocess.Popen(
                 command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_child_limits(memory_limit_mb()) if resource else None,
+                start_new_session=True,
+                preexec_fn=_child_limits(memory_limit_mb(), limit * len(files) + STARTUP_ALLOWANCE) if resource else None,
             )
             shown = _OutputPump(output_path, show_output)
             try:
@@ -272,11 +273,13 @@ def _child_env(root: Path, impl: str, results_path: Path, stop: bool) -> dict:
     return env
 
 
-def _child_limits(memory_mb: float):
-    """What the child does before running Python: cap its memory and the size of files it writes."""
+def _child_limits(memory_mb: float, cpu_seconds: float):
+    """What the child does before running Python: cap its memory, the size of files it writes and,
+    should this process die without killing it, its life."""
     def apply():
         for limit, value in ((resource.RLIMIT_AS, int(memory_mb * 2**20)),
-                             (resource.RLIMIT_FSIZE, MAX_OUTPUT_FILE_BYTES)):
+                             (resource.RLIMIT_FSIZE, MAX_OUTPUT_FILE_BYTES),
+                             (resource.RLIMIT_CPU, int(cpu_seconds) + 1)):
             try:
                 _, hard = resource.getrlimit(limit)
                 value = value if hard == resource.RLIM_INFINITY else min(value, hard)
@@ -285,7 +288,30 @@ def _child_limits(memory_mb: float):
                 pass
         # Past the size limit a write fails with an error (reported for the test) instead of a signal.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        _die_with_parent()
     return apply
+
+
+def _load_prctl():
+    """Linux's prctl(), looked up now: the child, between fork and exec, must not import anything."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError, ImportError):
+        return None
+
+
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this process when its parent dies (a closed terminal must not leave a loop running)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _kill(process: subprocess.Popen) -> None:

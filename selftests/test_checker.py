@@ -567,14 +567,19 @@ def _processes_in(folder: Path) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc")
-def test_ctrl_c_stops_the_checker_and_its_test_process(tmp_path):
+@pytest.mark.parametrize("stop, code, output", [
+    (signal.SIGINT, 130, "\nStopped.\n"),  # Ctrl-C
+    (signal.SIGKILL, -signal.SIGKILL, ""),  # killed outright, or the terminal closed
+])
+def test_stopping_the_checker_stops_its_test_process_too(tmp_path, stop, code, output):
     box = Sandbox(tmp_path)
     box.edit("one_hot", "# Your code here: replace the raise below.", "while True:\n        pass")
     process = box.start()
     time.sleep(1.0)  # into the endless loop (or on the way: the result is the same)
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=10)
-    assert (process.returncode, output) == (130, "\nStopped.\n")
+    process.send_signal(stop)
+    assert process.communicate(timeout=10) == (output, None)
+    assert process.returncode == code
+    time.sleep(0.2)  # the kernel delivers the child's SIGKILL
     assert _processes_in(tmp_path.resolve()) == []
 
 
