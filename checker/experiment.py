@@ -177,8 +177,9 @@ def run(args: argparse.Namespace) -> int:
           f"lr {config.lr:g} ({config.lr_schedule}), batches of {config.batch_size}, "
           f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}.")
     try:
-        results = run_experiment(impl, dataset, config, seeds,
-                                 lambda init, seed: ArmProgress(f"{ARMS[init]}, seed {seed}"))
+        results = training.run_learner_code(
+            impl, run_experiment, impl, dataset, config, seeds,
+            lambda init, seed: ArmProgress(f"{ARMS[init]}, seed {seed}"))
     except KeyboardInterrupt:
         raise KataError("the experiment was stopped by Ctrl-C before both initialisations had "
                         "trained, so there is nothing to compare. Run it again; --epochs 1 is quicker.") from None

@@ -22,6 +22,7 @@ import math
 import platform
 import sys
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -437,6 +438,24 @@ def require_all_stages_pass() -> None:
             f"(to see the reference train meanwhile: kata train --solutions)")
 
 
+def run_learner_code(impl: str, function, *args):
+    """function(*args), turning a crash inside the learner's exercises/ into a KataError that
+    points at their file (the CLI would otherwise call it an internal error of the kata)."""
+    try:
+        return function(*args)
+    except Exception as error:  # noqa: BLE001 - anything the learner's functions may raise
+        frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+                  if Path(frame.filename).parent.name == impl]
+        if impl != "exercises" or not frames:
+            raise
+        frame = frames[-1]
+        module = Path(frame.filename).stem
+        raise KataError(
+            f"your {frame.name}() raised {type(error).__name__}: {error} (exercises/{module}.py, "
+            f"line {frame.lineno}) during training, although its tests pass. Check what it does "
+            f"with float32 mini-batches, the case training adds, then run: kata check {module}") from error
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -535,7 +554,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
           f"{config.epochs} epochs, batches of {config.batch_size}, lr {config.lr:g} "
           f"({config.lr_schedule}), seed {config.seed}.")
-    result = train(parts, dataset, config, Progress())
+    result = run_learner_code(impl, train, parts, dataset, config, Progress())
     if result.stopped == "interrupted":
         print(f"\nStopped by Ctrl-C after {result.history.iterations} iterations; "
               f"saving what there is so far.")

@@ -1,0 +1,269 @@
+"""Speed and accuracy of `kata train`'s reference against a tight NumPy baseline, scikit-learn and PyTorch.
+
+    pip install -e ".[bench]"      optional: scikit-learn and torch 2.13.0 (CPU); skipped when absent
+    python bench/bench.py          a few minutes on 2 cores
+    python bench/bench.py --repeats 7 --only reference,numpy
+
+Every implementation trains the configuration of `kata train` (network, batch size, plain SGD with
+the same learning rate and schedule, epochs, float32) on the same 50,000 training images, in one
+run on this machine, and is measured twice:
+
+1. seconds per epoch: the median over --repeats epochs. The implementations take turns epoch by
+   epoch, so whatever else the machine is doing falls on all of them alike.
+2. time to 98% test accuracy: one full run each, the test accuracy measured after every epoch
+   (inside the clock, the same for all); the training seconds until it first reaches 98.0%, and
+   the accuracy at the end.
+
+Ratios are against the tight NumPy baseline (bench/baseline.py) measured in the same run. The
+reference is measured through checker.train's loop itself, as `kata train --solutions` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from baseline import TightNetwork  # noqa: E402
+
+from checker import train as training  # noqa: E402
+from checker.data import Dataset, load_dataset  # noqa: E402
+
+TARGET = 0.98
+
+
+def learning_rates(config: training.TrainConfig, iterations_per_epoch: int, epoch: int) -> list[float]:
+    """The lr of every update of epoch (0-based), as checker.train's schedule gives it."""
+    total = iterations_per_epoch * config.epochs
+    schedule = training.LR_SCHEDULES[config.lr_schedule]
+    first = epoch * iterations_per_epoch
+    return [config.lr * schedule(t / total) for t in range(first, first + iterations_per_epoch)]
+
+
+class Contender:
+    """One implementation: start a fresh model, train one epoch, measure test accuracy."""
+
+    name = ""
+
+    def __init__(self, data: Dataset, config: training.TrainConfig):
+        self.data, self.config = data, config
+        self.iterations_per_epoch = -(-len(data.train.labels) // config.batch_size)
+
+    def epoch_seconds(self, seed: int) -> float:
+        self.start(seed)
+        started = time.perf_counter()
+        self.epoch(0)
+        return time.perf_counter() - started
+
+    def run(self, seed: int) -> list[tuple[float, float]]:
+        """(training seconds so far, test accuracy) after each epoch of a full run."""
+        self.start(seed)
+        curve, seconds = [], 0.0
+        for epoch in range(self.config.epochs):
+            started = time.perf_counter()
+            self.epoch(epoch)
+            accuracy = self.test_accuracy()
+            seconds += time.perf_counter() - started
+            curve.append((seconds, accuracy))
+        return curve
+
+
+class Reference(Contender):
+    """checker.train.train with the reference solutions: the loop of `kata train --solutions`."""
+
+    name = "reference (kata train)"
+
+    def epoch_seconds(self, seed: int) -> float:
+        # One epoch of the real loop; its end-of-epoch validation pass runs on 100 images only.
+        tiny = replace(self.data, validation=type(self.data.test)(self.data.test.images[:100],
+                                                                  self.data.test.labels[:100]))
+        config = replace(self.config, epochs=1, evals_per_epoch=1, seed=seed)
+        return training.train(training.load_parts("solutions", config), tiny, config).history.epochs[0].seconds
+
+    def run(self, seed: int) -> list[tuple[float, float]]:
+        # The test split stands in for validation: the loop then measures test accuracy once per
+        # epoch, inside its epoch clock, as the other contenders do.
+        on_test = replace(self.data, validation=self.data.test)
+        config = replace(self.config, evals_per_epoch=1, seed=seed)
+        history = training.train(training.load_parts("solutions", config), on_test, config).history
+        seconds = np.cumsum([row.seconds for row in history.epochs])
+        return [(float(s), row.validation_accuracy) for s, row in zip(seconds, history.epochs)]
+
+
+class NumpyTight(Contender):
+    name = "numpy-tight (baseline)"
+
+    def start(self, seed):
+        self.net = TightNetwork(self.config.layer_sizes(784), self.config.batch_size, seed)
+
+    def epoch(self, epoch):
+        lrs = learning_rates(self.config, self.iterations_per_epoch, epoch)
+        self.net.train_epoch(self.data.train.images, self.data.train.labels, lrs)
+
+    def test_accuracy(self):
+        return self.net.accuracy(self.data.test.images, self.data.test.labels)
+
+
+class SklearnMLP(Contender):
+    """MLPClassifier, solver sgd: no momentum, no L2, constant rate changed by hand every epoch
+    (its own schedules are not linear), Glorot init (its only one)."""
+
+    name = "scikit-learn MLPClassifier"
+
+    def start(self, seed):
+        from sklearn.neural_network import MLPClassifier
+
+        self.model = MLPClassifier(
+            hidden_layer_sizes=(self.config.hidden,) * self.config.depth, activation="relu",
+            solver="sgd", alpha=0.0, batch_size=self.config.batch_size, learning_rate="constant",
+            learning_rate_init=self.config.lr, momentum=0.0, nesterovs_momentum=False,
+            shuffle=True, random_state=seed, n_iter_no_change=10**9, tol=0.0)
+
+    def epoch(self, epoch):
+        lr = float(np.mean(learning_rates(self.config, self.iterations_per_epoch, epoch)))
+        self.model.learning_rate_init = lr
+        if hasattr(self.model, "_optimizer"):
+            self.model._optimizer.learning_rate = lr
+        self.model.partial_fit(self.data.train.images, self.data.train.labels, classes=np.arange(10))
+
+    def test_accuracy(self):
+        return float(self.model.score(self.data.test.images, self.data.test.labels))
+
+
+class TorchCPU(Contender):
+    """torch.nn Linear-ReLU-Linear, cross_entropy, torch.optim.SGD, He (kaiming normal) init."""
+
+    name = "PyTorch CPU"
+
+    def start(self, seed):
+        import torch
+
+        self.torch = torch
+        torch.manual_seed(seed)
+        sizes = self.config.layer_sizes(784)
+        layers = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            linear = torch.nn.Linear(fan_in, fan_out)
+            torch.nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+            torch.nn.init.zeros_(linear.bias)
+            layers += [linear, torch.nn.ReLU()]
+        self.model = torch.nn.Sequential(*layers[:-1])
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=self.config.lr)
+        self.images = torch.from_numpy(self.data.train.images)
+        self.labels = torch.from_numpy(self.data.train.labels)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def epoch(self, epoch):
+        torch, B = self.torch, self.config.batch_size
+        order = torch.randperm(len(self.labels), generator=self.generator)
+        lrs = learning_rates(self.config, self.iterations_per_epoch, epoch)
+        group = self.optimizer.param_groups[0]
+        for start, lr in zip(range(0, len(order), B), lrs):
+            index = order[start:start + B]
+            loss = torch.nn.functional.cross_entropy(self.model(self.images[index]), self.labels[index])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            group["lr"] = lr
+            self.optimizer.step()
+
+    def test_accuracy(self):
+        torch = self.torch
+        with torch.no_grad():
+            logits = self.model(torch.from_numpy(self.data.test.images))
+        return float((logits.argmax(dim=1).numpy() == self.data.test.labels).mean())
+
+
+def available(name: str) -> str | None:
+    try:
+        module = __import__(name)
+        return getattr(module, "__version__", "?")
+    except ImportError:
+        return None
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) if c == 0 else cell.rjust(w)
+                               for c, (cell, w) in enumerate(zip(row, widths))) for row in rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5, help="epochs timed per implementation (median)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", default="", help="comma-separated subset: reference,numpy,sklearn,torch")
+    parser.add_argument("--skip-accuracy", action="store_true", help="measure seconds per epoch only")
+    args = parser.parse_args(argv)
+
+    config = training.TrainConfig()
+    started = time.perf_counter()
+    data = load_dataset()
+    print(f"data loaded in {time.perf_counter() - started:.2f} s")
+    kinds = {"reference": Reference, "numpy": NumpyTight}
+    versions = {"numpy": np.__version__}
+    if (version := available("sklearn")) is not None:
+        kinds["sklearn"], versions["scikit-learn"] = SklearnMLP, version
+    else:
+        print("scikit-learn is not installed (pip install -e '.[bench]'): skipped")
+    if (version := available("torch")) is not None:
+        import torch
+
+        kinds["torch"], versions["torch"] = TorchCPU, f"{version} ({torch.get_num_threads()} threads)"
+    else:
+        print("torch is not installed (pip install -e '.[bench]'): skipped")
+    if args.only:
+        kinds = {k: v for k, v in kinds.items() if k in args.only.split(",")}
+    contenders = {key: kind(data, config) for key, kind in kinds.items()}
+    sizes = "-".join(map(str, config.layer_sizes(784)))
+    print(f"configuration of kata train: {sizes}, batch {config.batch_size}, plain SGD lr {config.lr:g} "
+          f"({config.lr_schedule}), {config.epochs} epochs, float32, "
+          f"{len(data.train.labels):,} training images")
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+          + ", ".join(f"{k} {v}" for k, v in versions.items()))
+
+    seconds = {key: [] for key in contenders}
+    for repeat in range(args.repeats):
+        for key, contender in contenders.items():
+            seconds[key].append(contender.epoch_seconds(args.seed + repeat))
+        print(f"  timing round {repeat + 1}/{args.repeats}: "
+              + ", ".join(f"{k} {s[-1]:.3f} s" for k, s in seconds.items()), flush=True)
+    median = {key: statistics.median(values) for key, values in seconds.items()}
+    base = median.get("numpy")
+    rows = [["seconds per epoch", f"median of {args.repeats}", "range", "vs numpy-tight"]]
+    for key, contender in contenders.items():
+        rows.append([contender.name, f"{median[key]:.3f}", f"{min(seconds[key]):.3f}-{max(seconds[key]):.3f}",
+                     f"{median[key] / base:.2f}x" if base else "-"])
+    print("\n" + table(rows) + "\n", flush=True)
+
+    if args.skip_accuracy:
+        return 0
+    rows = [[f"time to {TARGET:.0%} test accuracy", "epochs", "seconds", "vs numpy-tight",
+             "test accuracy per epoch"]]
+    reached = {}
+    for key, contender in contenders.items():
+        curve = contender.run(args.seed)
+        hit = next((epoch for epoch, (_, accuracy) in enumerate(curve, 1) if accuracy >= TARGET), None)
+        reached[key] = curve[hit - 1][0] if hit else None
+        ratio = (f"{reached[key] / reached['numpy']:.2f}x" if hit and reached.get("numpy") else "-")
+        rows.append([contender.name, str(hit) if hit else f"not in {config.epochs}",
+                     f"{reached[key]:.2f}" if hit else f"({curve[-1][0]:.2f})", ratio,
+                     " ".join(f"{accuracy:.2%}" for _, accuracy in curve)])
+        print(f"  {contender.name}: done", flush=True)
+    print("\n" + table(rows))
+    print(f"\nbench finished in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
