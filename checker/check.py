@@ -135,6 +135,6 @@ def verdict(result: StageResult, earlier: list[StageResult], newly_passed: bool,
     action = next_action(result)
     label, rest = action.split(" ", 1)
     lines.append(f"{style.bold(label)} {rest}")
-    if stage.hints:
+    if stage.hints and not result.kata_fault:
         lines.append(f"Stuck? kata hint {stage.number}")
     return "\n".join(lines)

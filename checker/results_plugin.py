@@ -52,8 +52,9 @@ class _Results:
 
     def pytest_collectreport(self, report):
         if report.failed:
-            self.write(event="collect_error", file=report.nodeid.split("::")[0],
-                       message=_first_line(str(report.longrepr)))
+            lines = [line.strip() for line in str(report.longrepr).splitlines() if line.strip()]
+            cause = lines[-1].removeprefix("E").strip() if lines else "unknown error"  # "E   ImportError: ..."
+            self.write(event="collect_error", file=report.nodeid.split("::")[0], message=_first_line(cause))
 
     def pytest_collection_finish(self, session):
         files: dict[str, list[str]] = {}

@@ -405,8 +405,8 @@ class _EventLog:
         task = result.stage.task_of(running[0]) if running else None
         if file in self.collect_errors:
             result.kata_fault = True
-            result.problem = (f"its tests could not be loaded: {self.collect_errors[file]} (a problem of the kata "
-                              f"in {file}, not of your code)")
+            result.problem = (f"its tests could not be loaded (a problem of the kata in {file}, not of your "
+                              f"code): {self.collect_errors[file]}")
         elif self.timed_out == file and self.timed_out_starting:
             result.ran = result.kata_fault = True
             result.problem = (f"the tests did not start within {limit + STARTUP_ALLOWANCE:g} s. That is not your "
