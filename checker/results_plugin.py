@@ -89,8 +89,9 @@ class _Results:
         file = _file_of(nodeid)
         if outcome == "failed":
             self.failed_files.add(file)
+        test = _test_of(nodeid)
         task_of = self.task_of_file.get(file)
-        self.write(event="result", file=file, test=_test_of(nodeid), task=task_of(_test_of(nodeid)) if task_of else None,
+        self.write(event="result", file=file, test=test, task=task_of(test) if task_of else None,
                    outcome=outcome, kind=kind, message=message)
 
     @pytest.hookimpl(hookwrapper=True)

@@ -208,12 +208,12 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
         else:
             command += ["-v", "--tb=short", "--no-header", f"--color={'yes' if color else 'no'}"]
         env = _child_env(root, impl, results_path, stop_after_failing_stage)
+        limits = _child_limits(memory_limit_mb(), limit * len(files) + STARTUP_ALLOWANCE) if resource else None
         events = _EventLog()
         with output_path.open("wb") as output, results_path.open("rb") as results_file:
             process = subprocess.Popen(
                 command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_child_limits(memory_limit_mb(), limit * len(files) + STARTUP_ALLOWANCE) if resource else None,
+                start_new_session=True, preexec_fn=limits,
             )
             shown = _OutputPump(output_path, show_output)
             try:
@@ -429,7 +429,8 @@ def _crash_message(exit_code: int, task: str | None, test: str) -> str:
     if exit_code is not None and exit_code < 0:
         name = _signal_name(-exit_code)
         if -exit_code == signal.SIGKILL:
-            return f"stopped abruptly while testing {where}: the process was killed ({name}), maybe for using too much memory."
+            return (f"stopped abruptly while testing {where}: the process was killed ({name}), "
+                    "maybe for using too much memory.")
         return f"stopped abruptly while testing {where}: Python crashed ({name})."
     return (f"stopped abruptly while testing {where}: the test process ended with exit code {exit_code}. "
             "Does the code call os._exit()?")

@@ -1,8 +1,9 @@
 """The `kata` command, driven as a learner drives it: in a temporary copy of the kata, as a subprocess.
 
-Every scenario that runs the stage suites costs a second or two, so they all start at once, on a
-few threads, when the first test asks for one (the `scenarios` fixture); each test then checks its
-scenario's output. Scenarios whose timing matters (Ctrl-C, watch) run on their own.
+A scenario runs `kata` once or a few times in its own copy and returns the outputs; a test that
+declares `@uses("scenario")` checks them. Each scenario costs a second or two, so the scenarios of
+the selected tests all start at once, on a few threads, and the tests only wait for their own.
+Tests whose timing matters (Ctrl-C, watch) run on their own.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from pathlib import Path
 import pytest
 from checker_sandbox import FAKE_TRAIN, Sandbox, plain
 
-from checker import cli
+from checker import cli, runner
 from checker.progress import Progress
 from checker.report import all_passed, last_training_run
-from checker import runner
 from checker.runner import RunResult, StageResult, TestResult
 from checker.solution import solution_code
 from checker.stages import ROOT, all_stages, find_stage
@@ -33,25 +33,34 @@ SCENARIOS = {}
 
 
 def scenario(function):
-    """Register a scenario: function(sandbox) -> its outputs, run in the background by the fixture."""
+    """Register a scenario: function(sandbox) -> its outputs."""
     SCENARIOS[function.__name__] = function
     return function
 
 
+def uses(*names):
+    """The test gets `run` = (sandbox, outputs) of the named scenario (one test per name)."""
+    return pytest.mark.parametrize("run", names, indirect=True)
+
+
 @pytest.fixture(scope="module")
-def scenarios(tmp_path_factory):
+def started_scenarios(request, tmp_path_factory):
+    needed = {item.callspec.params["run"] for item in request.session.items
+              if "run" in getattr(getattr(item, "callspec", None), "params", {})}
     pool = ThreadPoolExecutor(max_workers=3)
     started = {}
-    for name, function in SCENARIOS.items():
-        box = Sandbox(tmp_path_factory.mktemp(name))
-        started[name] = (box, pool.submit(function, box))
+    for name in SCENARIOS:  # in the order they are defined: the first tests wait the least
+        if name in needed:
+            box = Sandbox(tmp_path_factory.mktemp(name))
+            started[name] = (box, pool.submit(SCENARIOS[name], box))
+    yield started
+    pool.shutdown(wait=True, cancel_futures=True)
 
-    def result(name):
-        box, future = started[name]
-        return box, future.result(timeout=120)
 
-    yield result
-    pool.shutdown(wait=True)
+@pytest.fixture
+def run(request, started_scenarios):
+    box, future = started_scenarios[request.param]
+    return box, future.result(timeout=120)
 
 
 def def_line(box: Sandbox, stage: str, function: str) -> int:
@@ -65,6 +74,7 @@ def line_of(box: Sandbox, stage: str, text: str) -> int:
 
 
 def count_tests(stage: str) -> int:
+    """The number of tests of a stage whose suite has no parametrized tests (one_hot, relu)."""
     return len(re.findall(r"^def test_", (ROOT / find_stage(stage).tests).read_text(), re.M))
 
 
@@ -93,8 +103,9 @@ def untouched(box):
     return box.kata()
 
 
-def test_untouched_stubs_make_stage_1_current_and_a_corrupt_progress_file_is_rebuilt(scenarios):
-    box, done = scenarios("untouched")
+@uses("untouched")
+def test_untouched_stubs_make_stage_1_current_and_a_corrupt_progress_file_is_rebuilt(run):
+    box, done = run
     assert (done.returncode, done.stderr) == (1, "")
     assert json.loads(box.read(".kata/progress.json"))["version"] == 1  # the corrupt progress file, rebuilt
     assert done.stdout == (
@@ -115,8 +126,9 @@ def three_stages_then_a_regression(box):
     return first, box.kata()
 
 
-def test_three_solved_stages_pass_and_unlock_stage_4(scenarios):
-    box, (done, _) = scenarios("three_stages_then_a_regression")
+@uses("three_stages_then_a_regression")
+def test_three_solved_stages_pass_and_unlock_stage_4(run):
+    box, (done, _) = run
     assert (done.returncode, done.stderr) == (1, "")
     assert done.stdout == (
         "Stage 3 (Softmax) passed! Stage 4 (Cross-entropy loss) is unlocked.\n\n"
@@ -138,8 +150,9 @@ def test_three_solved_stages_pass_and_unlock_stage_4(scenarios):
     )
 
 
-def test_breaking_a_passed_stage_is_reported_as_a_regression_and_locks_the_rest_again(scenarios):
-    box, (_, done) = scenarios("three_stages_then_a_regression")
+@uses("three_stages_then_a_regression")
+def test_breaking_a_passed_stage_is_reported_as_a_regression_and_locks_the_rest_again(run):
+    box, (_, done) = run
     assert (done.returncode, done.stderr) == (1, "")
     out = done.stdout
     assert out.startswith("  1  One-hot encoding    passed\n! 2  ReLU                broken: ")
@@ -159,9 +172,9 @@ def test_first_unpassed_stage_is_what_kata_train_asks_before_training(monkeypatc
     for stage in all_stages():
         results["passed"].append(StageResult(stage, ran=True, expected=["test_a"],
                                              tests=[TestResult("test_a", None, "passed")]))
-        passed = stage.number < 4
+        outcome = "passed" if stage.number < 4 else "failed"
         results["stopped at 4"].append(StageResult(stage, ran=stage.number <= 4, expected=["test_a"],
-                                                   tests=[TestResult("test_a", None, "passed" if passed else "failed")]))
+                                                   tests=[TestResult("test_a", None, outcome)]))
     for name, expected in (("passed", None), ("stopped at 4", find_stage("cross_entropy"))):
         monkeypatch.setattr(runner, "run_stages", lambda stages, **kw: RunResult(results[name]))
         assert runner.first_unpassed_stage() == expected
@@ -177,8 +190,9 @@ def syntax_error(box):
     return box.kata()
 
 
-def test_a_syntax_error_is_one_line_with_the_place_to_fix(scenarios):
-    box, done = scenarios("syntax_error")
+@uses("syntax_error")
+def test_a_syntax_error_is_one_line_with_the_place_to_fix(run):
+    box, done = run
     line = line_of(box, "one_hot", "labels = np.asarray(labels")
     assert (done.returncode, done.stderr) == (1, "")
     assert done.stdout.startswith(f"> 1  One-hot encoding    0 of {count_tests('one_hot')} tests passing\n")
@@ -195,8 +209,9 @@ def endless_loop(box):
     return done, time.monotonic() - started
 
 
-def test_an_endless_loop_is_stopped_after_the_time_limit_naming_the_function(scenarios):
-    box, (done, seconds) = scenarios("endless_loop")
+@uses("endless_loop")
+def test_an_endless_loop_is_stopped_after_the_time_limit_naming_the_function(run):
+    box, (done, seconds) = run
     assert (done.returncode, done.stderr) == (1, "")
     assert done.stdout.startswith("> 1  One-hot encoding    0 of 13 tests passing, then stopped\n".replace(
         "13", str(count_tests("one_hot"))))
@@ -212,8 +227,9 @@ def exit_at_import(box):
     return box.kata()
 
 
-def test_sys_exit_while_importing_the_learners_file(scenarios):
-    _, done = scenarios("exit_at_import")
+@uses("exit_at_import")
+def test_sys_exit_while_importing_the_learners_file(run):
+    _, done = run
     assert (done.returncode, done.stderr) == (1, "")
     assert ("\nStage 1 (One-hot encoding): exercises/one_hot.py called sys.exit() while being imported. "
             "Remove that call.\n\nNext: fix exercises/one_hot.py, then run: kata\n") in done.stdout
@@ -226,8 +242,9 @@ def exit_in_a_function(box):
     return box.kata()
 
 
-def test_sys_exit_in_a_function_fails_its_tests_with_the_line(scenarios):
-    box, done = scenarios("exit_in_a_function")
+@uses("exit_in_a_function")
+def test_sys_exit_in_a_function_fails_its_tests_with_the_line(run):
+    box, done = run
     line = line_of(box, "relu", "sys.exit(1)")
     assert (done.returncode, done.stderr) == (1, "")
     assert re.search(r"^> 2  ReLU                \d+ of \d+ tests passing\n"
@@ -243,8 +260,9 @@ def hard_exit(box):
     return box.kata()
 
 
-def test_os_exit_ends_the_test_process_and_is_reported_for_the_running_function(scenarios):
-    _, done = scenarios("hard_exit")
+@uses("hard_exit")
+def test_os_exit_ends_the_test_process_and_is_reported_for_the_running_function(run):
+    _, done = run
     assert (done.returncode, done.stderr) == (1, "")
     assert ("\nStage 2 (ReLU): stopped abruptly while testing relu(): the test process ended with exit code 3. "
             "Does the code call os._exit()?\n") in done.stdout
@@ -257,8 +275,9 @@ def print_flood(box):
     return box.kata(), box.kata("check", "1")
 
 
-def test_a_print_flood_is_one_line_in_the_report_and_cut_short_in_check(scenarios):
-    box, (done, check) = scenarios("print_flood")
+@uses("print_flood")
+def test_a_print_flood_is_one_line_in_the_report_and_cut_short_in_check(run):
+    box, (done, check) = run
     assert (done.returncode, done.stderr) == (1, "")
     line = line_of(box, "one_hot", "print('flood")
     assert (f" failed:\n  exercises/one_hot.py line {line} in one_hot: printed far too much output. Remove the "
@@ -277,8 +296,9 @@ def memory_hog(box):
     return box.kata()
 
 
-def test_memory_is_limited_so_a_memory_hog_fails_at_once(scenarios):
-    box, done = scenarios("memory_hog")
+@uses("memory_hog")
+def test_memory_is_limited_so_a_memory_hog_fails_at_once(run):
+    box, done = run
     assert (done.returncode, done.stderr) == (1, "")
     line = line_of(box, "one_hot", "np.ones((20_000")
     # 3.2 GB: more than the 2 GB the tests may use
@@ -292,7 +312,8 @@ def test_memory_is_limited_so_a_memory_hog_fails_at_once(scenarios):
 
 @pytest.mark.parametrize("content", [
     "", "[1, 2]", "null", '{"version": 99, "first_passed": {"relu": "2025-01-01T10:00:00"}}',
-    '{"version": 1, "first_passed": {"relu": 5, "no_such_stage": "x"}, "hints_shown": {"relu": "two", "softmax": true}}',
+    '{"version": 1, "first_passed": {"relu": 5, "no_such_stage": "x"},'
+    ' "hints_shown": {"relu": "two", "softmax": true}}',
 ])
 def test_progress_file_in_any_state_loads_as_a_clean_cache(tmp_path, content):
     (tmp_path / ".kata").mkdir()
@@ -309,8 +330,9 @@ def check_stages(box):
     return box.kata("check", "one_hot"), box.kata("check")
 
 
-def test_check_shows_pytest_output_then_the_verdict_and_what_unlocked(scenarios):
-    box, (done, _) = scenarios("check_stages")
+@uses("check_stages")
+def test_check_shows_pytest_output_then_the_verdict_and_what_unlocked(run):
+    box, (done, _) = run
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.startswith("Stage 1 (One-hot encoding): tests/test_one_hot.py on exercises/one_hot.py\n")
     assert "tests/test_one_hot.py::test_one_hot_worked_example PASSED" in done.stdout
@@ -320,8 +342,9 @@ def test_check_shows_pytest_output_then_the_verdict_and_what_unlocked(scenarios)
         "Stage 2 (ReLU) is unlocked. Next: open exercises/relu.py and write relu(), then run: kata\n")
 
 
-def test_check_without_a_stage_checks_the_current_one(scenarios):
-    box, (_, done) = scenarios("check_stages")
+@uses("check_stages")
+def test_check_without_a_stage_checks_the_current_one(run):
+    box, (_, done) = run
     assert (done.returncode, done.stderr) == (1, "")
     assert done.stdout.startswith("Stage 2 (ReLU): tests/test_relu.py on exercises/relu.py\n")
     assert done.stdout.endswith(
@@ -335,8 +358,9 @@ def hints_in_levels(box):
     return [box.kata("hint", "softmax"), box.kata("hint", "3"), box.kata("hint", "3", "--all"), box.kata("hint")]
 
 
-def test_hints_come_one_level_per_call(scenarios):
-    _, (first, second, everything, current) = scenarios("hints_in_levels")
+@uses("hints_in_levels")
+def test_hints_come_one_level_per_call(run):
+    _, (first, second, everything, current) = run
     softmax = find_stage("softmax")
     assert (first.returncode, first.stderr) == (0, "")
     assert first.stdout.startswith("Stage 3 (Softmax), hint 1 of 3:\n\n  The idea: exponentiate each score")
@@ -357,8 +381,9 @@ def listing(box):
     return box.kata("list")
 
 
-def test_list_shows_every_stage_with_file_goal_and_state(scenarios):
-    _, done = scenarios("listing")
+@uses("listing")
+def test_list_shows_every_stage_with_file_goal_and_state(run):
+    _, done = run
     assert (done.returncode, done.stderr) == (0, "")
     lines = done.stdout.splitlines()
     assert lines[0] == " 1  one_hot           One-hot encoding    exercises/one_hot.py           passed"
@@ -377,8 +402,9 @@ def solutions_on_request(box):
     return refused, forced, passed
 
 
-def test_solution_is_refused_before_the_stage_passes(scenarios):
-    _, (refused, _, _) = scenarios("solutions_on_request")
+@uses("solutions_on_request")
+def test_solution_is_refused_before_the_stage_passes(run):
+    _, (refused, _, _) = run
     assert (refused.returncode, refused.stdout) == (1, "")
     assert refused.stderr == (
         "Error: Stage 3 (Softmax) does not pass yet, so its solution stays hidden. The struggle is the point: "
@@ -386,8 +412,9 @@ def test_solution_is_refused_before_the_stage_passes(scenarios):
         "To look anyway: kata solution 3 --force\n")
 
 
-def test_solution_shows_the_reference_code_when_passed_or_forced(scenarios):
-    _, (_, forced, passed) = scenarios("solutions_on_request")
+@uses("solutions_on_request")
+def test_solution_shows_the_reference_code_when_passed_or_forced(run):
+    _, (_, forced, passed) = run
     assert (forced.returncode, forced.stderr) == (0, "")
     assert forced.stdout == ("Stage 3 (Softmax): the reference solution (with its docstrings: solutions/softmax.py)"
                              "\n\n" + solution_code((ROOT / "solutions/softmax.py").read_text()) + "\n")
@@ -411,8 +438,9 @@ def every_stage_passes(box):
     return box.kata("--no-train"), box.kata()
 
 
-def test_all_stages_passing_without_training(scenarios):
-    _, (done, _) = scenarios("every_stage_passes")
+@uses("every_stage_passes")
+def test_all_stages_passing_without_training(run):
+    _, (done, _) = run
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.startswith("Stage 7 (Gradient descent) passed!\n\n  1  One-hot encoding    passed\n")
     assert done.stdout.endswith(
@@ -424,8 +452,9 @@ def test_all_stages_passing_without_training(scenarios):
         "  kata predict IMAGE.png   read a digit you wrote\n")
 
 
-def test_the_first_time_all_stages_pass_the_network_is_trained_with_the_train_defaults(scenarios):
-    box, (_, done) = scenarios("every_stage_passes")
+@uses("every_stage_passes")
+def test_the_first_time_all_stages_pass_the_network_is_trained_with_the_train_defaults(run):
+    box, (_, done) = run
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.endswith(
         "\n[############################] 7/7 stages\n\n"
@@ -438,7 +467,8 @@ def test_the_first_time_all_stages_pass_the_network_is_trained_with_the_train_de
 
 def test_after_training_the_report_shows_the_last_run(tmp_path):
     run_dir = tmp_path / "runs" / "20250102-090000-train"
-    for name, impl, accuracy in [("20250101-080000-train", "exercises", 0.5), ("20250103-080000-solutions", "solutions", 0.99),
+    for name, impl, accuracy in [("20250101-080000-train", "exercises", 0.5),
+                                 ("20250103-080000-solutions", "solutions", 0.99),
                                  ("20250102-090000-train", "exercises", 0.9812), ("broken", "exercises", "x")]:
         (tmp_path / "runs" / name).mkdir(parents=True, exist_ok=True)
         (tmp_path / "runs" / name / "summary.json").write_text(json.dumps(
@@ -614,7 +644,7 @@ def test_watch_reruns_on_save_moves_on_and_stops_on_ctrl_c(tmp_path):
     assert lines[-1] == "Stopped watching.\n"
 
 
-def test_run_output_never_includes_colour_when_piped(scenarios):
-    for name in ("untouched", "syntax_error", "listing"):
-        _, done = scenarios(name)
-        assert "\x1b" not in done.stdout + done.stderr, name
+@uses("untouched", "syntax_error", "listing")
+def test_run_output_never_includes_colour_when_piped(run):
+    _, done = run
+    assert "\x1b" not in done.stdout + done.stderr
