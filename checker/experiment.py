@@ -28,7 +28,10 @@ from .stages import ROOT
 ARMS = {"random": "random_init (scale 0.01)", "he": "he_init"}
 EXPERIMENT_JSON = "experiment.json"
 EXPERIMENT_CSV = "experiment.csv"
-DEFAULTS = replace(training.TrainConfig(), epochs=3, evals_per_epoch=2, first_epoch_eval_every=50)
+# A smaller, constant learning rate than kata train's: the naive start's plateau then lasts long
+# enough to see on one hidden layer, and deep He networks train without diverging.
+DEFAULTS = replace(training.TrainConfig(), hidden=256, epochs=3, lr=0.1, lr_schedule="constant",
+                   evals_per_epoch=2, first_epoch_eval_every=50)
 TABLE_ITERATIONS = (100, 500)  # "loss after N iterations" rows of the table
 
 

@@ -23,6 +23,7 @@ MISCLASSIFIED_FILE = "misclassified.png"
 WEIGHTS_FILE = "first_layer_weights.png"
 EXPERIMENT_FILE = "init_experiment.png"
 TRAIN_COLOUR, VALIDATION_COLOUR = "tab:blue", "tab:orange"
+RARE_PIXEL = 0.01  # first-layer weights of pixels lit in fewer of the training images are blanked
 
 
 def running_mean(values, window: int) -> np.ndarray:
@@ -158,8 +159,8 @@ def mosaic(tiles: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
     return out
 
 
-def _mosaic_axes(fig: Figure, image: np.ndarray, cmap: str, vmin: float, vmax: float):
-    ax = fig.add_subplot()
+def _mosaic_axes(fig: Figure, image: np.ndarray, cmap: str, vmin: float, vmax: float, ax=None):
+    ax = ax or fig.add_subplot()
     colours = matplotlib.colormaps[cmap].with_extremes(bad="white")
     ax.imshow(image, cmap=colours, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_axis_off()
@@ -177,7 +178,7 @@ def plot_misclassified(images, labels, probs, folder: Path, rows: int = 4, colum
     wrong = wrong[np.argsort(-probs[wrong, predictions[wrong]], kind="stable")][: rows * columns]
     side = int(round(np.sqrt(images.shape[1])))
     gap = 12  # room for each digit's caption
-    fig = Figure(figsize=(1.55 * columns, 1.75 * rows + 0.5), layout="constrained")
+    fig = Figure(figsize=(1.55 * columns, 1.6 * rows + 0.6), layout="constrained")
     fig.suptitle(f"Misclassified test digits ({total_wrong:,} of {len(labels):,}), "
                  f"the most confident mistakes first", fontsize=13)
     tiles = images[wrong].reshape(-1, side, side) if len(wrong) else np.zeros((0, side, side))
@@ -195,23 +196,40 @@ def plot_misclassified(images, labels, probs, folder: Path, rows: int = 4, colum
     return _save(fig, folder, MISCLASSIFIED_FILE)
 
 
-def plot_first_layer_weights(W1, folder: Path, rows: int = 6, columns: int = 10) -> Path:
-    """The incoming weights of the first hidden units, each (784,) column drawn as a 28x28 image.
+def plot_first_layer_weights(W1, folder: Path, W1_start=None, pixel_use=None,
+                             rows: int = 6, columns: int = 6) -> Path:
+    """First-layer weights as 28x28 images: each hidden unit's (784,) column of W1 (784, H).
 
-    W1 is (784, H). Each image has its own colour scale, symmetric around 0: red pixels push the
-    unit on, blue ones push it off.
+    With W1_start (the weights before training, same shape) the figure shows, side by side, the
+    weights and what training changed (W1 - W1_start) for the units that changed most: the raw
+    weights still carry their random start, the change shows the strokes the unit learned.
+    pixel_use (784,), the fraction of training images in which each pixel is lit, blanks the
+    pixels lit in fewer than 1%: their weights hardly ever receive a gradient.
+    Each image has its own colour scale, symmetric around 0.
     """
     W1 = np.asarray(W1, dtype=np.float64)
-    shown = min(rows * columns, W1.shape[1])
     side = int(round(np.sqrt(W1.shape[0])))
-    tiles = W1[:, :shown].T.reshape(shown, side, side)
-    tiles = tiles / np.maximum(np.abs(tiles).max(axis=(1, 2), keepdims=True), 1e-12)
-    fig = Figure(figsize=(1.25 * columns, 1.25 * rows + 0.9), layout="constrained")
-    fig.suptitle(f"First-layer weights of {shown} of the {W1.shape[1]} hidden units, each a 28x28 image\n"
-                 f"red: a bright pixel there raises the unit, blue: lowers it (each on its own scale). "
-                 f"The speckled rim: pixels that are\nalways black in MNIST give no gradient, so "
-                 f"their weights keep their random start.", fontsize=11)
-    _mosaic_axes(fig, mosaic(tiles, columns, gap=3), "RdBu_r", -1, 1)
+    shown = min(rows * columns, W1.shape[1])
+    panels = [("the weights after training", W1)]
+    units = np.arange(shown)
+    if W1_start is not None:
+        change = W1 - np.asarray(W1_start, dtype=np.float64)
+        units = np.argsort(-np.linalg.norm(change, axis=0), kind="stable")[:shown]
+        panels.append(("what training changed: after minus before", change))
+    fig = Figure(figsize=(6.3 * len(panels) + 0.6, 1.05 * rows + 1.2), layout="constrained")
+    fig.get_layout_engine().set(wspace=0.08)  # keep the two panels visibly apart
+    which = "that changed most" if W1_start is not None else "(the first ones)"
+    fig.suptitle(f"First-layer weights of {shown} of the {W1.shape[1]} hidden units {which}, each a "
+                 f"28x28 image: red, a bright pixel there raises the unit; blue, lowers it"
+                 + ("\nWhite: pixels lit in fewer than 1% of the training images, whose weights "
+                    "hardly ever change" if pixel_use is not None else ""), fontsize=11)
+    for ax, (title, weights) in zip(fig.subplots(1, len(panels), squeeze=False).flat, panels):
+        tiles = weights[:, units].T.copy()
+        if pixel_use is not None:
+            tiles[:, np.asarray(pixel_use) < RARE_PIXEL] = np.nan
+        tiles /= np.maximum(np.nanmax(np.abs(tiles), axis=1, keepdims=True), 1e-12)
+        _mosaic_axes(fig, mosaic(tiles.reshape(-1, side, side), columns, gap=3), "RdBu_r", -1, 1, ax)
+        ax.set_title(title, fontsize=11)
     return _save(fig, folder, WEIGHTS_FILE)
 
 
@@ -234,41 +252,44 @@ def plot_init_experiment(runs: dict, iterations_per_epoch: int, title: str, fold
     fig = Figure(figsize=(13, 8.5), layout="constrained")
     fig.suptitle(title, fontsize=13)
     (loss_first, loss_all), (acc_first, acc_all) = fig.subplots(2, 2)
+    # The first epoch is where one hidden layer shows the difference: smooth it lightly.
+    detail_window, run_window = max(1, iterations_per_epoch // 100), max(1, iterations_per_epoch // 20)
+    lowest_accuracy = 1.0
     for colour, (label, histories) in zip(colours, runs.items()):
-        window = max(1, iterations_per_epoch // 40)
-        losses = [running_mean(h.batch_loss, window) for h in histories]
-        iterations = np.arange(1, len(losses[0]) + 1)
+        iterations = np.arange(1, len(histories[0].batch_loss) + 1)
         first = iterations <= iterations_per_epoch
-        smoothed = f"{label}, training loss (mean of {window} batches)"
-        _band(loss_first, iterations[first], [l[first] for l in losses], colour, smoothed)
-        _band(loss_all, iterations, losses, colour, label)
+        _band(loss_first, iterations[first],
+              [running_mean(np.asarray(h.batch_loss)[first], detail_window) for h in histories], colour, label)
+        _band(loss_all, iterations, [running_mean(h.batch_loss, run_window) for h in histories], colour, label)
         at = np.array([iteration for iteration, _, _ in histories[0].evals])
-        accuracies = [[accuracy for _, _, accuracy in h.evals] for h in histories]
+        accuracies = np.array([[accuracy for _, _, accuracy in h.evals] for h in histories])
         first_evals = at <= iterations_per_epoch
-        _band(acc_first, at[first_evals], [np.asarray(a)[first_evals] for a in accuracies], colour,
-              f"{label}, validation accuracy")
+        _band(acc_first, at[first_evals], accuracies[:, first_evals], colour, label)
         _band(acc_all, at, accuracies, colour, label)
-    for ax in (loss_first, loss_all):
+        lowest_accuracy = min(lowest_accuracy, float(accuracies.min()))
+    for ax, window in ((loss_first, detail_window), (loss_all, run_window)):
         ax.axhline(np.log(10), color="0.4", linestyle="--", linewidth=1)
-        ax.text(0.99, np.log(10), "log 10 = 2.30: a uniform guess", transform=ax.get_yaxis_transform(),
-                ha="right", va="bottom", fontsize=9, color="0.3")
-        ax.set_ylabel("training loss")
-        ax.set_ylim(0, max(2.6, ax.get_ylim()[1] if ax.get_ylim()[1] < 4 else 4))
+        ax.text(0.99, np.log(10) + 0.03, "log 10 = 2.30: a uniform guess", ha="right", va="bottom",
+                transform=ax.get_yaxis_transform(), fontsize=9, color="0.3")
+        ax.set_ylabel(f"training loss (mean of {window} batches)")
+        ax.set_ylim(0, 2.75)
+        ax.legend(loc="upper right", bbox_to_anchor=(1, 0.86), fontsize=9)
     for ax in (acc_first, acc_all):
         ax.set_ylabel("validation accuracy")
-        ax.set_ylim(0, 1)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_ylim(np.floor(lowest_accuracy * 10 - 0.2) / 10 if lowest_accuracy > 0.2 else 0, 1)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.legend(loc="lower right", fontsize=9)
     for ax in (loss_first, acc_first):
         ax.set_xlim(0, iterations_per_epoch)
         ax.set_xlabel("iteration, first epoch")
     for ax in (loss_all, acc_all):
+        ax.set_xlim(0, len(next(iter(runs.values()))[0].batch_loss))
         ax.set_xlabel("iteration")
         _epoch_axis(ax, iterations_per_epoch)
-    loss_first.set_title("Loss, first epoch in detail")
-    loss_all.set_title("Loss, whole run")
+    loss_first.set_title("Training loss, first epoch in detail")
+    loss_all.set_title("Training loss, whole run")
     acc_first.set_title("Validation accuracy, first epoch in detail")
     acc_all.set_title("Validation accuracy, whole run")
     for ax in (loss_first, loss_all, acc_first, acc_all):
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper right" if ax in (loss_first, loss_all) else "lower right", fontsize=9)
     return _save(fig, folder, EXPERIMENT_FILE)

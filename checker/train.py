@@ -40,15 +40,18 @@ NUM_CLASSES = 10
 class TrainConfig:
     """The options of one run; defaults are those of `kata train`."""
 
-    hidden: int = 256  # units per hidden layer
+    # The defaults take the reference to >= 98.0% test accuracy at the end of the run, over
+    # seeds (98.05-98.22% on seeds 0-13), in about 4 s of training on 2 cores. A wider layer
+    # beats more epochs of a narrower one for the same time; see bench/ for the measurements.
+    hidden: int = 448  # units per hidden layer
     depth: int = 1  # hidden layers; the learner's forward/backward serve 1, checker.network more
-    epochs: int = 10
+    epochs: int = 6
     batch_size: int = 64
-    lr: float = 0.5  # learning rate at the start
+    lr: float = 0.8  # learning rate at the start
     lr_schedule: str = "linear"  # "linear": decays to 0 over the run; "constant"
     init: str = "he"  # "he" (he_init) or "random" (random_init, scale 0.01)
     seed: int = 0
-    evals_per_epoch: int = 4  # validation passes per epoch, the last one at the epoch's end
+    evals_per_epoch: int = 3  # validation passes per epoch, the last one at the epoch's end
     first_epoch_eval_every: int = 0  # if > 0: evaluate every this many iterations in epoch 1
 
     def layer_sizes(self, num_inputs: int) -> list[int]:
@@ -209,6 +212,19 @@ def one_hot_targets(parts_impl: str, labels: np.ndarray) -> np.ndarray:
     return np.asarray(one_hot(labels, NUM_CLASSES), dtype=np.float32)
 
 
+def random_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """(init_rng, batch_rng): separate streams, so the batch order does not depend on what (or
+    how much) the init draws; random_init and he_init see the very same batches."""
+    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+
+
+def initial_params(parts: Parts, config: TrainConfig, num_inputs: int) -> dict:
+    """The starting weights of a run (float32), the same every time for the same seed."""
+    init_rng = random_streams(config.seed)[0]
+    return {key: np.asarray(value, dtype=np.float32)
+            for key, value in parts.init(config.layer_sizes(num_inputs), init_rng).items()}
+
+
 def eval_iterations(config: TrainConfig, iterations_per_epoch: int) -> set[int]:
     """The iterations (1-based update counts) after which validation is measured."""
     points = set()
@@ -244,12 +260,8 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
     val_targets = one_hot_targets(parts.impl, dataset.validation.labels)
     num_examples = len(images)
 
-    seeds = np.random.SeedSequence(config.seed).spawn(2)
-    # Two streams: the batch order does not depend on what (or how much) the init draws, so
-    # random_init and he_init see the very same batches in `kata experiment init`.
-    init_rng, batch_rng = (np.random.default_rng(s) for s in seeds)
-    params = {key: np.asarray(value, dtype=np.float32)
-              for key, value in parts.init(config.layer_sizes(images.shape[1]), init_rng).items()}
+    params = initial_params(parts, config, images.shape[1])
+    batch_rng = random_streams(config.seed)[1]
 
     iterations_per_epoch = math.ceil(num_examples / config.batch_size)
     total_iterations = iterations_per_epoch * config.epochs
@@ -402,7 +414,10 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
         figures += [
             plots.plot_confusion(test.labels, predictions, run_dir),
             plots.plot_misclassified(test.images, test.labels, probs, run_dir),
-            plots.plot_first_layer_weights(result.params["W1"], run_dir),
+            plots.plot_first_layer_weights(
+                result.params["W1"], run_dir,
+                W1_start=initial_params(parts, config, dataset.train.images.shape[1])["W1"],
+                pixel_use=np.mean(dataset.train.images > 0, axis=0)),
         ]
     last = result.history.epochs[-1] if result.history.epochs else None
     summary = {

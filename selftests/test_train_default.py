@@ -1,0 +1,22 @@
+"""The promise of kata train: its defaults take the reference to 98% test accuracy on the real MNIST.
+
+The one slow test of the kata's own (about 5 s on 2 cores): the full default training run, without
+the figures. It times nothing; bench/bench.py measures speed.
+"""
+
+from __future__ import annotations
+
+from checker import train as training
+from checker.data import load_dataset
+
+
+def test_the_default_run_of_the_reference_reaches_98_percent_test_accuracy():
+    dataset = load_dataset()
+    config = training.TrainConfig()
+    parts = training.load_parts("solutions", config)
+    result = training.train(parts, dataset, config)
+    assert result.stopped is None
+    _, accuracy, _ = training.evaluate(parts, result.params, dataset.test.images,
+                                       training.one_hot_targets("solutions", dataset.test.labels))
+    assert accuracy >= 0.98, f"test accuracy {accuracy:.2%} at the end of the default run"
+    assert result.history.epochs[-1].validation_accuracy >= 0.975
