@@ -547,6 +547,10 @@ def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
     return TrainConfig(**{**values, **overrides})
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def display_path(path: Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path.cwd())) + "/"
@@ -567,7 +571,7 @@ def run(args: argparse.Namespace) -> int:
     sizes = "-".join(map(str, config.layer_sizes(dataset.train.images.shape[1])))
     who = "the reference implementation" if args.solutions else "your network"
     print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
-          f"{config.epochs} epochs, batches of {config.batch_size}, lr {config.lr:g} "
+          f"{plural(config.epochs, 'epoch')}, batches of {config.batch_size}, lr {config.lr:g} "
           f"({config.lr_schedule}), seed {config.seed}.")
     result = run_learner_code(impl, train, parts, dataset, config, Progress())
     if result.stopped == "interrupted":
@@ -579,7 +583,7 @@ def run(args: argparse.Namespace) -> int:
     if result.stopped == "diverged":
         raise KataError(f"{result.message} The metrics and curves so far are in {where}")
     print(f"Test accuracy: {summary['test_accuracy']:.2%} on {len(dataset.test.labels):,} test "
-          f"images, after {summary['epochs_completed']} epochs.")
+          f"images, after {plural(summary['epochs_completed'], 'epoch')}.")
     print(f"Training took {result.train_seconds:.1f} s; the whole run {summary['wall_time_s']:.1f} s.")
     print(f"Results in {where}: {METRICS_FILE}, {CONFIG_FILE}, {WEIGHTS_FILE}, {SUMMARY_FILE}")
     print(f"  plots: {', '.join(summary['plots'])}")
