@@ -8,7 +8,7 @@ one piece and keeps the loop.
 Everything runs in float32: the parameters are cast once after initialisation, the images come as
 float32 from checker.data, and the one-hot targets are built once per run.
 
-A run writes runs/<timestamp>-<name>/ (see `write_run`): metrics.csv, config.json, weights.npz,
+A run writes runs/<timestamp>-<name>/ (see `save_run`): metrics.csv, config.json, weights.npz,
 summary.json and the figures of checker.plots.
 """
 
@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import KataError, UsageError
+from .errors import KataError
 from .stages import ROOT
 
 NUM_CLASSES = 10
@@ -85,8 +85,8 @@ class Parts:
 
 LR_SCHEDULES = {
     "constant": lambda fraction_done: 1.0,
-    # Large steps early to learn fast, small steps late to settle into a minimum: plain SGD's
-    # final accuracy gains most of a point over a constant rate of the same start.
+    # Large steps early to learn fast, small steps late to settle into a minimum. On MNIST, plain
+    # SGD at a constant 0.2 ends near 97.8%; from 0.8 decaying to 0 it ends near 98.15%.
     "linear": lambda fraction_done: 1.0 - fraction_done,
 }
 
@@ -246,6 +246,8 @@ def diverged_message(iteration: int, epoch: int, loss: float, lr: float) -> str:
             f"kata check softmax, kata check cross_entropy).")
 
 
+# A diverging run overflows before its loss turns nan; the loop reports that itself, once.
+@np.errstate(over="ignore", invalid="ignore")
 def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = None) -> TrainResult:
     """Train a network on dataset.train, measuring on dataset.validation; never on dataset.test.
 
@@ -262,51 +264,53 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
 
     params = initial_params(parts, config, images.shape[1])
     batch_rng = random_streams(config.seed)[1]
-
     iterations_per_epoch = math.ceil(num_examples / config.batch_size)
     total_iterations = iterations_per_epoch * config.epochs
     evals_at = eval_iterations(config, iterations_per_epoch)
     history = History(iterations_per_epoch)
-    stopped, message = None, ""
+    stopped, message, iteration = None, "", 0
+
+    def validate():
+        loss, accuracy, _ = evaluate(parts, params, val_images, val_targets)
+        history.evals.append((iteration, loss, accuracy))
+
     started = time.perf_counter()
-    iteration = 0
-    # A diverging run overflows before its loss turns nan; the loop reports that itself, once.
-    with np.errstate(over="ignore", invalid="ignore"):
-        try:
-            for epoch in range(1, config.epochs + 1):
-                epoch_started = time.perf_counter()
-                progress.epoch_start(epoch, config.epochs, iterations_per_epoch)
-                loss_sum = correct = seen = 0
-                for batch, index in enumerate(parts.batches(num_examples, config.batch_size, batch_rng), 1):
-                    lr = config.lr * parts.lr_at(iteration / total_iterations)
-                    batch_targets = targets[index]
-                    probs, cache = parts.forward(params, images[index])
-                    loss = parts.loss(probs, batch_targets)
-                    if not math.isfinite(loss):
-                        stopped, message = "diverged", diverged_message(iteration + 1, epoch, loss, config.lr)
-                        break
-                    parts.step(params, parts.backward(params, cache, batch_targets), lr)
-                    iteration += 1
-                    hits = int(np.count_nonzero(probs.argmax(axis=1) == labels[index]))
-                    history.batch_loss.append(loss)
-                    history.batch_accuracy.append(hits / len(index))
-                    loss_sum += loss * len(index)
-                    correct += hits
-                    seen += len(index)
-                    if iteration in evals_at:
-                        history.evals.append((iteration, *evaluate(parts, params, val_images, val_targets)[:2]))
-                    progress.batch(batch, loss_sum / seen)
-                if stopped:
+    try:
+        for epoch in range(1, config.epochs + 1):
+            epoch_started = time.perf_counter()
+            progress.epoch_start(epoch, config.epochs, iterations_per_epoch)
+            loss_sum = correct = seen = 0
+            for batch, index in enumerate(parts.batches(num_examples, config.batch_size, batch_rng), 1):
+                lr = config.lr * parts.lr_at(iteration / total_iterations)
+                batch_targets = targets[index]
+                probs, cache = parts.forward(params, images[index])
+                loss = parts.loss(probs, batch_targets)
+                if not math.isfinite(loss):
+                    stopped, message = "diverged", diverged_message(iteration + 1, epoch, loss, config.lr)
                     break
-                if not history.evals or history.evals[-1][0] != iteration:
-                    history.evals.append((iteration, *evaluate(parts, params, val_images, val_targets)[:2]))
-                row = EpochRow(epoch, iteration, loss_sum / seen, correct / seen, history.evals[-1][1],
-                               history.evals[-1][2], time.perf_counter() - epoch_started)
-                history.epochs.append(row)
-                progress.epoch_end(row, config.epochs)
-        except KeyboardInterrupt:
-            stopped = "interrupted"
-            message = f"stopped by Ctrl-C at iteration {iteration} (epoch {len(history.epochs) + 1})"
+                parts.step(params, parts.backward(params, cache, batch_targets), lr)
+                iteration += 1
+                hits = int(np.count_nonzero(probs.argmax(axis=1) == labels[index]))
+                history.batch_loss.append(loss)
+                history.batch_accuracy.append(hits / len(index))
+                loss_sum += loss * len(index)
+                correct += hits
+                seen += len(index)
+                if iteration in evals_at:
+                    validate()
+                progress.batch(batch, loss_sum / seen)
+            if stopped:
+                break
+            if not history.evals or history.evals[-1][0] != iteration:
+                validate()
+            _, validation_loss, validation_accuracy = history.evals[-1]
+            row = EpochRow(epoch, iteration, loss_sum / seen, correct / seen, validation_loss,
+                           validation_accuracy, time.perf_counter() - epoch_started)
+            history.epochs.append(row)
+            progress.epoch_end(row, config.epochs)
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+        message = f"stopped by Ctrl-C at iteration {iteration} (epoch {len(history.epochs) + 1})"
     return TrainResult(params, history, time.perf_counter() - started, stopped, message)
 
 
