@@ -191,7 +191,9 @@ def run(args: argparse.Namespace) -> int:
     if args.index is not None:
         from .data import load_dataset
 
-        data_dir = args.data_dir or config.get("data_dir") or None
+        trained_on = config.get("data_dir")
+        # The run's own data folder, unless it is gone (a moved clone): then the shipped MNIST.
+        data_dir = args.data_dir or (trained_on if trained_on and Path(trained_on).is_dir() else None)
         test = load_dataset(data_dir).test
         if not 0 <= args.index < len(test.labels):
             raise KataError(f"there is no test image {args.index}: the test set has "
