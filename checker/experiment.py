@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import textwrap
 import time
 from dataclasses import asdict, dataclass, replace
 
@@ -145,7 +146,7 @@ class ArmProgress(training.Progress):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
+    parser.description = textwrap.fill(
         "Reproduce the classic initialisation experiment: train the same network twice, with the "
         "same data, batch order, seed and learning rate, starting once from random_init (small "
         "weights, scale 0.01) and once from he_init, and compare the loss and accuracy curves. "

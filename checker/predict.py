@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -163,7 +164,7 @@ def predict(params: dict, image: np.ndarray) -> np.ndarray:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
+    parser.description = textwrap.fill(
         "Read one digit with a network you trained: a picture of your own handwriting, or an "
         "image of the MNIST test set. Prints the digit and the probability of each of the ten.")
     parser.epilog = (

@@ -21,6 +21,7 @@ import json
 import math
 import platform
 import sys
+import textwrap
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -526,7 +527,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
-    parser.description = (
+    parser.description = textwrap.fill(
         "Train the digit classifier built from your own stage functions on MNIST: 50,000 training "
         "images, 10,000 for validation (measured during training), 10,000 for the test (reported "
         "once, at the end). Runs once all seven stages pass. Writes runs/<time>-<name>/ with "
