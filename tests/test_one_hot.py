@@ -30,7 +30,11 @@ def run_one_hot(labels, *args, **kwargs):
     return out
 
 
-def expect_value_error(labels, num_classes, offending: str, what: str):
+NAME_THE_VALUE = "put the bad value in the message, e.g. f'label {value} is outside [0, {num_classes})'."
+NAME_THE_SHAPE = "name the shape in the message, e.g. f'labels must be 1-D, got shape {labels.shape}'."
+
+
+def expect_value_error(labels, num_classes, offending: str, what: str, name_hint: str = NAME_THE_VALUE):
     """one_hot(labels, num_classes) must raise ValueError whose message contains `offending`."""
     given_ = {"labels": np.asarray(labels), "num_classes": num_classes}
     try:
@@ -39,7 +43,7 @@ def expect_value_error(labels, num_classes, offending: str, what: str):
         if offending not in str(error):
             fail(f"one_hot raised ValueError for {what}, but its message does not name the offending value "
                  f"{offending}: {str(error)!r}.", given=given_,
-                 hint="put the bad value in the message, e.g. f'label {value} is outside [0, {num_classes})'.")
+                 hint=name_hint)
         return
     except (NotImplementedError, Lesson):  # not started, or the module cannot be loaded: say that instead
         raise
@@ -133,12 +137,12 @@ def test_one_hot_rejects_non_integer_labels():
 
 
 def test_one_hot_rejects_a_column_of_labels():
-    expect_value_error(np.array([[1], [2], [3]]), 10, "(3, 1)",
-                       "labels of shape (3, 1): labels must be 1-D (name the shape in the message)")
+    expect_value_error(np.array([[1], [2], [3]]), 10, "(3, 1)", "labels of shape (3, 1): labels must be 1-D",
+                       NAME_THE_SHAPE)
 
 
 def test_one_hot_rejects_a_single_number():
-    expect_value_error(np.array(4), 10, "()", "a single number of shape (): labels must be 1-D")
+    expect_value_error(np.array(4), 10, "()", "a single number of shape (): labels must be 1-D", NAME_THE_SHAPE)
 
 
 def test_one_hot_does_not_modify_its_input():
