@@ -168,9 +168,9 @@ def fail(problem: str, *, given: dict | None = None, got=None, expected=None, hi
 
 
 def _labelled(label: str, value) -> str:
+    prefix = f"  {label:<10} "
     rendered = value if isinstance(value, str) else show(value)
-    rendered = rendered.replace("\n", "\n" + " " * 13)
-    return f"  {label:<10} {rendered}"
+    return prefix + rendered.replace("\n", "\n" + " " * len(prefix))
 
 
 # ---------------------------------------------------------------------------------------------
