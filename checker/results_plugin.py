@@ -142,7 +142,8 @@ def describe(error: BaseException) -> tuple[str, str]:
         text += " (does a function call itself without end?)"
     elif isinstance(error, AssertionError) and not where:
         return "lesson", _first_line(str(error)) or "a check failed"
-    return "error", prefix + text
+    call = [note for note in getattr(error, "__notes__", ()) if note.startswith(teach.CALL_NOTE_PREFIX)]
+    return "error", prefix + text + (f"\n{call[-1]}" if call else "")
 
 
 def _learner_frame(error: BaseException, impl: str) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_IMPL = "exercises"
+CALL_NOTE_PREFIX = "(raised inside your "  # the note added to an exception from the learner's code
 IMPL = os.environ.get("KATA_IMPL") or DEFAULT_IMPL  # replaced by the suites' conftest from --impl
 
 
@@ -107,7 +108,7 @@ class LearnerFunction:
             raise
         except Exception as exc:
             arguments = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
-            note = f"(raised inside your {self.__name__}, called as {self.__name__}({arguments}))"
+            note = f"{CALL_NOTE_PREFIX}{self.__name__}, called as {self.__name__}({arguments}))"
             exc.__notes__ = [*getattr(exc, "__notes__", []), note]
             raise
 
