@@ -580,11 +580,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
           f"{plural(config.epochs, 'epoch')}, batches of {config.batch_size}, lr {config.lr:g} "
           f"({config.lr_schedule}), seed {config.seed}.")
-    result = run_learner_code(impl, train, parts, dataset, config, Progress())
+    # Made before training, so that an unusable --out fails at once, not after the training.
+    run_dir = new_run_dir(args.out or ROOT / "runs", args.name or impl)
+    try:
+        result = run_learner_code(impl, train, parts, dataset, config, Progress())
+    except BaseException:
+        run_dir.rmdir()  # still empty
+        raise
     if result.stopped == "interrupted":
         print(f"\nStopped by Ctrl-C after {result.history.iterations} iterations; "
               f"saving what there is so far.")
-    run_dir = new_run_dir(args.out or ROOT / "runs", args.name or impl)
     summary = save_run(run_dir, parts, config, dataset, result, started)
     where = display_path(run_dir)
     if result.stopped == "diverged":

@@ -202,6 +202,7 @@ def test_solutions_skip_the_gate_and_exercises_train_when_all_pass(monkeypatch, 
     with pytest.raises(KataError, match=r"your one_hot\(\) raised NotImplementedError: not started yet.*"
                                         r"exercises/one_hot.py, line \d+.*kata check one_hot"):
         run_command("train", "--out", str(tmp_path), "--epochs", "1")
+    assert not list(tmp_path.iterdir())  # no empty run folder left behind
 
 
 @pytest.mark.parametrize("argv, problem", [
@@ -219,3 +220,12 @@ def test_bad_options_are_usage_errors(argv, problem):
 def test_running_mean_of_plots():
     assert plots.running_mean([1, 2, 3, 4], 2).tolist() == [1, 1.5, 2.5, 3.5]
     assert plots.confusion_matrix([0, 1, 1], [0, 1, 0], classes=2).tolist() == [[1, 0], [1, 1]]
+
+
+def test_an_unusable_out_folder_is_a_clear_error_before_training(monkeypatch, tmp_path):
+    use_tiny_dataset(monkeypatch)
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("trained first"))
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    with pytest.raises(KataError, match="cannot create the run folder .*--out"):
+        run_command("train", "--solutions", "--out", str(not_a_folder), "--epochs", "1", "--hidden", "8")
