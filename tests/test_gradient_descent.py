@@ -11,7 +11,8 @@ sgd_step = learner_function("gradient_descent", "sgd_step")
 minibatches = learner_function("gradient_descent", "minibatches")
 
 IN_PLACE = ("update each array in place: params[k] -= lr * grads[k]. params[k] = params[k] - lr * grads[k] builds "
-            "a new array, and the training loop, which holds the old one, never sees the update.")
+            "a new array at every step instead of changing the one the network holds: slower, and any other "
+            "reference to the old array keeps stale weights.")
 SHUFFLE = ("order = rng.permutation(num_examples), then yield consecutive slices "
            "order[start:start + batch_size] for start in range(0, num_examples, batch_size).")
 GENERATOR = "shuffle with the generator you are given (rng.permutation), not np.random."
