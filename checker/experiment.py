@@ -180,16 +180,20 @@ def run(args: argparse.Namespace) -> int:
           f"{sizes}: random_init (scale 0.01) versus he_init, {config.epochs} epochs each, "
           f"lr {config.lr:g} ({config.lr_schedule}), batches of {config.batch_size}, "
           f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}.")
+    run_dir = training.new_run_dir(args.out or ROOT / "runs", "experiment-init")  # a bad --out fails now
     try:
         results = training.run_learner_code(
             impl, run_experiment, impl, dataset, config, seeds,
             lambda init, seed: ArmProgress(f"{ARMS[init]}, seed {seed}"))
     except KeyboardInterrupt:
-        raise KataError("the experiment was stopped by Ctrl-C before both initialisations had "
-                        "trained, so there is nothing to compare. Run it again; --epochs 1 is quicker.") from None
+        run_dir.rmdir()
+        raise KataError("the experiment was stopped by Ctrl-C before every run had trained, so "
+                        "there is nothing to compare. Run it again; --epochs 1 is quicker.") from None
+    except BaseException:
+        run_dir.rmdir()
+        raise
     rows = table_rows(results)
     table = format_table(rows, list(ARMS))
-    run_dir = training.new_run_dir(args.out or ROOT / "runs", "experiment-init")
     figures = write_results(run_dir, results, config, seeds, impl, sizes, rows, table)
     print()
     print("\n".join(table))
