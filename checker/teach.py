@@ -19,9 +19,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import sys
 import traceback
-from pathlib import Path
 
 import numpy as np
 

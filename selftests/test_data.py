@@ -10,7 +10,6 @@ import gzip
 import hashlib
 import http.server
 import io
-import os
 import socket
 import threading
 from pathlib import Path
