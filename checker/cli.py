@@ -138,7 +138,7 @@ def stage_argument(name: str) -> Stage:
     if stage is None:
         valid = ", ".join(f"{s.number} {s.id}" for s in all_stages())
         raise UsageError(f"there is no stage {name!r}. The stages are: {valid}. "
-                         "Name one by number or name, e.g. kata check 3 or kata check softmax")
+                         "Name one by number or name, e.g. kata check 3 or kata check softmax.")
     return stage
 
 
