@@ -27,7 +27,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import traceback
 
 import pytest
 
@@ -148,11 +147,11 @@ def describe(error: BaseException) -> tuple[str, str]:
 
 def _learner_frame(error: BaseException, impl: str) -> str:
     """'exercises/relu.py line 12 in relu' for the deepest traceback frame inside the package under test."""
-    marker = os.sep + impl.replace(".", os.sep) + os.sep
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if marker in f.filename]
-    if not frames:
+    from checker import teach
+
+    frame = teach.learner_frame(error, impl)
+    if frame is None:
         return ""
-    frame = frames[-1]
     try:
         path = os.path.relpath(frame.filename)
     except ValueError:

@@ -52,10 +52,17 @@ def _module_path(module: str) -> str:
     return f"{IMPL.replace('.', '/')}/{module}.py"
 
 
+def learner_frame(exc: BaseException, impl: str | None = None) -> traceback.FrameSummary | None:
+    """The deepest frame of exc's traceback inside the package impl (default IMPL): the learner's line."""
+    marker = os.sep + (impl or IMPL).replace(".", os.sep) + os.sep
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if marker in f.filename]
+    return frames[-1] if frames else None
+
+
 def _where(exc: BaseException) -> str:
-    """'line N' of the deepest frame of the implementation package in exc's traceback."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f"{os.sep}{IMPL}{os.sep}" in f.filename]
-    return f"{_display_path(frames[-1].filename)} line {frames[-1].lineno}" if frames else ""
+    """'<path> line N' of the learner's frame in exc's traceback, or ''."""
+    frame = learner_frame(exc)
+    return f"{_display_path(frame.filename)} line {frame.lineno}" if frame else ""
 
 
 def load_module(module: str):

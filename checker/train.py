@@ -23,7 +23,6 @@ import platform
 import sys
 import textwrap
 import time
-import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 
 from .errors import KataError
 from .stages import ROOT
+from .teach import learner_frame
 
 NUM_CLASSES = 10
 
@@ -466,11 +466,9 @@ def run_learner_code(impl: str, function, *args):
     try:
         return function(*args)
     except Exception as error:  # noqa: BLE001 - anything the learner's functions may raise
-        frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-                  if Path(frame.filename).parent.name == impl]
-        if impl != "exercises" or not frames:
+        frame = learner_frame(error, impl)
+        if impl != "exercises" or frame is None:
             raise
-        frame = frames[-1]
         module = Path(frame.filename).stem
         raise KataError(
             f"your {frame.name}() raised {type(error).__name__}: {error} (exercises/{module}.py, "
