@@ -66,4 +66,5 @@ def train_now() -> int:
         print("The training command is not available yet in this version of the kata: update it "
               "(git pull), then run: kata train")
         return 0
-    return int(train.run(cli.default_args("train")) or 0)
+    # The report has just run every suite and seen them pass: no need for kata train to run them again.
+    return int(train.run(cli.default_args("train"), stages_known_to_pass=True) or 0)
