@@ -27,6 +27,7 @@ class Stage:
     goal: str
     aliases: tuple[str, ...]
     hints: tuple[str, ...]
+    part: int = 1  # 1: Part I, the core; 2: Part II, going further; 3: Part III, convolution
 
     @property
     def exercise(self) -> str:
@@ -63,6 +64,7 @@ def all_stages() -> tuple[Stage, ...]:
             goal=e["goal"],
             aliases=tuple(e.get("aliases", ())),
             hints=tuple(e.get("hints", ())),
+            part=int(e.get("part", 1)),
         )
         for i, e in enumerate(entries, start=1)
     )
