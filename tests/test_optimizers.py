@@ -4,7 +4,8 @@ momentum_step is PyTorch's SGD with momentum (no dampening, no Nesterov) and ada
 torch.optim.Adam (no weight decay, no amsgrad). The worked examples below hold values computed
 once with torch 2.13.0 (torch.optim.SGD(momentum=0.9, dampening=0, nesterov=False) and
 torch.optim.Adam(lr=0.1) in float64, from p = [1, -2] with the three gradients of GRADIENTS), so
-that these tests check the match without needing torch.
+that these tests check the match without needing torch. bench/optimizers_vs_torch.py redoes that
+check (six steps, several settings) and prints these values.
 """
 
 import math
