@@ -449,14 +449,16 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
 # --- the command -------------------------------------------------------------------------------
 
 def require_all_stages_pass() -> None:
-    """kata train trains the learner's own network: every stage must pass first."""
+    """kata train trains the learner's own network: every stage of Part I must pass first."""
     from .runner import first_unpassed_stage
+    from .stages import stages_of_part
 
-    stage = first_unpassed_stage(impl="exercises")
+    part_one = stages_of_part(1)
+    stage = first_unpassed_stage(impl="exercises", stages=part_one)
     if stage is not None:
         raise KataError(
-            f"{stage.label} does not pass yet, and kata train builds your network from all seven "
-            f"stages. Finish it with: kata check {stage.id}  "
+            f"{stage.label} does not pass yet, and kata train builds your network from all "
+            f"{len(part_one)} stages of Part I. Finish it with: kata check {stage.id}  "
             f"(to see the reference train meanwhile: kata train --solutions)")
 
 

@@ -201,6 +201,15 @@ def test_first_unpassed_stage_is_what_kata_train_asks_before_training(monkeypatc
         assert runner.first_unpassed_stage() == expected
 
 
+def test_kata_train_asks_only_for_part_one(monkeypatch):
+    from checker import train
+
+    asked = []
+    monkeypatch.setattr(runner, "first_unpassed_stage", lambda **kw: asked.append(kw.get("stages")) or None)
+    train.require_all_stages_pass()
+    assert [tuple(stages) for stages in asked] == [stages_of_part(1)]
+
+
 # The learner's code misbehaves: one clear line, and the checker goes on ------------------------
 
 
