@@ -736,6 +736,26 @@ def test_watch_reruns_on_save_moves_on_and_stops_on_ctrl_c(tmp_path):
     assert lines[-1] == "Stopped watching.\n"
 
 
+def test_watch_stops_when_part_one_first_passes_so_that_kata_trains(tmp_path):
+    box = Sandbox(tmp_path)
+    box.solve(*(stage.id for stage in stages_of_part(1)[:-1]))
+    process = box.start("watch", env={"KATA_WATCH_INTERVAL": "0.1"})
+    try:
+        first = ""
+        deadline = time.monotonic() + 60
+        while "Watching exercises/ for saved changes" not in first:  # the first report, then solve stage 7
+            assert time.monotonic() < deadline, first
+            first += process.stdout.readline()
+        box.solve(stages_of_part(1)[-1].id)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert output.endswith("Part I passes. Stopped watching. Next: kata (it trains your network on MNIST); "
+                           "then, optional, Part II.\n")
+
+
 @uses("untouched", "syntax_error", "listing")
 def test_run_output_never_includes_colour_when_piped(run):
     _, done = run
