@@ -272,9 +272,11 @@
   });
   board.addEventListener("pointermove", (event) => {
     if (!stroke) return;
-    const next = point(event);
-    ink.beginPath(); ink.moveTo(...stroke); ink.lineTo(...next); ink.stroke();
-    stroke = next;
+    // A fast stroke arrives as one event per frame; the coalesced ones hold every point between.
+    const coalesced = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    ink.beginPath(); ink.moveTo(...stroke);
+    for (const each of coalesced.length ? coalesced : [event]) { stroke = point(each); ink.lineTo(...stroke); }
+    ink.stroke();
     schedule();
   });
   const endStroke = () => { if (stroke) { stroke = null; readDrawing(); } };
