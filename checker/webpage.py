@@ -243,6 +243,12 @@ def write_page(run_dir: Path, dataset=None) -> Path:
     return page
 
 
+def page_data(page_text: str) -> dict:
+    """The JSON block a page's script reads: {"network": {"layers": [...]} or None, "digits": [...]}."""
+    block = re.search(r'<script type="application/json" id="kata-data">(.*?)</script>', page_text, re.S)
+    return json.loads(block.group(1)) if block else {}
+
+
 def display_file(path: Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))

@@ -29,9 +29,7 @@ def default_run(tmp_path_factory):
     return only_run_dir(out)
 
 
-def page_data(page_text: str) -> dict:
-    block = re.search(r'<script type="application/json" id="kata-data">(.*?)</script>', page_text, re.S)
-    return json.loads(block.group(1))
+page_data = webpage.page_data
 
 
 def weights_of(run_dir) -> dict:
