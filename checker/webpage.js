@@ -285,7 +285,16 @@
 
   $("clear").addEventListener("click", () => {
     clearBoard();
+    seen.clearRect(0, 0, SIDE, SIDE);
+    for (let digit = 0; digit < 10; digit++) {
+      const row = $(`bar-${digit}`);
+      row.classList.remove("best");
+      row.querySelector(".fill").style.width = "0";
+      row.querySelector(".value").textContent = "0.0%";
+    }
+    $("units").replaceChildren();
     $("verdict").textContent = "Draw a digit in the black square.";
+    delete $("verdict").dataset.digit;
   });
 
   // Test digits: fed to the network as they are (28x28 already), as `kata predict --index N` does.

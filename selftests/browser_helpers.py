@@ -57,7 +57,7 @@ class Browser:
         from selenium.webdriver.support.ui import WebDriverWait
 
         self.driver.get(Path(page).resolve().as_uri())
-        WebDriverWait(self.driver, 20).until(lambda d: d.execute_script(f"return !!({wait_for})"))
+        WebDriverWait(self.driver, 60).until(lambda d: d.execute_script(f"return !!({wait_for})"))
 
     def requests(self) -> list[str]:
         """URLs of every request the browser made since the last call (from the performance log)."""

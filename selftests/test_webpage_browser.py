@@ -191,6 +191,7 @@ def test_test_digits_load_with_a_click_and_the_controls_work_from_the_keyboard(p
                   - mnist.test.images[index]).max() <= 1e-7, "a test digit goes in as it is"
     ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.TAB * 3).key_up(Keys.SHIFT).send_keys(" ").perform()
     assert driver.find_element("id", "verdict").text == "Draw a digit in the black square."
+    assert driver.execute_script("return document.querySelectorAll('.bars li.best, #units li').length") == 0
     wrong = driver.find_elements("css selector", "button.sample.wrong")
     assert wrong, "some misclassified test digits are offered"
     wrong[0].click()
