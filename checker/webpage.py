@@ -131,7 +131,7 @@ def figures(run_dir: Path, summary: dict) -> list[Path]:
 
 
 def percent(value) -> str:
-    return f"{value:.2%}" if isinstance(value, (int, float)) and value is not None else "not measured"
+    return f"{value:.2%}" if isinstance(value, (int, float)) else "not measured"
 
 
 def seconds(value) -> str:
