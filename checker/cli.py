@@ -37,6 +37,7 @@ COMMANDS = {
     "train": ("train", "train your network on MNIST, once Part I (stages 1-7) passes"),
     "experiment": ("experiment", "experiments, e.g. He versus random initialisation"),
     "predict": ("predict", "read a handwritten digit with a trained network"),
+    "report": ("webpage", "write a run's web page: its figures, and a canvas your network reads"),
 }
 
 DESCRIPTION = "mnist-kata: build an MNIST digit classifier from scratch in NumPy, one tested stage at a time."

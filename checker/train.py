@@ -600,5 +600,8 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     print(f"Training took {result.train_seconds:.1f} s; the whole run {summary['wall_time_s']:.1f} s.")
     print(f"Results in {where}: {METRICS_FILE}, {CONFIG_FILE}, {WEIGHTS_FILE}, {SUMMARY_FILE}")
     print(f"  plots: {', '.join(summary['plots'])}")
+    from .webpage import display_file, write_page
+
+    print(f"Web page: {display_file(write_page(run_dir, dataset))}  (open it in a browser and draw a digit)")
     print("Try it on a digit: kata predict --index 0  (or kata predict my_digit.png)")
     return 130 if result.stopped == "interrupted" else 0

@@ -636,9 +636,9 @@ def test_colour_and_symbols_on_a_terminal_only_and_never_with_no_color(tmp_path)
     (["reset"], "Error: the following arguments are required: STAGE. See: kata reset --help\n"),
     (["hint", "1", "2"], "Error: unrecognized arguments: 2. See: kata --help\n"),
     (["chek"], "Error: there is no command 'chek'. Did you mean: kata check? The commands are: status, check, hint, "
-               "watch, reset, solution, list, train, experiment, predict. See: kata --help\n"),
+               "watch, reset, solution, list, train, experiment, predict, report. See: kata --help\n"),
     (["3"], "Error: there is no command '3'. Did you mean: kata check 3? The commands are: status, check, hint, "
-            "watch, reset, solution, list, train, experiment, predict. See: kata --help\n"),
+            "watch, reset, solution, list, train, experiment, predict, report. See: kata --help\n"),
 ])
 def test_usage_errors_exit_2_with_one_line(capsys, args, message):
     assert cli.main(args) == 2

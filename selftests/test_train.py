@@ -117,7 +117,7 @@ def test_kata_train_writes_the_run_folder(monkeypatch, tmp_path, capsys):
     run_dir = only_run_dir(tmp_path)
     assert run_dir.name.endswith("-solutions")
     assert {p.name for p in run_dir.iterdir()} == {"metrics.csv", "config.json", "weights.npz",
-                                                   "summary.json", *FIGURES}
+                                                   "summary.json", "report.html", *FIGURES}
     summary = json.loads((run_dir / "summary.json").read_text())
     assert 0.9 < summary["test_accuracy"] <= 1
     assert summary["impl"] == "solutions" and summary["finished"] is True
@@ -139,6 +139,7 @@ def test_kata_train_writes_the_run_folder(monkeypatch, tmp_path, capsys):
             assert image.format == "PNG" and image.width >= 600 and image.height >= 400
     out = capsys.readouterr().out
     assert "epoch  3/3" in out and "Test accuracy" in out and run_dir.name in out
+    assert f"Web page: {run_dir / 'report.html'}" in out
     assert len(data.test.labels) == 200
 
 
