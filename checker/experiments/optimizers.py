@@ -24,7 +24,6 @@ import numpy as np
 
 from .. import parts as pieces
 from .. import train as training
-from ..errors import UsageError
 from . import common
 
 FIGURE_FILE = "optimizers_experiment.png"
@@ -36,7 +35,7 @@ VALIDATION_SIZE = 5000
 THRESHOLD = 0.96
 SEEDS = 3
 LR_GRIDS = {"sgd": (0.1, 0.2, 0.4, 0.8), "momentum": (0.01, 0.02, 0.04, 0.08),
-            "adam": (0.0005, 0.001, 0.002, 0.004)}
+            "adam": (0.001, 0.002, 0.004, 0.008)}
 COLOURS = {"sgd": "tab:red", "momentum": "tab:blue", "adam": "tab:green"}
 
 
@@ -141,7 +140,7 @@ def lr_grid(text: str) -> tuple[float, ...]:
 
 
 def threshold_type(text: str) -> float:
-    value = training.fraction_below_one(text)
+    value = pieces.fraction_below_one(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected an accuracy between 0 and 1, e.g. 0.96, got {text}")
     return value
@@ -160,8 +159,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment optimizers --adam-lrs 0.001,0.003,0.01 --threshold 0.97\n"
         "  kata experiment optimizers --epochs 5 --seeds 5    longer, and more seeds")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    training.add_model_arguments(parser, DEFAULTS, lr_help="(not used: each optimiser's learning rate "
-                                 "comes from its sweep; see --sgd-lrs, --momentum-lrs, --adam-lrs)")
+    training.add_model_arguments(parser, DEFAULTS, lr=False)  # the sweeps give the learning rates
     common.add_seed_arguments(parser, SEEDS)
     parser.add_argument("--train-size", type=training.positive_int, default=None, metavar="N",
                         help="train on the first N training images (default: all 50,000)")
@@ -173,20 +171,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, grid in LR_GRIDS.items():
         parser.add_argument(f"--{name}-lrs", type=lr_grid, default=grid, metavar="LR1,LR2,...",
                             help=f"the learning rates of {name}'s sweep (default {','.join(map(str, grid))})")
-    parser.add_argument("--momentum", type=training.fraction_below_one, default=defaults.momentum, metavar="M",
+    parser.add_argument("--momentum", type=pieces.fraction_below_one, default=defaults.momentum, metavar="M",
                         help=f"of momentum (default {defaults.momentum:g})")
-    parser.add_argument("--beta1", type=training.fraction_below_one, default=defaults.beta1,
+    parser.add_argument("--beta1", type=pieces.fraction_below_one, default=defaults.beta1,
                         help=f"of adam (default {defaults.beta1:g})")
-    parser.add_argument("--beta2", type=training.fraction_below_one, default=defaults.beta2,
+    parser.add_argument("--beta2", type=pieces.fraction_below_one, default=defaults.beta2,
                         help=f"of adam (default {defaults.beta2:g})")
 
 
 def run(args: argparse.Namespace) -> int:
     started, cpu_started = time.perf_counter(), time.process_time()
-    if args.lr is not None:
-        raise UsageError("--lr: each optimiser's learning rate comes from its sweep. Give the rates "
-                         "to try with --sgd-lrs, --momentum-lrs and --adam-lrs instead. "
-                         "See: kata experiment optimizers --help")
     config = training.config_from_args(args, lr=1.0, evals_per_epoch=DEFAULTS.evals_per_epoch,
                                        first_epoch_eval_every=0)
     impl = common.implementation(args, replace(config, optimizer="adam"), "kata experiment optimizers")
