@@ -492,9 +492,9 @@ def require_passing_stages(config: TrainConfig | None = None, command: str = "ka
     stage of every Part II option that `config` turns on (stage 8 for --l2, 9 for --dropout,
     10 for momentum and Adam). Plain training never waits for Part II."""
     from .runner import first_unpassed_stage
-    from .stages import all_stages, stage_of_module
+    from .stages import stage_of_module, stages_of_part
 
-    part_one = [stage for stage in all_stages() if stage.part == 1]
+    part_one = stages_of_part(1)
     option_stages = []
     for module in pieces.required_modules(config) if config else []:
         stage = stage_of_module(module)
