@@ -127,7 +127,7 @@ def plot(results, sweeps, threshold: float, title: str, folder) -> object:
     first_seed = next(iter(sweeps.values()))[1][0][1].config.seed
     sweep_ax.set_title(f"Learning-rate sweeps on validation, seed {first_seed}")
     sweep_ax.grid(True, which="both", alpha=0.3)
-    sweep_ax.legend(fontsize=9, loc="lower right")
+    sweep_ax.legend(fontsize=9, loc="lower left")
     return _save(fig, folder, FIGURE_FILE)
 
 
