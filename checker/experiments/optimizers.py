@@ -140,7 +140,7 @@ def lr_grid(text: str) -> tuple[float, ...]:
 
 
 def threshold_type(text: str) -> float:
-    value = pieces.fraction_below_one(text)
+    value = training.fraction_below_one(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected an accuracy between 0 and 1, e.g. 0.96, got {text}")
     return value
@@ -171,11 +171,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, grid in LR_GRIDS.items():
         parser.add_argument(f"--{name}-lrs", type=lr_grid, default=grid, metavar="LR1,LR2,...",
                             help=f"the learning rates of {name}'s sweep (default {','.join(map(str, grid))})")
-    parser.add_argument("--momentum", type=pieces.fraction_below_one, default=defaults.momentum, metavar="M",
+    parser.add_argument("--momentum", type=training.fraction_below_one, default=defaults.momentum, metavar="M",
                         help=f"of momentum (default {defaults.momentum:g})")
-    parser.add_argument("--beta1", type=pieces.fraction_below_one, default=defaults.beta1,
+    parser.add_argument("--beta1", type=training.fraction_below_one, default=defaults.beta1,
                         help=f"of adam (default {defaults.beta1:g})")
-    parser.add_argument("--beta2", type=pieces.fraction_below_one, default=defaults.beta2,
+    parser.add_argument("--beta2", type=training.fraction_below_one, default=defaults.beta2,
                         help=f"of adam (default {defaults.beta2:g})")
 
 
