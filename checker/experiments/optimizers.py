@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import parts as pieces
 from .. import train as training
+from ..errors import UsageError
 from . import common
 
 FIGURE_FILE = "optimizers_experiment.png"
@@ -160,6 +161,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment optimizers --epochs 5 --seeds 5    longer, and more seeds")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     training.add_model_arguments(parser, DEFAULTS, lr=False)  # the sweeps give the learning rates
+    # Caught, so that --lr is not taken for an abbreviation of --lr-schedule.
+    parser.add_argument("--lr", default=None, help=argparse.SUPPRESS)
     common.add_seed_arguments(parser, SEEDS)
     parser.add_argument("--train-size", type=training.positive_int, default=None, metavar="N",
                         help="train on the first N training images (default: all 50,000)")
@@ -181,6 +184,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     started, cpu_started = time.perf_counter(), time.process_time()
+    if args.lr is not None:
+        raise UsageError("--lr: each optimiser's learning rate comes from its sweep on validation. "
+                         "Give the rates to try with --sgd-lrs, --momentum-lrs and --adam-lrs. "
+                         "See: kata experiment optimizers --help")
     config = training.config_from_args(args, lr=1.0, evals_per_epoch=DEFAULTS.evals_per_epoch,
                                        first_epoch_eval_every=0)
     impl = common.implementation(args, replace(config, optimizer="adam"), "kata experiment optimizers")
