@@ -1,0 +1,163 @@
+"""The Part II pieces of the training loop: an optimizer with its state, the L2 penalty, dropout.
+
+checker.train.load_parts composes these with the Part I pieces into the `Parts` of one run; the
+loop itself does not change. Every piece comes from the chosen implementation (`exercises`, the
+learner's code, or `solutions`), and a module is imported only when its option is on, so Part I
+training never touches the Part II stages.
+
+    optimizer(params) -> step(params, grads, lr)   the state (velocity, Adam's moments) is created
+                                                   once per run, from the initial params
+    penalty(params) -> float                       the L2 term 0.5 * lambda * sum of W**2 (stage 8)
+    penalty_gradient(params, grads) -> grads       grads + lambda * W for the weights (stage 8)
+    train_forward(params, X, rng) -> (probs, cache) dropout after every hidden ReLU (stage 9)
+
+It also holds the options of kata train that choose them (add_arguments), with their checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import textwrap
+from typing import Callable
+
+from .errors import UsageError
+
+# --optimizer NAME -> the stage module its functions come from
+OPTIMIZERS = {"sgd": "gradient_descent", "momentum": "optimizers", "adam": "optimizers"}
+# The stage module of each Part II option of kata train (see required_modules).
+L2_MODULE, DROPOUT_MODULE = "regularization", "dropout"
+
+# The option of kata train that uses each Part II stage module, for the messages of the gate.
+OPTION_OF_MODULE = {"regularization": "--l2", "dropout": "--dropout",
+                    "optimizers": "--optimizer momentum or adam"}
+
+# The learning rate when --lr is not given. SGD's 0.8 (decaying linearly to 0) is Part I's; momentum
+# 0.9 multiplies the step by about 1 / (1 - 0.9) = 10, so 0.08 takes the same effective step; Adam's
+# step is about lr whatever the gradient's scale, and 0.001 is its usual default.
+DEFAULT_LR = {"sgd": 0.8, "momentum": 0.08, "adam": 0.001}
+
+
+def stage_module(impl: str, name: str):
+    return importlib.import_module(f"{impl}.{name}")
+
+
+def optimizer(impl: str, name: str, momentum: float = 0.9, beta1: float = 0.9,
+              beta2: float = 0.999) -> Callable[[dict], Callable]:
+    """optimizer(params) -> step(params, grads, lr), for --optimizer `name`.
+
+    sgd: gradient_descent.sgd_step, no state. momentum: momentum_init once, then momentum_step.
+    adam: adam_init once, then adam_step (eps at the contract's default, 1e-8).
+    """
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
+    module = stage_module(impl, OPTIMIZERS[name])
+    if name == "sgd":
+        return lambda params: module.sgd_step
+    if name == "momentum":
+        def start_momentum(params):
+            velocity = module.momentum_init(params)
+            return lambda params, grads, lr: module.momentum_step(params, grads, velocity, lr, momentum)
+        return start_momentum
+
+    def start_adam(params):
+        state = module.adam_init(params)
+        return lambda params, grads, lr: module.adam_step(params, grads, state, lr, beta1, beta2)
+    return start_adam
+
+
+def l2(impl: str, weight_decay: float) -> tuple[Callable[[dict], float], Callable[[dict, dict], dict]]:
+    """(penalty, penalty_gradient) of regularization.l2_penalty and l2_gradient with this lambda."""
+    module = stage_module(impl, L2_MODULE)
+    return (lambda params: module.l2_penalty(params, weight_decay),
+            lambda params, grads: module.l2_gradient(params, grads, weight_decay))
+
+
+def dropout(impl: str, p_drop: float) -> tuple[Callable, Callable, Callable]:
+    """(train_forward, forward, backward) of the network with dropout after every hidden ReLU.
+
+    train_forward(params, X, rng) drops units with the learner's dropout_forward; forward is the
+    same network without dropout (evaluation); backward uses dropout_backward with the cached masks.
+    """
+    from .network import layered
+
+    module = stage_module(impl, DROPOUT_MODULE)
+    return layered(impl, dropout=(module.dropout_forward, module.dropout_backward, p_drop))
+
+
+def required_modules(config) -> list[str]:
+    """The Part II stage modules that the options of `config` use, in stage order."""
+    needed = set()
+    if config.l2 > 0:
+        needed.add(L2_MODULE)
+    if config.dropout > 0:
+        needed.add(DROPOUT_MODULE)
+    if config.optimizer != "sgd":
+        needed.add(OPTIMIZERS[config.optimizer])
+    return [m for m in (L2_MODULE, DROPOUT_MODULE, "optimizers") if m in needed]
+
+
+def check_options(config) -> None:
+    """ValueError naming the first Part II option of `config` out of its range."""
+    checks = [
+        ("l2", config.l2, math.isfinite(config.l2) and config.l2 >= 0, "a finite number >= 0"),
+        ("dropout", config.dropout, 0 <= config.dropout < 1, "0 <= p < 1"),
+        ("optimizer", config.optimizer, config.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+        ("momentum", config.momentum, 0 <= config.momentum < 1, "0 <= momentum < 1"),
+        ("beta1", config.beta1, 0 <= config.beta1 < 1, "0 <= beta1 < 1"),
+        ("beta2", config.beta2, 0 <= config.beta2 < 1, "0 <= beta2 < 1"),
+    ]
+    for name, value, valid, expected in checks:
+        if not valid:
+            raise ValueError(f"{name} must be {expected}, got {value!r}")
+
+
+# --- the options of kata train ------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser, defaults) -> None:
+    """--l2, --dropout, --optimizer and its settings: each uses a stage of Part II."""
+    from .train import fraction_below_one, nonnegative_float  # train imports this module
+    group = parser.add_argument_group("Part II options", textwrap.fill(
+        "Each uses your functions of a Part II stage, which must pass first: stage 8 for --l2, "
+        "9 for --dropout, 10 for --optimizer momentum and adam."))
+    group.add_argument("--l2", type=nonnegative_float, default=defaults.l2, metavar="LAMBDA",
+                       help="L2 regularisation: adds 0.5 * LAMBDA * (sum of every weight squared, "
+                            "biases excluded) to the loss and LAMBDA * W to each weight's gradient "
+                            f"(default {defaults.l2:g}: none; e.g. 1e-4)")
+    group.add_argument("--dropout", type=fraction_below_one, default=defaults.dropout, metavar="P",
+                       help="inverted dropout after every hidden ReLU, in training only: each unit "
+                            f"is dropped with probability P (default {defaults.dropout:g}: none; e.g. 0.2)")
+    group.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=defaults.optimizer,
+                       help="sgd: sgd_step; momentum: momentum_step; adam: adam_step "
+                            f"(default {defaults.optimizer})")
+    group.add_argument("--momentum", type=fraction_below_one, default=None, metavar="M",
+                       help=f"of --optimizer momentum (default {defaults.momentum:g})")
+    group.add_argument("--beta1", type=fraction_below_one, default=None, metavar="B1",
+                       help=f"of --optimizer adam: decay of the gradient's average (default {defaults.beta1:g})")
+    group.add_argument("--beta2", type=fraction_below_one, default=None, metavar="B2",
+                       help=f"of --optimizer adam: decay of the squared gradient's average "
+                            f"(default {defaults.beta2:g})")
+
+
+def check_optimizer_settings(args: argparse.Namespace) -> None:
+    """--momentum, --beta1 and --beta2 only with the optimizer they belong to."""
+    for flag, optimizer in (("momentum", "momentum"), ("beta1", "adam"), ("beta2", "adam")):
+        if getattr(args, flag, None) is not None and args.optimizer != optimizer:
+            raise UsageError(f"--{flag} is a setting of --optimizer {optimizer}, and this run uses "
+                             f"--optimizer {args.optimizer}. Add --optimizer {optimizer}, or leave "
+                             f"--{flag} out. See: kata {args.command} --help")
+
+
+def describe(config) -> str:
+    """", L2 1e-4, dropout 0.2, adam (beta1 0.9, beta2 0.999)" for the Part II options that are on."""
+    words = []
+    if config.l2 > 0:
+        words.append(f"L2 {config.l2:g}")
+    if config.dropout > 0:
+        words.append(f"dropout {config.dropout:g}")
+    if config.optimizer == "momentum":
+        words.append(f"momentum {config.momentum:g}")
+    elif config.optimizer == "adam":
+        words.append(f"adam (beta1 {config.beta1:g}, beta2 {config.beta2:g})")
+    return "".join(f", {word}" for word in words)
