@@ -183,8 +183,16 @@ def _log_internal_error(argv: list[str]) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         return display_path(ERROR_LOG)
-    except OSError:
-        return "(could not write the log)"
+    except OSError:  # .kata is a file, or read-only: the temporary folder instead
+        import tempfile
+
+        try:
+            with tempfile.NamedTemporaryFile("w", prefix="kata-last-error-", suffix=".log", delete=False,
+                                             encoding="utf-8") as f:
+                f.write(text)
+            return f.name
+        except OSError:
+            return "(could not write the log)"
 
 
 def _flush_stdout() -> None:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from checker_sandbox import Sandbox
+from checker_sandbox import FAKE_TRAIN, Sandbox
 
 from checker import manifest
 from checker.stages import ROOT, all_stages
@@ -296,3 +296,91 @@ def test_a_test_counts_only_when_seen_to_start_and_finish_once_and_all_collected
     events.add(result("test_one_hot_b"))
     events.fill(stage_result, 0, 30)
     assert stage_result.passed
+
+
+# 3. State problems never crash a command -------------------------------------------------------
+
+def hint_next_line(stage: int) -> str:
+    return "kata hint {0} --all (hint levels cannot be remembered now, see the warning, so kata hint {0} would " \
+           "show this one again)\n".format(stage)
+
+
+@scenario
+def kata_folder_is_a_file(box):
+    box.write(".kata", "not a folder")
+    return box.kata(), box.kata("hint"), box.kata("list")
+
+
+@uses("kata_folder_is_a_file")
+def test_a_kata_file_instead_of_the_folder_is_a_warning_and_every_command_works(run):
+    _, (status, hint, listing) = run
+    warning = ("Warning: your progress could not be saved (.kata is a file, not a folder), so first passes and hint "
+               "levels are not remembered; the report itself is right. To fix it: rename or delete the file .kata "
+               "(the kata keeps its notes in a folder of that name).\n")
+    assert (status.returncode, status.stderr) == (1, warning)
+    assert status.stdout.startswith("> 1  One-hot encoding    not started\n")
+    assert (hint.returncode, hint.stderr) == (0, warning)
+    assert hint.stdout.startswith("Stage 1 (One-hot encoding), hint 1 of 3:")
+    assert hint.stdout.endswith(hint_next_line(1))
+    assert (listing.returncode, listing.stderr) == (0, warning)
+    assert "internal error" not in status.stderr + hint.stderr + listing.stderr
+
+
+@scenario
+def progress_file_is_a_folder(box):
+    (box.path / ".kata" / "progress.json").mkdir(parents=True)
+    return box.kata("hint", "2"), box.kata("list")
+
+
+@uses("progress_file_is_a_folder")
+def test_a_progress_folder_instead_of_the_file_is_a_warning(run):
+    _, (hint, listing) = run
+    warning = ("Warning: your progress could not be saved (.kata/progress.json is a folder), so first passes and "
+               "hint levels are not remembered; the report itself is right. To fix it: delete the folder "
+               ".kata/progress.json.\n")
+    assert (hint.returncode, hint.stderr) == (0, warning)
+    assert hint.stdout.endswith(hint_next_line(2))
+    assert (listing.returncode, listing.stderr) == (0, warning)
+
+
+def test_a_read_only_kata_folder_is_a_warning_and_hints_say_why_they_do_not_advance(monkeypatch, capsys, tmp_path):
+    import errno
+    import pathlib
+
+    from checker import cli, progress
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(progress, "kata_dir", lambda root=None: tmp_path / ".kata")
+    (tmp_path / ".kata").mkdir()
+    monkeypatch.setattr(pathlib.Path, "write_text", read_only)
+    monkeypatch.setattr(pathlib.Path, "unlink", read_only)  # the clean-up fails as well
+    monkeypatch.setattr(progress, "_warned", set())
+    assert cli.main(["hint", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert out.endswith(hint_next_line(3))
+    assert err == (f"Warning: your progress could not be saved ({tmp_path / '.kata'} is on a read-only disk), so "
+                   "first passes and hint levels are not remembered; the report itself is right. To keep progress, "
+                   "work in a copy of the kata on a writable disk.\n")
+
+
+SLOW_FAKE_TRAIN = FAKE_TRAIN.replace('    print(f"fake training', '    import time\n    time.sleep(8)\n'
+                                     '    print(f"fake training')
+
+
+@scenario
+def three_first_completions_at_once(box):
+    box.solve(*(stage.id for stage in all_stages()))
+    box.write("checker/train.py", SLOW_FAKE_TRAIN)
+    processes = [box.start() for _ in range(3)]
+    return [p.communicate(timeout=170)[0] for p in processes], [p.returncode for p in processes]
+
+
+@uses("three_first_completions_at_once")
+def test_of_three_kata_commands_at_the_first_completion_one_trains(run):
+    _, (outputs, codes) = run
+    assert codes == [0, 0, 0]
+    assert sum("fake training: 3 epochs" in out for out in outputs) == 1, outputs
+    assert sum(out.endswith("\nA training run is already under way: another kata command started it. When it "
+                            "ends, kata shows its result.\n") for out in outputs) == 2, outputs
