@@ -35,11 +35,12 @@ MAX_PIXELS = MAX_SIDE * MAX_SIDE  # below PIL's decompression-bomb limit (about 
 
 def newest_run(parent: Path) -> Path:
     """The most recently written run folder under parent that holds weights of a finished or
-    interrupted training run (a diverged run's weights are not finite)."""
+    interrupted training run that learned (a diverged run's weights are not finite; a run that did
+    not learn reads digits no better than guessing)."""
     candidates = []
     for weights in Path(parent).glob(f"*/{training.WEIGHTS_FILE}"):
         summary = read_json(weights.parent / training.SUMMARY_FILE)
-        if summary.get("stopped") != "diverged":
+        if summary.get("stopped") != "diverged" and summary.get("learned") is not False:
             candidates.append((weights.stat().st_mtime, weights.parent.name, weights.parent))
     if not candidates:
         raise KataError(f"there is no trained network in {training.display_path(parent)} yet. "

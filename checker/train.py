@@ -246,6 +246,27 @@ def smaller_lr(lr: float) -> float:
     return min(lr / 4, TrainConfig.lr)
 
 
+CHANCE_MARGIN = 2.0  # a final validation accuracy below this many times chance (1 / classes): no learning
+
+
+def did_not_learn(history: History, lr: float) -> str | None:
+    """Why a run that ended with finite losses did not learn (None when it did): its final validation
+    accuracy is near chance, or its training loss ended above where it started."""
+    if not history.epochs or not history.batch_loss:
+        return None
+    accuracy = history.epochs[-1].validation_accuracy
+    start, end = history.batch_loss[0], history.epochs[-1].train_loss
+    if accuracy < CHANCE_MARGIN / NUM_CLASSES:
+        what = (f"its validation accuracy ended at {accuracy:.1%}, about what guessing gets "
+                f"({1 / NUM_CLASSES:.0%})")
+    elif end > start:
+        what = f"its training loss ended at {end:.4g}, above where it started ({start:.4g})"
+    else:
+        return None
+    return (f"the run did not learn: {what}. The likely cause is a learning rate too high for this network "
+            f"(--lr {lr:g}); try --lr {smaller_lr(lr):g}.")
+
+
 def diverged_message(iteration: int, epoch: int, loss: float, lr: float) -> str:
     return (f"the loss became {loss} at iteration {iteration} (epoch {epoch}), so training stopped. "
             f"Likely causes: a learning rate too high for this network (--lr {lr:g}; try "
@@ -632,6 +653,11 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     where = display_path(run_dir)
     if result.stopped == "diverged":
         raise KataError(f"{result.message} The metrics and curves so far are in {where}")
+    failure = did_not_learn(result.history, config.lr) if result.stopped is None else None
+    if failure:
+        summary.update(learned=False, message=failure)
+        write_json(run_dir / SUMMARY_FILE, summary)
+        raise KataError(f"{failure} The run is kept in {where}; kata predict skips it unless named with --run.")
     print(f"Test accuracy: {summary['test_accuracy']:.2%} on {len(dataset.test.labels):,} test "
           f"images, after {plural(summary['epochs_completed'], 'epoch')}.")
     print(f"Training took {result.train_seconds:.1f} s; the whole run {summary['wall_time_s']:.1f} s.")

@@ -571,3 +571,40 @@ def test_a_stop_while_the_run_is_saved_keeps_what_was_saved_marked_interrupted(m
     assert summary["finished"] is False and summary["stopped"] == "interrupted"
     assert {"metrics.csv", "config.json", "weights.npz"} <= set(os.listdir(run_dir))
     assert "Stopped while saving the run: kept config.json, metrics.csv, weights.npz in " in capsys.readouterr().out
+
+
+# 5. A run that diverged is not a success -------------------------------------------------------
+
+def test_a_run_that_did_not_learn_fails_is_marked_and_predict_skips_it(monkeypatch, tmp_path):
+    from checker import predict
+    from checker.errors import KataError
+    from training_helpers import only_run_dir, run_command, use_tiny_dataset
+
+    use_tiny_dataset(monkeypatch)
+    with pytest.raises(KataError) as error:
+        run_command("train", "--solutions", "--out", str(tmp_path), "--lr", "1000", "--epochs", "1", "--hidden", "16")
+    assert re.match(r"the run did not learn: its (validation accuracy|training loss) ended at .*\. The likely cause is a learning rate too high for this network \(--lr 1000\); try "
+                    r"--lr 0\.8\. The run is kept in .*; kata predict skips it unless named with --run\.",
+                    str(error.value)), str(error.value)
+    run_dir = only_run_dir(tmp_path)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["learned"] is False and summary["message"].startswith("the run did not learn")
+    with pytest.raises(KataError, match="there is no trained network"):
+        predict.newest_run(tmp_path)
+    assert predict.load_run(run_dir)[0]["W1"].shape == (784, 16)  # named explicitly, it loads
+
+
+def test_a_loss_that_ends_above_its_start_is_not_learning():
+    from checker import train as training
+
+    history = training.History(iterations_per_epoch=2, batch_loss=[2.3, 2.5, 2.6, 2.7])
+    history.epochs.append(training.EpochRow(1, 4, 2.65, 0.5, 2.6, 0.55, 1.0))
+    assert training.did_not_learn(history, 3.0) == (
+        "the run did not learn: its training loss ended at 2.65, above where it started (2.3). The likely cause is "
+        "a learning rate too high for this network (--lr 3); try --lr 0.75.")
+    history.epochs[-1] = training.EpochRow(1, 4, 0.4, 0.9, 0.4, 0.9, 1.0)
+    assert training.did_not_learn(history, 3.0) is None
+    history.epochs[-1] = training.EpochRow(1, 4, 2.2, 0.1, 2.2, 0.0982, 1.0)  # the run: 9.82%
+    assert training.did_not_learn(history, 1000.0) == (
+        "the run did not learn: its validation accuracy ended at 9.8%, about what guessing gets (10%). The likely "
+        "cause is a learning rate too high for this network (--lr 1000); try --lr 0.8.")
