@@ -25,6 +25,7 @@ import numpy as np
 from . import train as training
 from .errors import KataError
 from .stages import ROOT
+from .threads import with_blas_threads
 
 ARMS = {"random": "random_init (scale 0.01)", "he": "he_init"}
 EXPERIMENT_JSON = "experiment.json"
@@ -164,6 +165,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="repeat with K seeds (seed, seed+1, ...) and show mean and spread (default 1)")
 
 
+@with_blas_threads
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     config = training.config_from_args(args, evals_per_epoch=DEFAULTS.evals_per_epoch,

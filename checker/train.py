@@ -33,6 +33,7 @@ import numpy as np
 from .errors import KataError
 from .stages import ROOT
 from .teach import learner_frame
+from .threads import with_blas_threads
 
 NUM_CLASSES = 10
 
@@ -617,6 +618,7 @@ def display_path(path: Path) -> str:
         return str(path) + "/"
 
 
+@with_blas_threads  # training and evaluation on one BLAS thread: see checker/threads.py
 def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     """`kata train`; stages_known_to_pass: the caller has just run every suite (kata status)."""
     started = time.perf_counter()
