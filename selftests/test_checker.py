@@ -605,7 +605,10 @@ def test_stopping_the_checker_stops_its_test_process_too(tmp_path, stop, code, o
     box = Sandbox(tmp_path)
     box.edit("one_hot", "# Your code here: replace the raise below.", "while True:\n        pass")
     process = box.start()
-    time.sleep(1.0)  # into the endless loop (or on the way: the result is the same)
+    deadline = time.monotonic() + 60
+    while len(_processes_in(tmp_path.resolve())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)  # until kata has started its test process: a busy machine imports slowly
+    time.sleep(0.5)  # into the endless loop (or on the way: the result is the same)
     process.send_signal(stop)
     assert process.communicate(timeout=10) == (output, None)
     assert process.returncode == code
