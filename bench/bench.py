@@ -4,6 +4,8 @@
     python bench/bench.py          a few minutes on 2 cores
     python bench/bench.py --repeats 7 --only reference,numpy
     python bench/bench.py --hidden 256 --lr 0.2 --lr-schedule constant --epochs 8
+    python bench/bench.py --load 2 --only reference,numpy --skip-accuracy
+                                   seconds per epoch quiet, then with 2 busy loops running
 
 Every implementation trains the configuration of `kata train` (network, batch size, plain SGD with
 the same learning rate and schedule, epochs, float32) on the same 50,000 training images, in one
@@ -16,15 +18,25 @@ run on this machine, and is measured twice:
    the accuracy at the end.
 
 Ratios are against the tight NumPy baseline (bench/baseline.py) measured in the same run. The
-reference is measured through checker.train's loop itself, as `kata train --solutions` runs it.
+reference is measured through checker.train's loop itself, as `kata train --solutions` runs it:
+on the BLAS threads `kata train` chooses (checker/threads.py); "reference, default BLAS threads"
+is the same loop on BLAS's own default (one thread per core), as it ran before that choice.
+
+--load N times the epochs twice: on the machine as it is ("quiet"), then with N busy loops (one
+process each, spinning) running for the duration, and reports both and their ratio. The busy
+loops end with the bench, on Ctrl-C too. Timings show wall seconds and, beside them, the CPU
+seconds of this process (all its threads), which a busy machine disturbs less.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -39,6 +51,8 @@ from baseline import TightNetwork  # noqa: E402
 
 from checker import train as training  # noqa: E402
 from checker.data import Dataset, load_dataset  # noqa: E402
+from checker.runner import _die_with_parent  # noqa: E402
+from checker.threads import blas_threads, chosen_threads  # noqa: E402
 
 TARGET = 0.98
 
@@ -60,11 +74,12 @@ class Contender:
         self.data, self.config = data, config
         self.iterations_per_epoch = -(-len(data.train.labels) // config.batch_size)
 
-    def epoch_seconds(self, seed: int) -> float:
+    def epoch_seconds(self, seed: int) -> tuple[float, float]:
+        """(wall seconds, CPU seconds of this process) of one epoch."""
         self.start(seed)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         self.epoch(0)
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
     def run(self, seed: int) -> list[tuple[float, float]]:
         """(training seconds so far, test accuracy) after each epoch of a full run."""
@@ -80,25 +95,42 @@ class Contender:
 
 
 class Reference(Contender):
-    """checker.train.train with the reference solutions: the loop of `kata train --solutions`."""
+    """checker.train.train with the reference solutions: the loop of `kata train --solutions`,
+    on the BLAS threads kata train chooses."""
 
-    name = "reference (kata train)"
+    name = f"reference (kata train, {chosen_threads()} BLAS thread{'s' if chosen_threads() > 1 else ''})"
 
-    def epoch_seconds(self, seed: int) -> float:
+    def threads(self):
+        return blas_threads()
+
+    def epoch_seconds(self, seed: int) -> tuple[float, float]:
         # One epoch of the real loop; its end-of-epoch validation pass runs on 100 images only.
         tiny = replace(self.data, validation=type(self.data.test)(self.data.test.images[:100],
                                                                   self.data.test.labels[:100]))
         config = replace(self.config, epochs=1, evals_per_epoch=1, seed=seed)
-        return training.train(training.load_parts("solutions", config), tiny, config).history.epochs[0].seconds
+        cpu = time.process_time()
+        with self.threads():
+            seconds = training.train(training.load_parts("solutions", config), tiny, config).history.epochs[0].seconds
+        return seconds, time.process_time() - cpu
 
     def run(self, seed: int) -> list[tuple[float, float]]:
         # The test split stands in for validation: the loop then measures test accuracy once per
         # epoch, inside its epoch clock, as the other contenders do.
         on_test = replace(self.data, validation=self.data.test)
         config = replace(self.config, evals_per_epoch=1, seed=seed)
-        history = training.train(training.load_parts("solutions", config), on_test, config).history
+        with self.threads():
+            history = training.train(training.load_parts("solutions", config), on_test, config).history
         seconds = np.cumsum([row.seconds for row in history.epochs])
         return [(float(s), row.validation_accuracy) for s, row in zip(seconds, history.epochs)]
+
+
+class ReferenceDefaultThreads(Reference):
+    """The same loop on BLAS's default threads (one per core): kata train before it chose."""
+
+    name = "reference, default BLAS threads"
+
+    def threads(self):
+        return contextlib.nullcontext()
 
 
 class NumpyTight(Contender):
@@ -198,6 +230,38 @@ def table(rows: list[list[str]]) -> str:
                                for c, (cell, w) in enumerate(zip(row, widths))) for row in rows)
 
 
+@contextlib.contextmanager
+def busy_loops(count: int):
+    """`count` processes spinning on a core each while the block runs; ended on any exit."""
+    loops = []
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # finally blocks run on SIGTERM
+    try:
+        for _ in range(count):
+            loops.append(subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL,
+                                          preexec_fn=_die_with_parent))  # and on SIGKILL of the bench
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def time_epochs(contenders: dict, repeats: int, seed: int, label: str) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) seconds of `repeats` epochs per contender, taking turns epoch by epoch."""
+    seconds = {key: [] for key in contenders}
+    for repeat in range(repeats):
+        for key, contender in contenders.items():
+            seconds[key].append(contender.epoch_seconds(seed + repeat))
+        print(f"  {label} round {repeat + 1}/{repeats}: "
+              + ", ".join(f"{k} {s[-1][0]:.3f} s (CPU {s[-1][1]:.3f})" for k, s in seconds.items()), flush=True)
+    return seconds
+
+
+def median_of(values: list[tuple[float, float]], which: int = 0) -> float:
+    return statistics.median(v[which] for v in values)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -205,6 +269,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default="", help="comma-separated subset: reference,numpy,sklearn,torch")
     parser.add_argument("--skip-accuracy", action="store_true", help="measure seconds per epoch only")
+    parser.add_argument("--load", type=int, default=0, metavar="N",
+                        help="time the epochs again with N busy loops running (e.g. as many as cores) and "
+                             "report quiet, loaded and their ratio")
     defaults = training.TrainConfig()
     for option in ("hidden", "batch_size", "epochs"):
         parser.add_argument(f"--{option.replace('_', '-')}", type=int, default=getattr(defaults, option),
@@ -218,7 +285,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     data = load_dataset()
     print(f"data loaded in {time.perf_counter() - started:.2f} s")
-    kinds = {"reference": Reference, "numpy": NumpyTight}
+    kinds = {"reference": Reference, "reference-default-threads": ReferenceDefaultThreads, "numpy": NumpyTight}
     versions = {"numpy": np.__version__}
     if (version := available("sklearn")) is not None:
         kinds["sklearn"], versions["scikit-learn"] = SklearnMLP, version
@@ -231,7 +298,7 @@ def main(argv=None) -> int:
     else:
         print("torch is not installed (pip install -e '.[bench]'): skipped")
     if args.only:
-        kinds = {k: v for k, v in kinds.items() if k in args.only.split(",")}
+        kinds = {k: v for k, v in kinds.items() if k.split("-")[0] in args.only.split(",")}
     contenders = {key: kind(data, config) for key, kind in kinds.items()}
     sizes = "-".join(map(str, config.layer_sizes(784)))
     print(f"configuration{' of kata train' if config == defaults else ''}: {sizes}, batch {config.batch_size}, plain SGD lr {config.lr:g} "
@@ -240,23 +307,31 @@ def main(argv=None) -> int:
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
           + ", ".join(f"{k} {v}" for k, v in versions.items()))
 
-    seconds = {key: [] for key in contenders}
-    for repeat in range(args.repeats):
-        for key, contender in contenders.items():
-            seconds[key].append(contender.epoch_seconds(args.seed + repeat))
-        print(f"  timing round {repeat + 1}/{args.repeats}: "
-              + ", ".join(f"{k} {s[-1]:.3f} s" for k, s in seconds.items()), flush=True)
+    seconds = time_epochs(contenders, args.repeats, args.seed, "timing")
     # The median is the figure to report; the fastest epoch, least touched by whatever else ran,
     # is a check on it when the machine was busy (then the two ratios differ).
-    median = {key: statistics.median(values) for key, values in seconds.items()}
-    fastest = {key: min(values) for key, values in seconds.items()}
-    rows = [["seconds per epoch", f"median of {args.repeats}", "vs numpy-tight", "fastest", "vs numpy-tight"]]
+    median = {key: median_of(values) for key, values in seconds.items()}
+    fastest = {key: min(v[0] for v in values) for key, values in seconds.items()}
+    rows = [["seconds per epoch", f"median of {args.repeats}", "vs numpy-tight", "fastest", "vs numpy-tight",
+             "CPU s (median)"]]
     for key, contender in contenders.items():
         rows.append([contender.name, f"{median[key]:.3f}",
                      f"{median[key] / median['numpy']:.2f}x" if "numpy" in median else "-",
                      f"{fastest[key]:.3f}",
-                     f"{fastest[key] / fastest['numpy']:.2f}x" if "numpy" in fastest else "-"])
+                     f"{fastest[key] / fastest['numpy']:.2f}x" if "numpy" in fastest else "-",
+                     f"{median_of(seconds[key], 1):.3f}"])
     print("\n" + table(rows) + "\n", flush=True)
+
+    if args.load > 0:
+        with busy_loops(args.load):
+            loaded = time_epochs(contenders, args.repeats, args.seed, f"{args.load} busy loops")
+        rows = [["seconds per epoch (median)", "quiet", f"{args.load} busy loops", "loaded / quiet",
+                 "CPU s quiet", "CPU s loaded"]]
+        for key, contender in contenders.items():
+            rows.append([contender.name, f"{median[key]:.3f}", f"{median_of(loaded[key]):.3f}",
+                         f"{median_of(loaded[key]) / median[key]:.2f}x", f"{median_of(seconds[key], 1):.3f}",
+                         f"{median_of(loaded[key], 1):.3f}"])
+        print("\n" + table(rows) + "\n", flush=True)
 
     if args.skip_accuracy:
         return 0

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
 from datetime import datetime
 from types import ModuleType
 
-from .errors import KataError, UsageError
+from .errors import KataError, Terminated, UsageError
 from .stages import ROOT, Stage, all_stages, find_stage
 from .term import display_path
 
@@ -66,10 +69,21 @@ class KataArgumentParser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the kata command itself (not a test calling main): its runs' orphans are its own
+        from .runner import become_subreaper
+
+        become_subreaper()
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = _on_sigterm_raise()
     try:
         args = parse_args(argv)
         return int(args.handler.run(args) or 0)
+    except Terminated as stop:
+        _flush_stdout()
+        during = f" while testing {stop.during}" if stop.during else ""
+        print(f"\nStopped: the kata received SIGTERM{during}. If your code sends signals "
+              "(os.kill), remove that call: a kata function returns its result.", file=sys.stderr)
+        return 143
     except KataError as error:
         _flush_stdout()
         print(f"Error: {error}", file=sys.stderr)
@@ -82,11 +96,36 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `kata | head`: the reader left; say nothing more
         _silence_stdout()
         return 1
-    except Exception as error:  # noqa: BLE001 - the learner must never see the checker's traceback
-        log = _log_internal_error(argv)
-        print(f"Error: internal error in the kata (not in your code): {type(error).__name__}: {error}. "
-              f"The details are in {log}; please report them with that file.", file=sys.stderr)
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return _report_internal_error(error, argv)
+        _silence_stdout()  # the output may be what is full: nothing more goes there
+        print(f"Error: no space left to write to ({error.strerror}): the disk, or the device the output goes "
+              "to, is full. Free some space or send the output elsewhere, then run the command again.",
+              file=sys.stderr)
         return 1
+    except Exception as error:  # noqa: BLE001 - the learner must never see the checker's traceback
+        return _report_internal_error(error, argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _report_internal_error(error: BaseException, argv: list[str]) -> int:
+    log = _log_internal_error(argv, error)
+    print(f"Error: internal error in the kata (not in your code): {type(error).__name__}: {error}. "
+          f"The details are in {log}; please report them with that file.", file=sys.stderr)
+    return 1
+
+
+def _on_sigterm_raise():
+    """SIGTERM becomes Terminated (a KeyboardInterrupt): runs stop, children die, temporary
+    folders go, as on Ctrl-C. Returns the previous handler (None outside the main thread)."""
+    def handler(signum, frame):
+        raise Terminated()
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -138,7 +177,10 @@ def stage_argument(name: str) -> Stage:
     stage = find_stage(name)
     if stage is None:
         valid = ", ".join(f"{s.number} {s.id}" for s in all_stages())
-        raise UsageError(f"there is no stage {name!r}. The stages are: {valid}. "
+        names = [n for s in all_stages() for n in (s.id, *s.aliases)]
+        close = difflib.get_close_matches(name.strip().lower(), names, n=1, cutoff=0.7)
+        guess = f" Did you mean {find_stage(close[0]).id}?" if close else ""
+        raise UsageError(f"there is no stage {name!r}.{guess} The stages are: {valid}. "
                          "Name one by number or name, e.g. kata check 3 or kata check softmax.")
     return stage
 
@@ -150,16 +192,25 @@ def _suggestion(word: str) -> str:
     return f" Did you mean: kata {close[0]}?" if close else ""
 
 
-def _log_internal_error(argv: list[str]) -> str:
+def _log_internal_error(argv: list[str], error: BaseException) -> str:
     text = (f"{datetime.now().isoformat(timespec='seconds')}  kata {' '.join(argv)}\n"
-            f"Python {sys.version.split()[0]} at {sys.executable}\n\n{traceback.format_exc()}")
+            f"Python {sys.version.split()[0]} at {sys.executable}\n\n"
+            + "".join(traceback.format_exception(error)))
     path = ROOT / ERROR_LOG
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         return display_path(ERROR_LOG)
-    except OSError:
-        return "(could not write the log)"
+    except OSError:  # .kata is a file, or read-only: the temporary folder instead
+        import tempfile
+
+        try:
+            with tempfile.NamedTemporaryFile("w", prefix="kata-last-error-", suffix=".log", delete=False,
+                                             encoding="utf-8") as f:
+                f.write(text)
+            return f.name
+        except OSError:
+            return "(could not write the log)"
 
 
 def _flush_stdout() -> None:
@@ -174,5 +225,5 @@ def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # AttributeError: no stdout at all
         pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import cli
 from .errors import KataError
-from .progress import Progress, now
+from .progress import Progress, now, training_lock
 from .report import last_training_run, part_complete, part_one_passes, render_status
 from .runner import RunResult, run_stages
 from .stages import all_stages, stages_of_part
@@ -34,18 +34,28 @@ def add_arguments(parser) -> None:
                         help="do not start the training when Part I passes for the first time")
 
 
+TRAINING_ELSEWHERE = ("A training run is already under way: another kata command started it. When it "
+                      "ends, kata shows its result.")
+
+
 def run(args) -> int:
     style = Style()
     progress = Progress.load()
     result = run_stages(all_stages())
     newly_passed = progress.record(result)
     train = part_one_passes(result) and not args.no_train and first_completion(progress)
-    print(render_status(result, progress, style, newly_passed, training_next=train), flush=True)
-    if train:
-        progress.completed = now()
-    progress.save()
-    if train:
-        return train_now()
+    with training_lock() as free:
+        # Several kata commands at once: one trains. Another that finished meanwhile counts too.
+        elsewhere = train and not free
+        train = train and free and first_completion(Progress.load())
+        print(render_status(result, progress, style, newly_passed, training_next=train), flush=True)
+        if train:
+            progress.completed = now()
+        progress.save()
+        if elsewhere:
+            print(f"\n{TRAINING_ELSEWHERE}")
+        if train:
+            return train_now()
     return exit_code(result)
 
 

@@ -13,6 +13,8 @@ import argparse
 import importlib
 import textwrap
 
+from ..threads import with_blas_threads
+
 EXPERIMENTS = {
     "init": "random_init (scale 0.01) against he_init",
     "regularization": "no regularisation, L2, dropout and both, on a small training set",
@@ -36,5 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         sub.set_defaults(experiment_module=module)
 
 
+@with_blas_threads  # every experiment, as kata train: one BLAS thread (see checker/threads.py)
 def run(args: argparse.Namespace) -> int:
     return args.experiment_module.run(args)
