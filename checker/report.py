@@ -13,7 +13,8 @@ from .term import Style, display_path
 
 MESSAGE_LINES = 12  # a teaching message longer than this is cut; `kata check` shows it whole
 BAR_CELLS = 4  # bar cells per stage
-_LOCATION = re.compile(r"^(?P<path>[\w./\\-]+\.py)(?: line (?P<line>\d+))?")  # "exercises/relu.py line 12: ..."
+# "exercises/relu.py line 12 in relu: ...", the place an exception in the learner's code came from
+_LOCATION = re.compile(r"^(?P<path>[\w./\\-]+\.py)(?: line (?P<line>\d+))?(?: in (?P<function>\w+))?")
 
 
 def render_status(run: RunResult, progress: Progress, style: Style, newly_passed: list[Stage],
@@ -171,10 +172,12 @@ def next_action(result: StageResult, root: Path = ROOT) -> str:
     if result.problem and not result.problem_task:
         return f"Next: look at {display_path(stage.exercise, root)}, then run: kata check {stage.number}"
     location = _LOCATION.match(first.message) if first and not result.problem else None
-    if location:
+    if location and (task is None or location["function"] in (None, task)):
+        # The error surfaced in the function under test (or the test belongs to none): point at its line.
         path = display_path(Path(location["path"]).as_posix(), root)
         where = f"{path}:{location['line']}" if location["line"] else path
-        return f"Next: fix {where}, then run: kata"
+        function = location["function"]  # none for a syntax error: it may be outside every function
+        return f"Next: fix {function}() in {where}, then run: kata" if function else f"Next: fix {where}, then run: kata"
     where = display_path(stage.exercise, root)
     line = function_line(stage, task, root) if task else None
     where_line = f"{where}:{line}" if line else where

@@ -56,6 +56,17 @@ def test_every_test_of_a_stage_belongs_to_one_of_its_tasks(stage):
     assert not untested, f"tasks without tests: {untested}"
 
 
+def test_a_test_parametrized_over_tasks_is_charged_to_the_task_its_id_names():
+    init = find_stage("init")
+    assert init.task_of("test_random_init_and_he_init_draw_from_the_generator[he_init]") == "he_init"
+    assert init.task_of("test_random_init_and_he_init_draw_from_the_generator[random_init]") == "random_init"
+    assert init.task_of("test_he_init_scales_by_fan_in") == "he_init"
+    relu = find_stage("relu")
+    assert relu.task_of("test_relu_backward_worked_example[3-relu_backward]") == "relu_backward"
+    assert relu.task_of("test_relu_backward_worked_example[relu]") == "relu"  # the id decides
+    assert relu.task_of("test_relu_keeps_float32[float32]") == "relu"
+
+
 def test_stage_names_are_unique_and_found_by_number_id_and_alias():
     names = [n for s in all_stages() for n in (s.id, *s.aliases)]
     assert len(names) == len(set(names))

@@ -1,11 +1,19 @@
-"""The stage suites must reject the mistakes learners really make (see selftests/mutants.py)."""
+"""The stage suites must reject the mistakes learners really make (see selftests/mutants.py).
+
+Every mutant runs its whole stage suite once (the `outcomes` fixture); three guards read the result:
+the named test catches it, the report's "Next: fix X()" names the function the mutant changed, and
+no failure message prints the reference code (see leaks.py).
+"""
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from checker.stages import ROOT, all_stages
+from checker.report import next_action
+from checker.runner import StageResult, TestResult
+from checker.stages import ROOT, all_stages, stage_of_module
 from mutants import MUTANTS, build_package
 from runner_helpers import run_suites
 
@@ -20,8 +28,8 @@ def outcomes(tmp_path_factory):
     for mutant in MUTANTS:
         build_package(mutant, ROOT / "solutions", packages)
     jobs = [{"package": CONTROL, "tests": stage.tests} for stage in all_stages()]
-    # Each mutant runs only the test that must catch it: proof enough, and 10x faster than its whole suite.
-    jobs += [{"package": m.package, "tests": f"tests/test_{m.module}.py::{m.caught_by}"} for m in MUTANTS]
+    # Each mutant runs its whole stage suite: what `kata` would report for it is what the guards check.
+    jobs += [{"package": m.package, "tests": f"tests/test_{m.module}.py"} for m in MUTANTS]
     workers = max(1, min(4, os.cpu_count() or 1))
     chunks = [jobs[i::workers] for i in range(workers)]
     with ThreadPoolExecutor(workers) as pool:
@@ -61,3 +69,22 @@ def test_every_stage_has_mutants():
     covered = {m.module for m in MUTANTS}
     assert covered == {s.module for s in all_stages()}, "add mutants for: " + ", ".join(
         sorted({s.module for s in all_stages()} - covered))
+
+
+def stage_result(mutant, result) -> StageResult:
+    """The StageResult `kata` would build from the mutant's run (same attribution, same messages)."""
+    stage = stage_of_module(mutant.module)
+    tests = [TestResult(name, stage.task_of(name), t["outcome"], t["kind"], t["message"])
+             for name, t in result["tests"].items()]
+    return StageResult(stage, ran=True, tests=tests, expected=list(result["tests"]))
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
+def test_report_charges_the_mutant_to_the_function_it_changed(mutant, outcomes):
+    (result,) = outcomes[mutant.package]
+    stage = stage_result(mutant, result)
+    action = next_action(stage, ROOT)
+    first = stage.failures()[0] if stage.failures() else None
+    assert re.match(rf"Next: (fix|open \S+ and write) {re.escape(mutant.function)}\(\)", action), (
+        f"the mutant {mutant.id} changes {mutant.function}() but the report says {action!r}; first failure "
+        f"{first.name if first else None!r}, charged to {first.task if first else None!r}")
