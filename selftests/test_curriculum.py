@@ -129,6 +129,21 @@ def test_readme_stage_table_is_generated_from_the_registry():
         assert f"[`{stage.exercise}`]" in text
 
 
+def test_the_readmes_example_failure_is_what_the_softmax_suite_says(monkeypatch):
+    """The README shows a softmax that divides by the row's maximum: the message must be the suite's own."""
+    import numpy as np
+
+    from checker import teach
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("A failure reads\n   like this:\n\n   ```\n", 1)[1].split("\n   ```", 1)[0]
+    shown = "\n".join(line.removeprefix("   ") for line in block.splitlines())
+    monkeypatch.syspath_prepend(str(ROOT / "tests"))
+    import test_softmax
+    with pytest.raises(teach.Lesson) as lesson:
+        test_softmax.check_rows_sum_to_one(np.ones((1, 6)), np.zeros((1, 6)))  # exp(0) / max = 1 everywhere
+    assert str(lesson.value) == shown
+
+
 @pytest.mark.parametrize("stage", all_stages(), ids=lambda s: s.id)
 def test_the_worked_examples_in_the_docstrings_are_true(stage):
     import doctest

@@ -14,7 +14,8 @@ import pytest
 from checker.report import next_action
 from checker.runner import StageResult, TestResult
 from checker.stages import ROOT, all_stages, stage_of_module
-from mutants import MUTANTS, build_package
+from leaks import answer_fragments, leaked
+from mutants import MUTANTS, STYLES, build_package
 from runner_helpers import run_suites
 
 CONTROL = "kata_mutant_control"  # the unchanged reference: every suite must pass on it
@@ -25,11 +26,11 @@ def outcomes(tmp_path_factory):
     """{package: {"exit_code", "failures"}} for every mutant and the control, run in parallel workers."""
     packages = tmp_path_factory.mktemp("mutants")
     build_package(None, ROOT / "solutions", packages, name=CONTROL)
-    for mutant in MUTANTS:
+    for mutant in MUTANTS + STYLES:
         build_package(mutant, ROOT / "solutions", packages)
     jobs = [{"package": CONTROL, "tests": stage.tests} for stage in all_stages()]
     # Each mutant runs its whole stage suite: what `kata` would report for it is what the guards check.
-    jobs += [{"package": m.package, "tests": f"tests/test_{m.module}.py"} for m in MUTANTS]
+    jobs += [{"package": m.package, "tests": f"tests/test_{m.module}.py"} for m in MUTANTS + STYLES]
     workers = max(1, min(4, os.cpu_count() or 1))
     chunks = [jobs[i::workers] for i in range(workers)]
     with ThreadPoolExecutor(workers) as pool:
@@ -47,6 +48,14 @@ def test_every_suite_passes_on_an_unchanged_copy_of_the_reference(outcomes):
     for result in outcomes[CONTROL]:
         assert result["exit_code"] == 0, (
             f"{result['tests']} fails on the unchanged reference: {list(result['failures'])} {result['errors']}")
+
+
+@pytest.mark.parametrize("style", STYLES, ids=lambda m: m.id)
+def test_every_suite_passes_on_a_correct_implementation_in_another_style(style, outcomes):
+    (result,) = outcomes[style.package]
+    assert result["exit_code"] == 0, (
+        f"tests/test_{style.module}.py rejects {style.id}, a correct {style.function}(): "
+        f"{list(result['failures'].values())} {result['errors']}")
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
@@ -88,3 +97,21 @@ def test_report_charges_the_mutant_to_the_function_it_changed(mutant, outcomes):
     assert re.match(rf"Next: (fix|open \S+ and write) {re.escape(mutant.function)}\(\)", action), (
         f"the mutant {mutant.id} changes {mutant.function}() but the report says {action!r}; first failure "
         f"{first.name if first else None!r}, charged to {first.task if first else None!r}")
+
+
+def shown_messages(result) -> list[str]:
+    """What `kata` and `kata check` print of the suite's failures: each test's message."""
+    return [t["message"] for t in result["tests"].values() if t["outcome"] == "failed"] + list(result["errors"].values())
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
+def test_no_failure_message_prints_the_reference_code(mutant, outcomes):
+    (result,) = outcomes[mutant.package]
+    found = leaked(stage_of_module(mutant.module), shown_messages(result))
+    assert not found, f"on the mutant {mutant.id}, a failure message prints the answer's code (keep it for kata hint):\n" + \
+        "\n".join(f"- {fragment.code!r} (from {fragment.function}) in:\n{message}" for fragment, message in found)
+
+
+@pytest.mark.parametrize("stage", all_stages(), ids=lambda s: s.id)
+def test_the_leak_guard_knows_code_of_every_stage(stage):
+    assert answer_fragments(stage), f"no code of {stage.solution} to look for: the leak guard cannot fail there"

@@ -12,10 +12,34 @@ from checker.teach import (check_close, check_dtype, check_shape, check_unchange
 cross_entropy = learner_function("cross_entropy", "cross_entropy")
 softmax_cross_entropy_backward = learner_function("cross_entropy", "softmax_cross_entropy_backward")
 
-MEAN = ("the loss is the mean over the N examples: -np.sum(targets * np.log(probs)) / N with N = probs.shape[0]. "
-        "Not the sum (it grows with the batch), not np.mean over all N * C entries.")
-CLIP = "log(0) is -inf and 0 * -inf is nan: clip the probabilities first, np.log(np.clip(probs, 1e-12, 1.0))."
-GRADIENT = "the gradient of the mean loss with respect to the logits is (probs - targets) / N, N = probs.shape[0]."
+MEAN = ("The loss is the mean over the N examples (the rows): add up -targets * log(probs) over the whole batch "
+        "and divide by N. Not the sum (it grows with the batch), not the mean over all N * C entries.")
+CLIP = ("log(0) is -inf and 0 * -inf is nan: keep the probabilities away from 0 before the log, by clipping them "
+        "to a tiny floor such as 1e-12, or take the log only of the true classes' probabilities.")
+GRADIENT = "the gradient of the mean loss with respect to the logits is (probs - targets) / N, N = the number of rows."
+
+
+def diagnose_loss(loss, expected, probs, targets) -> str:
+    """What a wrong loss did, when its value tells (a sum, a mean over classes too, log base 2, p + epsilon)."""
+    n, c = probs.shape
+    if not (np.isfinite(loss) and np.isfinite(expected)) or expected == 0:
+        return MEAN
+    ratio = loss / expected
+    if c > 1 and abs(ratio * c - 1) < 1e-6:
+        return (f"your loss is exactly 1/C = 1/{c} of the right value: it was divided by the number of classes too "
+                "(a mean over all N * C entries). Divide by the number of examples N only. " + MEAN)
+    if n > 1 and abs(ratio / n - 1) < 1e-6:
+        return f"your loss is N = {n} times too large: it is the sum over the batch, not the mean. " + MEAN
+    if abs(ratio * np.log(2) - 1) < 1e-6:
+        return "your loss is in bits (log base 2); the kata uses the natural logarithm, log."
+    for epsilon in (1e-7, 1e-8, 1e-9, 1e-10, 1e-6, 1e-5, 1e-12):
+        shifted = float(-np.sum(targets * np.log(np.asarray(probs, dtype=np.float64) + epsilon)) / n)
+        if loss < expected and np.isclose(loss, shifted, rtol=1e-9, atol=0):
+            return (f"your loss is that of log(probs + {epsilon:g}): adding a constant to the probabilities shifts "
+                    "every term of the loss, most of all where a probability is small (the mean over the batch is fine). To keep "
+                    "log(0) finite, clip the probabilities to a tiny floor instead, which leaves all others alone, "
+                    "or take the log of the true classes' probabilities only.")
+    return MEAN
 
 
 def reference_loss(probs, targets):
@@ -31,6 +55,11 @@ def reference_softmax(z):
 
 def one_hot_rows(labels, num_classes):
     return np.eye(num_classes)[labels]
+
+
+def check_loss(loss, expected, probs, targets, problem, rtol=1e-6):
+    check_close(loss, expected, problem=problem, given={"probs": probs, "targets": targets},
+                hint=diagnose_loss(loss, expected, probs, targets), rtol=rtol)
 
 
 def run_cross_entropy(probs, targets):
@@ -71,25 +100,26 @@ def predictions(draw, min_classes=2):
 
 def test_cross_entropy_worked_example_one_row():
     probs, targets = np.array([[0.25, 0.75]]), np.array([[0.0, 1.0]])
-    check_close(run_cross_entropy(probs, targets), -np.log(0.75),
+    loss = run_cross_entropy(probs, targets)
+    hint = diagnose_loss(loss, -np.log(0.75), probs, targets)
+    check_close(loss, -np.log(0.75),
                 problem="the loss of one example is minus the log of the probability of its true class, -log 0.75 = 0.2877",
-                given={"probs": probs, "targets": targets}, hint="L = -sum_j targets[j] * log(probs[j]).")
+                given={"probs": probs, "targets": targets},
+                hint="L = -sum_j targets[j] * log(probs[j])." if hint == MEAN else hint)
 
 
 def test_cross_entropy_worked_example_batch_is_the_mean():
     probs = np.array([[0.5, 0.5], [1.0, 0.0]])
     targets = np.array([[1.0, 0.0], [1.0, 0.0]])
-    check_close(run_cross_entropy(probs, targets), np.log(2.0) / 2,
-                problem="for two examples with losses log 2 and 0 the batch loss is their mean, 0.3466",
-                given={"probs": probs, "targets": targets}, hint=MEAN)
+    check_loss(run_cross_entropy(probs, targets), np.log(2.0) / 2, probs, targets,
+               "for two examples with losses log 2 and 0 the batch loss is their mean, 0.3466")
 
 
 @given(predictions())
 def test_cross_entropy_matches_an_independent_implementation(case):
     probs, targets = case
-    check_close(run_cross_entropy(probs, targets), reference_loss(probs, targets),
-                problem="cross_entropy differs from -(1/N) sum_i sum_j targets[i, j] log probs[i, j]",
-                given={"probs": probs, "targets": targets}, hint=MEAN, rtol=1e-6)
+    check_loss(run_cross_entropy(probs, targets), reference_loss(probs, targets), probs, targets,
+               "cross_entropy differs from -(1/N) sum_i sum_j targets[i, j] log probs[i, j]")
 
 
 @given(predictions())
@@ -106,9 +136,8 @@ def test_cross_entropy_is_zero_for_a_perfect_prediction(case):
 def test_cross_entropy_of_a_uniform_prediction_is_log_of_the_number_of_classes(n, c, data):
     labels = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, c - 1)), label="labels")
     probs, targets = np.full((n, c), 1.0 / c), one_hot_rows(labels, c)
-    check_close(run_cross_entropy(probs, targets), np.log(c),
-                problem=f"guessing uniformly over {c} classes must cost log {c} = {np.log(c):.4f} whatever N is",
-                given={"probs": probs, "targets": targets}, hint=MEAN)
+    check_loss(run_cross_entropy(probs, targets), np.log(c), probs, targets,
+               f"guessing uniformly over {c} classes must cost log {c} = {np.log(c):.4f} whatever N is")
 
 
 @given(predictions())
@@ -125,8 +154,10 @@ def test_cross_entropy_is_finite_when_probabilities_are_exactly_zero():
     targets = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     with np.errstate(divide="ignore", invalid="ignore"):
         loss = run_cross_entropy(probs, targets)
-    check_close(loss, -np.log(0.8) / 2, problem="zeros on the wrong classes must not change the loss",
-                given={"probs": probs, "targets": targets}, hint=CLIP)
+    expected = -np.log(0.8) / 2
+    hint = diagnose_loss(loss, expected, probs, targets)
+    check_close(loss, expected, problem="zeros on the wrong classes must not change the loss",
+                given={"probs": probs, "targets": targets}, hint=CLIP if hint == MEAN else hint)
 
 
 def test_cross_entropy_is_large_but_finite_when_the_true_class_has_probability_zero():
@@ -143,15 +174,16 @@ def test_cross_entropy_is_large_but_finite_when_the_true_class_has_probability_z
 def test_cross_entropy_works_in_float32():
     probs = np.array([[0.1, 0.7, 0.2], [0.3, 0.3, 0.4]], dtype=np.float32)
     targets = np.array([[0, 1, 0], [0, 0, 1]], dtype=np.float32)
-    check_close(run_cross_entropy(probs, targets), reference_loss(probs, targets),
-                problem="cross_entropy on float32 inputs must be right", given={"probs": probs, "targets": targets},
-                hint="return float(...) of the mean.", rtol=1e-5)
+    check_loss(run_cross_entropy(probs, targets), reference_loss(probs, targets), probs, targets,
+               "cross_entropy on float32 inputs must be right", rtol=1e-5)
 
 
 def test_cross_entropy_does_not_modify_its_inputs():
-    probs = np.array([[0.0, 0.6, 0.4]])
+    probs, targets = np.array([[0.0, 0.6, 0.4]]), np.array([[0.0, 1.0, 0.0]])
+    originals = {"probs": probs.copy(), "targets": targets.copy()}
     with np.errstate(divide="ignore", invalid="ignore"):
-        run_cross_entropy(probs, np.array([[0.0, 1.0, 0.0]]))  # checks both afterwards: no in-place clipping
+        cross_entropy(probs, targets)  # only this property here: the value is the other tests' business
+    check_unchanged(originals, {"probs": probs, "targets": targets}, "cross_entropy")
 
 
 # Task 2: softmax_cross_entropy_backward ---------------------------------------------------------
