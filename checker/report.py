@@ -154,11 +154,39 @@ def one_cause(result: StageResult) -> bool:
 
 
 def shorten(message: str, stage: Stage, max_lines: int = MESSAGE_LINES) -> list[str]:
+    """A long failure message cut to about max_lines, keeping what teaches and cutting the array dumps.
+
+    A Lesson reads: the problem (unindented lines), labelled values ("  input z  [[...", continued by
+    deeper-indented lines), then "  hint: ...". The problem and the hint (where the diagnosis is) are
+    always kept; each value keeps its first line, and its whole rendering while there is room.
+    """
     lines = message.rstrip().splitlines() or ["(no message)"]
-    if len(lines) > max_lines:
-        hidden = len(lines) - max_lines + 1
-        lines = lines[: max_lines - 1] + [f"... ({hidden} more lines: kata check {stage.number})"]
-    return lines
+    if len(lines) <= max_lines:
+        return lines
+    blocks: list[list[str]] = []
+    for line in lines:
+        if blocks and line.startswith("   ") and blocks[-1][0].startswith("  ") and not blocks[-1][0].startswith("  hint:"):
+            blocks[-1].append(line)  # the next line of a multi-line value
+        else:
+            blocks.append([line])
+    is_value = [b[0].startswith("  ") and not b[0].startswith("  hint:") for b in blocks]
+    room = max_lines - 1 - sum(len(b) for b, value in zip(blocks, is_value) if not value)
+    kept = [len(b) if not value else 0 for b, value in zip(blocks, is_value)]  # lines kept of each block
+    for i, value in enumerate(is_value):  # first, one line of every value: the learner sees what there is
+        if value and room >= 1:
+            kept[i], room = 1, room - 1
+    for i, (block, value) in enumerate(zip(blocks, is_value)):  # then whole values, in order, while they fit
+        if value and kept[i] and len(block) - 1 <= room:
+            kept[i], room = len(block), room - (len(block) - 1)
+    shown: list[str] = []
+    for block, count in zip(blocks, kept):
+        shown += block[:count]
+        if 0 < count < len(block):
+            shown[-1] += " ..."
+    hidden = len(lines) - len(shown)
+    if hidden:
+        shown.append(f"... ({hidden} more line{'s' if hidden > 1 else ''}: kata check {stage.number})")
+    return shown
 
 
 def next_action(result: StageResult, root: Path = ROOT) -> str:
@@ -229,7 +257,7 @@ def all_passed(style: Style, root: Path = ROOT) -> list[str]:
     if run:
         plots = ", ".join(run.get("plots") or []) or "none"
         lines += [
-            f"Last training run: {100 * run['test_accuracy']:.1f}% test accuracy on MNIST, "
+            f"Last training run: {100 * run['test_accuracy']:.2f}% test accuracy on MNIST, "
             f"in {display_path(run['run_dir'], root)}",
             f"  plots: {plots}",
             "",

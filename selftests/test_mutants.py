@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from checker.report import next_action
+from checker.report import MESSAGE_LINES, next_action, shorten
 from checker.runner import StageResult, TestResult
 from checker.stages import ROOT, all_stages, stage_of_module
 from leaks import answer_fragments, leaked
@@ -115,3 +115,16 @@ def test_no_failure_message_prints_the_reference_code(mutant, outcomes):
 @pytest.mark.parametrize("stage", all_stages(), ids=lambda s: s.id)
 def test_the_leak_guard_knows_code_of_every_stage(stage):
     assert answer_fragments(stage), f"no code of {stage.solution} to look for: the leak guard cannot fail there"
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
+def test_the_report_cuts_arrays_never_the_problem_or_the_hint(mutant, outcomes):
+    (result,) = outcomes[mutant.package]
+    stage = stage_result(mutant, result)
+    first = stage.failures()[0]
+    shown = shorten(first.message, stage.stage)
+    teaching = [line for line in first.message.rstrip().splitlines()
+                if not line.startswith("  ") or line.startswith("  hint:")]
+    assert [line for line in shown if line in teaching] == teaching, (
+        f"kata's report of {mutant.id} lost the problem or the hint:\n" + "\n".join(shown))
+    assert len(shown) <= max(MESSAGE_LINES, len(teaching) + 1)
