@@ -167,22 +167,18 @@ def fail(problem: str, *, given: dict | None = None, shown: dict | None = None, 
 
     shown: more values, each under its own label ("z after the call"), between the input and got.
     """
-    lines = [problem]
-    for name, value in (given or {}).items():
-        lines.append(_labelled(f"input {name}", value))
-    for label, value in (shown or {}).items():
-        lines.append(_labelled(label, value))
-    if got is not None:
-        lines.append(_labelled("got", got))
-    if expected is not None:
-        lines.append(_labelled("expected", expected))
+    values = [(f"input {name}", value) for name, value in (given or {}).items()]
+    values += list((shown or {}).items())
+    values += [(label, value) for label, value in (("got", got), ("expected", expected)) if value is not None]
+    width = max([10] + [len(label) for label, _ in values])  # every value starts in the same column
+    lines = [problem] + [_labelled(label, value, width) for label, value in values]
     if hint:
         lines.append(f"  hint: {hint}")
     raise Lesson("\n".join(lines))
 
 
-def _labelled(label: str, value) -> str:
-    prefix = f"  {label:<10} "
+def _labelled(label: str, value, width: int = 10) -> str:
+    prefix = f"  {label:<{width}} "
     rendered = value if isinstance(value, str) else show(value)
     return prefix + rendered.replace("\n", "\n" + " " * len(prefix))
 
@@ -204,8 +200,8 @@ def returned_array(result, func: str, *, given: dict | None = None) -> np.ndarra
 
 def check_shape(result: np.ndarray, shape: tuple, func: str, *, given: dict | None = None, hint: str | None = None):
     if result.shape != tuple(shape):
-        fail(f"{func} returned an array of shape {result.shape}; expected shape {tuple(shape)}.",
-             given=given, hint=hint)
+        what = f"{func} has" if "'s " in func else f"{func} returned an array of"  # "he_init's b1 has shape ..."
+        fail(f"{what} shape {result.shape}; expected shape {tuple(shape)}.", given=given, hint=hint)
 
 
 def check_dtype(result: np.ndarray, dtype, func: str, *, given: dict | None = None):

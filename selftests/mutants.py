@@ -230,12 +230,17 @@ MUTANTS = [
         def cross_entropy(probs, targets):
             return float(-np.sum(targets * np.log(probs + 1e-7)) / probs.shape[0])
     """),
+    m("cross_entropy_clips_to_a_large_floor", "cross_entropy", "cross_entropy",
+      "test_cross_entropy_is_large_but_finite_when_the_true_class_has_probability_zero", "tiny floor", """
+        def cross_entropy(probs, targets):
+            return float(-np.sum(targets * np.log(np.clip(probs, 0.01, 1.0))) / probs.shape[0])
+    """),
     m("cross_entropy_log2", "cross_entropy", "cross_entropy", "test_cross_entropy_worked_example_one_row", "base 2", """
         def cross_entropy(probs, targets):
             return float(-np.sum(targets * np.log2(np.clip(probs, 1e-12, 1.0))) / probs.shape[0])
     """),
     m("ce_backward_missing_1_over_n", "cross_entropy", "softmax_cross_entropy_backward",
-      "test_softmax_cross_entropy_backward_worked_example", "/ N", """
+      "test_softmax_cross_entropy_backward_worked_example", "times too large", """
         def softmax_cross_entropy_backward(probs, targets):
             return probs - targets
     """),
@@ -245,7 +250,7 @@ MUTANTS = [
             return (targets - probs) / probs.shape[0]
     """),
     m("ce_backward_divides_by_classes", "cross_entropy", "softmax_cross_entropy_backward",
-      "test_softmax_cross_entropy_backward_passes_a_numerical_gradient_check", "numerical gradient check", """
+      "test_softmax_cross_entropy_backward_passes_a_numerical_gradient_check", "number of classes", """
         def softmax_cross_entropy_backward(probs, targets):
             return (probs - targets) / probs.shape[1]
     """),

@@ -16,7 +16,7 @@ MEAN = ("The loss is the mean over the N examples (the rows): add up -targets * 
         "and divide by N. Not the sum (it grows with the batch), not the mean over all N * C entries.")
 CLIP = ("log(0) is -inf and 0 * -inf is nan: keep the probabilities away from 0 before the log, by clipping them "
         "to a tiny floor such as 1e-12, or take the log only of the true classes' probabilities.")
-GRADIENT = "the gradient of the mean loss with respect to the logits is (probs - targets) / N, N = the number of rows."
+GRADIENT = "The gradient of the mean loss with respect to the logits is (probs - targets) / N, N = the number of rows."
 
 
 def diagnose_loss(loss, expected, probs, targets) -> str:
@@ -55,6 +55,19 @@ def reference_softmax(z):
 
 def one_hot_rows(labels, num_classes):
     return np.eye(num_classes)[labels]
+
+
+def diagnose_gradient(grad, probs, targets) -> str:
+    n, c = probs.shape
+    mistakes = {
+        f"your gradient is N = {n} times too large: the loss is a mean over the N examples, so divide by N.":
+            probs - targets,
+        "the sign is flipped: the gradient is probs - targets (over N), not targets - probs.": (targets - probs) / n,
+        f"you divided by the number of classes C = {c}; divide by the number of examples N = {n}.": (probs - targets) / c,
+    }
+    told = [text for text, wrong in mistakes.items()
+            if grad.shape == wrong.shape and np.allclose(grad, wrong) and not np.allclose(wrong, (probs - targets) / n)]
+    return f"{told[0]} {GRADIENT}" if len(told) == 1 else GRADIENT
 
 
 def check_loss(loss, expected, probs, targets, problem, rtol=1e-6):
@@ -167,10 +180,13 @@ def test_cross_entropy_is_large_but_finite_when_the_true_class_has_probability_z
     targets = np.array([[0.0, 1.0]])
     with np.errstate(divide="ignore", invalid="ignore"):
         loss = run_cross_entropy(probs, targets)
-    if loss < 10:
-        fail(f"a confident wrong answer (probability 0 on the true class) must cost a lot; got {loss:.4g}.",
+    # Compared with your own loss of a 50/50 guess, so that only the floor matters here, not the scale.
+    guess = run_cross_entropy(np.array([[0.5, 0.5]]), targets)
+    if not loss > 14 * guess:  # a floor of 1e-12 gives -log 1e-12 / log 2 = 40 times as much
+        fail(f"a confident wrong answer (probability 0 on the true class) must cost a lot more than a 50/50 guess: "
+             f"it costs {loss:.4g}, {loss / guess if guess else float('inf'):.3g} times the guess's {guess:.4g}.",
              given={"probs": probs, "targets": targets},
-             hint="clip to a tiny floor such as 1e-12 (-log 1e-12 = 27.6), not to something like 0.01.")
+             hint="clip to a tiny floor such as 1e-12 (-log 1e-12 = 27.6, 40 times log 2), not to something like 0.01.")
 
 
 def test_cross_entropy_works_in_float32():
@@ -196,17 +212,20 @@ def test_cross_entropy_does_not_modify_its_inputs():
 def test_softmax_cross_entropy_backward_worked_example():
     probs = np.array([[0.25, 0.75], [0.5, 0.5]])
     targets = np.array([[0.0, 1.0], [1.0, 0.0]])
-    check_close(run_backward(probs, targets), [[0.125, -0.125], [-0.25, 0.25]],
+    grad = run_backward(probs, targets)
+    check_close(grad, [[0.125, -0.125], [-0.25, 0.25]],
                 problem="(probs - targets) / N with N = 2 must be [[0.125, -0.125], [-0.25, 0.25]]",
-                given={"probs": probs, "targets": targets}, hint=GRADIENT)
+                given={"probs": probs, "targets": targets}, hint=diagnose_gradient(grad, probs, targets))
 
 
 @given(predictions(min_classes=1))
 def test_softmax_cross_entropy_backward_is_probs_minus_targets_over_n(case):
     probs, targets = case
-    check_close(run_backward(probs, targets), (probs - targets) / probs.shape[0],
-                problem="the gradient must be (probs - targets) / N",
-                given={"probs": probs, "targets": targets}, hint=GRADIENT + " Check the sign and the 1/N.")
+    grad = run_backward(probs, targets)
+    hint = diagnose_gradient(grad, probs, targets)
+    check_close(grad, (probs - targets) / probs.shape[0], problem="the gradient must be (probs - targets) / N",
+                given={"probs": probs, "targets": targets},
+                hint=hint if hint != GRADIENT else GRADIENT + " Check the sign and the 1/N.")
 
 
 @given(predictions())
@@ -228,7 +247,7 @@ def test_softmax_cross_entropy_backward_passes_a_numerical_gradient_check():
     result = check_gradient(lambda z: reference_loss(reference_softmax(z), targets), logits, grad)
     if not result:
         fail(f"softmax_cross_entropy_backward is not the gradient of the mean loss: numerical gradient check {result}.",
-             given={"logits": logits, "targets": targets}, got=grad, hint=GRADIENT)
+             given={"logits": logits, "targets": targets}, got=grad, hint=diagnose_gradient(grad, probs, targets))
 
 
 def test_softmax_cross_entropy_backward_keeps_float32():

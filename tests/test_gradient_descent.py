@@ -13,7 +13,7 @@ minibatches = learner_function("gradient_descent", "minibatches")
 IN_PLACE = ("update each array in place: params[k] -= lr * grads[k]. params[k] = params[k] - lr * grads[k] builds "
             "a new array at every step instead of changing the one the network holds: slower, and any other "
             "reference to the old array keeps stale weights.")
-SHUFFLE = ("shuffle the indices 0..N-1 once per epoch with the generator you are given, then cut that shuffled "
+SHUFFLE = ("Shuffle the indices 0..N-1 once per epoch with the generator you are given, then cut that shuffled "
            "order into consecutive pieces of batch_size indices; the last piece keeps what remains.")
 GENERATOR = "shuffle with the generator you are given (rng.permutation), not np.random."
 
@@ -57,12 +57,12 @@ def first_difference(sizes: list, expected: list) -> str:
     """Where two lists of batch sizes part: the learner sees the batch that went wrong, not two long lists."""
     for i, (size, wanted) in enumerate(zip(sizes, expected)):
         if size != wanted:
-            return f"batch {i} has {size} indices, expected {wanted} ({len(sizes)} batches, expected {len(expected)})."
+            return f"Batch {i} has {size} indices, expected {wanted} ({len(sizes)} batches, expected {len(expected)})."
     if len(sizes) < len(expected):
         missing = expected[len(sizes):]
-        what = f"the last batch ({missing[0]} indices)" if len(missing) == 1 else f"{len(missing)} batches"
-        return f"the first {len(sizes)} batches are right, but {what} {'is' if len(missing) == 1 else 'are'} missing ({len(sizes)} batches, expected {len(expected)})."
-    return f"the first {len(expected)} batches are right, then come {len(sizes) - len(expected)} more (sizes {sizes[len(expected):][:5]})."
+        what = f"the last batch (of {missing[0]})" if len(missing) == 1 else f"{len(missing)} batches"
+        return f"The first {len(sizes)} batches are right, but {what} {'is' if len(missing) == 1 else 'are'} missing ({len(sizes)} batches, expected {len(expected)})."
+    return f"The first {len(expected)} batches are right, then come {len(sizes) - len(expected)} more (sizes {sizes[len(expected):][:5]})."
 
 
 # Task 1: sgd_step -------------------------------------------------------------------------------
@@ -126,11 +126,17 @@ def test_minibatches_visit_every_example_exactly_once_per_epoch(num_examples, ba
     if not np.array_equal(np.sort(seen), np.arange(num_examples)):
         counts = np.bincount(seen[(seen >= 0) & (seen < num_examples)], minlength=num_examples)
         missing, repeated = np.flatnonzero(counts == 0), np.flatnonzero(counts > 1)
+        outside = int(np.sum((seen < 0) | (seen >= num_examples)))
+        if repeated.size:
+            hint = ("drawing random indices for each batch (rng.integers, rng.choice) repeats some and misses "
+                    "others. " + SHUFFLE)
+        elif not outside and len(missing) == num_examples % batch_size:
+            hint = f"the {len(missing)} missing are the last, smaller batch: keep it. " + SHUFFLE
+        else:
+            hint = "check where each slice starts and ends: together they must cover the whole order. " + SHUFFLE
         fail("one epoch must use every index in 0..N-1 exactly once: "
-             f"{len(missing)} missing (e.g. {show(missing[:5])}), {len(repeated)} repeated, "
-             f"{int(np.sum((seen < 0) | (seen >= num_examples)))} out of range.", given=given_,
-             hint="shuffle once per epoch, then slice; drawing random indices per batch (rng.integers, rng.choice) "
-                  "repeats some and misses others. " + SHUFFLE)
+             f"{len(missing)} missing (e.g. {missing[:5].tolist()}), {len(repeated)} repeated, "
+             f"{outside} out of range.", given=given_, hint=hint)
     sizes = [len(b) for b in batches]
     expected = [batch_size] * (num_examples // batch_size) + ([num_examples % batch_size] if num_examples % batch_size else [])
     if sizes != expected:

@@ -1,11 +1,14 @@
 """Stage 3: softmax. Task: softmax(z) over the last axis, for a vector (C,) or a batch (N, C)."""
 
+import os
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from checker.teach import check_close, check_dtype, check_shape, check_unchanged, fail, learner_function, returned_array
+from checker.teach import (check_close, check_dtype, check_shape, check_unchanged, fail, learner_frame, learner_function,
+                           returned_array)
 
 softmax = learner_function("softmax", "softmax")
 
@@ -39,8 +42,10 @@ def run_softmax(z, nan_hint=SHIFT):
     except ValueError as error:
         if "broadcast" not in str(error):
             raise
-        fail(f"softmax raised NumPy's broadcasting error for a batch of shape {z.shape}: {error}.",
-             given={"z": z}, hint=KEEPDIMS)
+        frame = learner_frame(error)
+        where = f" at {os.path.relpath(frame.filename)} line {frame.lineno}" if frame else ""
+        fail(f"softmax raised NumPy's broadcasting error{where} for a batch of shape {z.shape}: "
+             f"{str(error).strip()}.", given={"z": z}, hint=KEEPDIMS)
     probs = returned_array(result, "softmax", given={"z": z})
     check_unchanged({"z": original}, {"z": z}, "softmax")
     check_shape(probs, z.shape, "softmax", given={"z": z},
