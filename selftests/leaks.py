@@ -53,8 +53,8 @@ def answer_fragments(stage: Stage) -> tuple[Fragment, ...]:
     stub = squeeze(stub_for(stage, ROOT))
     marked = _marked_lines(source)
     fragments, seen = [], set()
-    for function in ast.parse(source).body:
-        if not isinstance(function, ast.FunctionDef):
+    for function in ast.walk(ast.parse(source)):  # methods and nested functions too
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         local_names = _local_names(function)
         for node in ast.walk(function):
