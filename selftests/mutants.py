@@ -20,7 +20,7 @@ class Mutant:
     module: str  # stage module of solutions/ that is changed
     function: str  # the function replaced
     source: str  # its wrong version
-    caught_by: str  # a test of tests/test_<module>.py that must fail (name or prefix)
+    caught_by: str  # a test of tests/test_<module>.py that must fail: its name, or name[param] for one case
     says: str = ""  # a phrase that test's failure message must contain
 
     @property

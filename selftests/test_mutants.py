@@ -65,7 +65,9 @@ def test_suite_rejects_mutant(mutant, outcomes):
     assert result["exit_code"] == 1, (
         f"tests/test_{mutant.module}.py::{mutant.caught_by} against the mutant {mutant.id} should fail (exit 1); "
         f"got exit code {result['exit_code']} (0: passed, 4 or 5: no such test): {failures}")
-    caught = {name: text for name, text in failures.items() if name.startswith(mutant.caught_by)}
+    # The named test (all its parametrizations unless one is named), as `pytest file::name` would select it.
+    caught = {name: text for name, text in failures.items()
+              if name == mutant.caught_by or name.startswith(mutant.caught_by + "[")}
     assert caught, (f"the mutant {mutant.id} ({mutant.function} in {mutant.module}.py) is not caught by "
                     f"{mutant.caught_by}; what failed: {sorted(failures)}")
     if mutant.says:
