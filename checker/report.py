@@ -13,7 +13,8 @@ from .term import Style, display_path
 
 MESSAGE_LINES = 12  # a teaching message longer than this is cut; `kata check` shows it whole
 BAR_CELLS = 4  # bar cells per stage
-_LOCATION = re.compile(r"^(?P<path>[\w./\\-]+\.py)(?: line (?P<line>\d+))?")  # "exercises/relu.py line 12: ..."
+# "exercises/relu.py line 12 in relu: ...", the place an exception in the learner's code came from
+_LOCATION = re.compile(r"^(?P<path>[\w./\\-]+\.py)(?: line (?P<line>\d+))?(?: in (?P<function>\w+))?")
 
 
 def render_status(run: RunResult, progress: Progress, style: Style, newly_passed: list[Stage],
@@ -197,11 +198,39 @@ def one_cause(result: StageResult) -> bool:
 
 
 def shorten(message: str, stage: Stage, max_lines: int = MESSAGE_LINES) -> list[str]:
+    """A long failure message cut to about max_lines, keeping what teaches and cutting the array dumps.
+
+    A Lesson reads: the problem (unindented lines), labelled values ("  input z  [[...", continued by
+    deeper-indented lines), then "  hint: ...". The problem and the hint (where the diagnosis is) are
+    always kept; each value keeps its first line, and its whole rendering while there is room.
+    """
     lines = message.rstrip().splitlines() or ["(no message)"]
-    if len(lines) > max_lines:
-        hidden = len(lines) - max_lines + 1
-        lines = lines[: max_lines - 1] + [f"... ({hidden} more lines: kata check {stage.number})"]
-    return lines
+    if len(lines) <= max_lines:
+        return lines
+    blocks: list[list[str]] = []
+    for line in lines:
+        if blocks and line.startswith("   ") and blocks[-1][0].startswith("  ") and not blocks[-1][0].startswith("  hint:"):
+            blocks[-1].append(line)  # the next line of a multi-line value
+        else:
+            blocks.append([line])
+    is_value = [b[0].startswith("  ") and not b[0].startswith("  hint:") for b in blocks]
+    room = max_lines - 1 - sum(len(b) for b, value in zip(blocks, is_value) if not value)
+    kept = [len(b) if not value else 0 for b, value in zip(blocks, is_value)]  # lines kept of each block
+    for i, value in enumerate(is_value):  # first, one line of every value: the learner sees what there is
+        if value and room >= 1:
+            kept[i], room = 1, room - 1
+    for i, (block, value) in enumerate(zip(blocks, is_value)):  # then whole values, in order, while they fit
+        if value and kept[i] and len(block) - 1 <= room:
+            kept[i], room = len(block), room - (len(block) - 1)
+    shown: list[str] = []
+    for block, count in zip(blocks, kept):
+        shown += block[:count]
+        if 0 < count < len(block):
+            shown[-1] += " ..."
+    hidden = len(lines) - len(shown)
+    if hidden:
+        shown.append(f"... ({hidden} more line{'s' if hidden > 1 else ''}: kata check {stage.number})")
+    return shown
 
 
 def next_action(result: StageResult, root: Path = ROOT) -> str:
@@ -215,10 +244,12 @@ def next_action(result: StageResult, root: Path = ROOT) -> str:
     if result.problem and not result.problem_task:
         return f"Next: look at {display_path(stage.exercise, root)}, then run: kata check {stage.number}"
     location = _LOCATION.match(first.message) if first and not result.problem else None
-    if location:
+    if location and (task is None or location["function"] in (None, task)):
+        # The error surfaced in the function under test (or the test belongs to none): point at its line.
         path = display_path(Path(location["path"]).as_posix(), root)
         where = f"{path}:{location['line']}" if location["line"] else path
-        return f"Next: fix {where}, then run: kata"
+        function = location["function"]  # none for a syntax error: it may be outside every function
+        return f"Next: fix {function}() in {where}, then run: kata" if function else f"Next: fix {where}, then run: kata"
     where = display_path(stage.exercise, root)
     line = function_line(stage, task, root) if task else None
     where_line = f"{where}:{line}" if line else where

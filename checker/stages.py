@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,8 +44,15 @@ class Stage:
         return f"Stage {self.number} ({self.title})"
 
     def task_of(self, test_name: str) -> str | None:
-        """The task a test belongs to: the longest task name with test_<task>_ as the test's prefix."""
-        base = test_name.split("[", 1)[0]
+        """The task a test belongs to: exactly one, so that a failure is charged to the right function.
+
+        A test parametrized over tasks names the task in its id: test_random_init_and_he_init_...[he_init]
+        belongs to he_init. Otherwise: the longest task name with test_<task>_ as the test's prefix.
+        """
+        base, _, params = test_name.partition("[")
+        named = {t for t in self.tasks if t in re.split(r"[-\]]", params)}
+        if len(named) == 1:
+            return named.pop()
         matches = [t for t in self.tasks if base == f"test_{t}" or base.startswith(f"test_{t}_")]
         return max(matches, key=len) if matches else None
 

@@ -140,8 +140,10 @@ def learner_function(module: str, name: str) -> LearnerFunction:
 def show(value, precision: int = 4) -> str:
     """A compact, one-or-few-line rendering of a value for a failure message."""
     if isinstance(value, np.ndarray):
+        # A row of up to 10 columns (a one-hot row, ten class scores) is shown whole: its "..." would hide the bug.
+        edgeitems = 5 if value.ndim and value.shape[-1] <= 10 else 3
         body = np.array2string(
-            value, precision=precision, threshold=24, edgeitems=3, suppress_small=False,
+            value, precision=precision, threshold=24, edgeitems=edgeitems, suppress_small=False,
             max_line_width=100, separator=", ",
         )
         meta = f"  (shape {value.shape}, {value.dtype})" if value.ndim else f"  ({value.dtype})"
@@ -159,22 +161,24 @@ def show(value, precision: int = 4) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def fail(problem: str, *, given: dict | None = None, got=None, expected=None, hint: str | None = None):
-    """Raise a Lesson: the problem first, then the input, what came out, what should have, a hint."""
-    lines = [problem]
-    for name, value in (given or {}).items():
-        lines.append(_labelled(f"input {name}", value))
-    if got is not None:
-        lines.append(_labelled("got", got))
-    if expected is not None:
-        lines.append(_labelled("expected", expected))
+def fail(problem: str, *, given: dict | None = None, shown: dict | None = None, got=None, expected=None,
+         hint: str | None = None):
+    """Raise a Lesson: the problem first, then the input, what came out, what should have, a hint.
+
+    shown: more values, each under its own label ("z after the call"), between the input and got.
+    """
+    values = [(f"input {name}", value) for name, value in (given or {}).items()]
+    values += list((shown or {}).items())
+    values += [(label, value) for label, value in (("got", got), ("expected", expected)) if value is not None]
+    width = max([10] + [len(label) for label, _ in values])  # every value starts in the same column
+    lines = [problem] + [_labelled(label, value, width) for label, value in values]
     if hint:
         lines.append(f"  hint: {hint}")
     raise Lesson("\n".join(lines))
 
 
-def _labelled(label: str, value) -> str:
-    prefix = f"  {label:<10} "
+def _labelled(label: str, value, width: int = 10) -> str:
+    prefix = f"  {label:<{width}} "
     rendered = value if isinstance(value, str) else show(value)
     return prefix + rendered.replace("\n", "\n" + " " * len(prefix))
 
@@ -196,8 +200,8 @@ def returned_array(result, func: str, *, given: dict | None = None) -> np.ndarra
 
 def check_shape(result: np.ndarray, shape: tuple, func: str, *, given: dict | None = None, hint: str | None = None):
     if result.shape != tuple(shape):
-        fail(f"{func} returned an array of shape {result.shape}; expected shape {tuple(shape)}.",
-             given=given, hint=hint)
+        what = f"{func} has" if "'s " in func else f"{func} returned an array of"  # "he_init's b1 has shape ..."
+        fail(f"{what} shape {result.shape}; expected shape {tuple(shape)}.", given=given, hint=hint)
 
 
 def check_dtype(result: np.ndarray, dtype, func: str, *, given: dict | None = None):
@@ -206,8 +210,10 @@ def check_dtype(result: np.ndarray, dtype, func: str, *, given: dict | None = No
             f"{func} must keep the floating dtype it is given: {np.dtype(dtype)} in, {np.dtype(dtype)} out; "
             f"it returned {result.dtype}.",
             given=given,
-            hint="a float64 constant or np.array(...) without dtype can upcast; operate on the input "
-                 "arrays directly (training runs in float32 to be fast).",
+            hint="something converted to float64 on the way: a conversion such as np.asarray(..., dtype=float), "
+                 "np.array(...) without a dtype, .astype(float) or np.float64(...), or an operation with a float64 "
+                 "array. Compute with the input arrays as they are, or convert to the input's own dtype "
+                 "(training runs in float32 to be fast).",
         )
 
 
@@ -237,7 +243,7 @@ def check_unchanged(before: dict, after: dict, func: str):
         if not np.array_equal(original, current, equal_nan=True):
             fail(
                 f"{func} modified its input {name}: no function of the kata may change its arguments.",
-                given={f"{name} before": original}, got=current,
+                shown={f"{name} before the call": original, f"{name} after the call": current},
                 hint="an in-place operation (x[...] = ..., x -= ..., np.exp(x, out=x)) on an argument "
                      "changes the caller's array; compute into a new array instead.",
             )

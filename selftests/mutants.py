@@ -20,7 +20,7 @@ class Mutant:
     module: str  # stage module of solutions/ that is changed
     function: str  # the function replaced
     source: str  # its wrong version
-    caught_by: str  # a test of tests/test_<module>.py that must fail (name or prefix)
+    caught_by: str  # a test of tests/test_<module>.py that must fail: its name, or name[param] for one case
     says: str = ""  # a phrase that test's failure message must contain
 
     @property
@@ -123,7 +123,7 @@ MUTANTS = [
             z[z < 0] = 0
             return z
     """),
-    m("relu_leaky", "relu", "relu", "test_relu_worked_example", "relu must keep positives", """
+    m("relu_leaky", "relu", "relu", "test_relu_worked_example", "leaky ReLU", """
         def relu(z):
             return np.where(z > 0, z, 0.01 * z)
     """),
@@ -136,20 +136,26 @@ MUTANTS = [
             return dout * (z >= 0)
     """),
     m("relu_backward_mask_on_dout", "relu", "relu_backward", "test_relu_backward_takes_the_mask_from_z_not_from_dout",
-      "mask comes from z", """
+      "the mask was taken from dout", """
         def relu_backward(dout, z):
             return dout * (dout > 0)
     """),
-    m("relu_backward_mask_only", "relu", "relu_backward", "test_relu_backward_worked_example", "dout * (z > 0)", """
+    m("relu_backward_mask_only", "relu", "relu_backward", "test_relu_backward_worked_example", "the mask itself", """
         def relu_backward(dout, z):
             return (z > 0).astype(dout.dtype)
     """),
-    m("relu_backward_no_mask", "relu", "relu_backward", "test_relu_backward_worked_example", "dout * (z > 0)", """
+    m("relu_backward_no_mask", "relu", "relu_backward", "test_relu_backward_worked_example", "dout unchanged", """
         def relu_backward(dout, z):
             return dout.copy()
     """),
     # Stage 3: softmax ----------------------------------------------------------------------
     m("softmax_no_max_shift", "softmax", "softmax", "test_softmax_huge_logits_do_not_overflow", "maximum", """
+        def softmax(z):
+            e = np.exp(z)
+            return e / e.sum(axis=-1, keepdims=True)
+    """),
+    m("softmax_no_max_shift_in_a_batch", "softmax", "softmax", "test_softmax_rows_of_very_different_scale_in_one_batch",
+      "inf / inf", """
         def softmax(z):
             e = np.exp(z)
             return e / e.sum(axis=-1, keepdims=True)
@@ -170,7 +176,7 @@ MUTANTS = [
             e = np.exp(z - z.max(axis=1, keepdims=True))
             return e / e.sum(axis=1, keepdims=True)
     """),
-    m("softmax_no_keepdims", "softmax", "softmax", "test_softmax_worked_example_batch", "", """
+    m("softmax_no_keepdims", "softmax", "softmax", "test_softmax_worked_example_batch", "(N, 1)", """
         def softmax(z):
             e = np.exp(z - np.max(z))
             return e / e.sum(axis=-1)
@@ -199,7 +205,7 @@ MUTANTS = [
             return float(-np.sum(targets * np.log(np.clip(probs, 1e-12, 1.0))))
     """),
     m("cross_entropy_mean_over_all_entries", "cross_entropy", "cross_entropy",
-      "test_cross_entropy_worked_example_one_row", "", """
+      "test_cross_entropy_worked_example_one_row", "divided by the number of classes", """
         def cross_entropy(probs, targets):
             return float(-np.mean(targets * np.log(np.clip(probs, 1e-12, 1.0))))
     """),
@@ -219,12 +225,22 @@ MUTANTS = [
             np.clip(probs, 1e-12, 1.0, out=probs)
             return float(-np.sum(targets * np.log(probs)) / probs.shape[0])
     """),
-    m("cross_entropy_log2", "cross_entropy", "cross_entropy", "test_cross_entropy_worked_example_one_row", "", """
+    m("cross_entropy_adds_epsilon", "cross_entropy", "cross_entropy",
+      "test_cross_entropy_matches_an_independent_implementation", "adding a constant", """
+        def cross_entropy(probs, targets):
+            return float(-np.sum(targets * np.log(probs + 1e-7)) / probs.shape[0])
+    """),
+    m("cross_entropy_clips_to_a_large_floor", "cross_entropy", "cross_entropy",
+      "test_cross_entropy_is_large_but_finite_when_the_true_class_has_probability_zero", "tiny floor", """
+        def cross_entropy(probs, targets):
+            return float(-np.sum(targets * np.log(np.clip(probs, 0.01, 1.0))) / probs.shape[0])
+    """),
+    m("cross_entropy_log2", "cross_entropy", "cross_entropy", "test_cross_entropy_worked_example_one_row", "base 2", """
         def cross_entropy(probs, targets):
             return float(-np.sum(targets * np.log2(np.clip(probs, 1e-12, 1.0))) / probs.shape[0])
     """),
     m("ce_backward_missing_1_over_n", "cross_entropy", "softmax_cross_entropy_backward",
-      "test_softmax_cross_entropy_backward_worked_example", "/ N", """
+      "test_softmax_cross_entropy_backward_worked_example", "times too large", """
         def softmax_cross_entropy_backward(probs, targets):
             return probs - targets
     """),
@@ -234,7 +250,7 @@ MUTANTS = [
             return (targets - probs) / probs.shape[0]
     """),
     m("ce_backward_divides_by_classes", "cross_entropy", "softmax_cross_entropy_backward",
-      "test_softmax_cross_entropy_backward_passes_a_numerical_gradient_check", "numerical gradient check", """
+      "test_softmax_cross_entropy_backward_passes_a_numerical_gradient_check", "number of classes", """
         def softmax_cross_entropy_backward(probs, targets):
             return (probs - targets) / probs.shape[1]
     """),
@@ -277,6 +293,21 @@ MUTANTS = [
             h = relu(z1)
             z2 = h @ params["W2"] + params["b2"]
             return z2, {"X": X, "z1": z1, "h": h, "probs": softmax(z2)}
+    """),
+    m("forward_own_softmax_without_shift", "backprop", "forward", "test_forward_handles_large_logits", "stage 3", """
+        def forward(params, X):
+            z1 = X @ params["W1"] + params["b1"]
+            h = np.maximum(z1, 0)
+            e = np.exp(h @ params["W2"] + params["b2"])
+            probs = e / e.sum(axis=1, keepdims=True)
+            return probs, {"X": X, "z1": z1, "h": h, "probs": probs}
+    """),
+    m("forward_returns_a_list", "backprop", "forward", "test_forward_worked_example", "a tuple", """
+        def forward(params, X):
+            z1 = dense_forward(X, params["W1"], params["b1"])
+            h = relu(z1)
+            probs = softmax(dense_forward(h, params["W2"], params["b2"]))
+            return [probs, {"X": X, "z1": z1, "h": h, "probs": probs}]
     """),
     m("backward_missing_1_over_n", "backprop", "backward",
       "test_backward_passes_numerical_gradient_checks_for_every_parameter", "times too large", """
@@ -322,7 +353,7 @@ MUTANTS = [
             return {"W1": dW1, "b1": db2, "W2": dW2, "b2": db1}
     """),
     # Stage 6: init -------------------------------------------------------------------------------
-    m("he_init_fan_out", "init", "he_init", "test_he_init_scales_by_fan_in", "fan_in", """
+    m("he_init_fan_out", "init", "he_init", "test_he_init_scales_by_fan_in", "scaled by fan_out", """
         def he_init(layer_sizes, rng):
             params = {}
             for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
@@ -330,7 +361,7 @@ MUTANTS = [
                 params[f"b{l}"] = np.zeros(fan_out)
             return params
     """),
-    m("he_init_xavier_variance", "init", "he_init", "test_he_init_scales_by_fan_in", "standard deviation", """
+    m("he_init_xavier_variance", "init", "he_init", "test_he_init_scales_by_fan_in", "ReLU zeroes half", """
         def he_init(layer_sizes, rng):
             params = {}
             for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
@@ -338,7 +369,7 @@ MUTANTS = [
                 params[f"b{l}"] = np.zeros(fan_out)
             return params
     """),
-    m("he_init_glorot", "init", "he_init", "test_he_init_scales_by_fan_in", "standard deviation", """
+    m("he_init_glorot", "init", "he_init", "test_he_init_scales_by_fan_in", "Glorot", """
         def he_init(layer_sizes, rng):
             params = {}
             for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
@@ -346,7 +377,7 @@ MUTANTS = [
                 params[f"b{l}"] = np.zeros(fan_out)
             return params
     """),
-    m("he_init_variance_as_deviation", "init", "he_init", "test_he_init_scales_by_fan_in", "too small", """
+    m("he_init_variance_as_deviation", "init", "he_init", "test_he_init_scales_by_fan_in", "it is the variance", """
         def he_init(layer_sizes, rng):
             params = {}
             for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
@@ -418,7 +449,7 @@ MUTANTS = [
             return params
     """),
     m("random_init_unscaled", "init", "random_init", "test_random_init_has_the_default_scale_of_0_01",
-      "too large", """
+      "not multiplied by scale", """
         def random_init(layer_sizes, rng, scale=0.01):
             params = {}
             for l, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
@@ -872,6 +903,56 @@ MUTANTS = [
                 v += (1 - beta2) * grads[key] ** 2
                 params[key] -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
             return params
+    """),
+]
+
+
+# Correct implementations in other styles than the reference: every suite must pass on them
+# (selftests/test_mutants.py). A suite tests behaviour, not the path, nor the wording of a message.
+STYLES = [
+    m("one_hot_message_with_a_list_shape", "one_hot", "one_hot", "", "", """
+        def one_hot(labels, num_classes=10):
+            labels = np.asarray(labels)
+            if labels.ndim != 1:
+                raise ValueError(f"labels must be 1-D, got a {labels.ndim}-D array of shape {list(labels.shape)}")
+            bad = labels[(labels < 0) | (labels >= num_classes) | (labels != np.round(labels))]
+            if bad.size:
+                raise ValueError(f"invalid label {bad[0]}")
+            return np.eye(num_classes)[labels.astype(int)]
+    """),
+    m("one_hot_message_with_an_x", "one_hot", "one_hot", "", "", """
+        def one_hot(labels, num_classes=10):
+            labels = np.asarray(labels)
+            if labels.ndim == 0:
+                raise ValueError("expected a 1-D array of labels, got a 0-d array (a scalar)")
+            if labels.ndim != 1:
+                raise ValueError("expected a 1-D array of labels, got a " + "x".join(map(str, labels.shape)) + " array")
+            for value in labels:
+                if value < 0 or value >= num_classes or value != int(value):
+                    raise ValueError(f"label {value} is not a class in 0..{num_classes - 1}")
+            out = np.zeros((len(labels), num_classes))
+            for row, value in enumerate(labels):
+                out[row, int(value)] = 1.0
+            return out
+    """),
+    m("softmax_log_sum_exp", "softmax", "softmax", "", "", """
+        def softmax(z):
+            m = np.max(z, axis=-1, keepdims=True)
+            return np.exp(z - m - np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True)))
+    """),
+    m("cross_entropy_true_class_only", "cross_entropy", "cross_entropy", "", "", """
+        def cross_entropy(probs, targets):
+            picked = probs[np.arange(len(probs)), np.argmax(targets, axis=1)]
+            return float(-np.mean(np.log(np.maximum(picked, 1e-12))))
+    """),
+    m("forward_own_stable_softmax", "backprop", "forward", "", "", """
+        def forward(params, X):
+            z1 = X @ params["W1"] + params["b1"]
+            h = np.where(z1 > 0, z1, 0)
+            z2 = h @ params["W2"] + params["b2"]
+            e = np.exp(z2 - z2.max(axis=1, keepdims=True))
+            probs = e / e.sum(axis=1, keepdims=True)
+            return probs, {"X": X, "z1": z1, "h": h, "probs": probs}
     """),
 ]
 

@@ -281,7 +281,7 @@ def test_sys_exit_in_a_function_fails_its_tests_with_the_line(run):
     assert re.search(r"^> 2  ReLU                \d+ of \d+ tests passing\n"
                      r"     - relu\(\)           not started|\d+ of \d+ tests passing\n", done.stdout, re.M)
     assert (f"  exercises/relu.py line {line} in relu: called sys.exit(). Remove that call: a kata function "
-            f"returns its result.\n\nNext: fix exercises/relu.py:{line}, then run: kata\n") in done.stdout
+            f"returns its result.\n\nNext: fix relu() in exercises/relu.py:{line}, then run: kata\n") in done.stdout
 
 
 @scenario
@@ -312,12 +312,12 @@ def test_a_print_flood_is_one_line_in_the_report_and_cut_short_in_check(run):
     assert (done.returncode, done.stderr) == (1, "")
     line = line_of(box, "one_hot", "print('flood")
     assert (f" failed:\n  exercises/one_hot.py line {line} in one_hot: printed far too much output. Remove the "
-            f"print() calls in loops.\n\nNext: fix exercises/one_hot.py:{line}, then run: kata\n" in done.stdout)
+            f"print() calls in loops.\n\nNext: fix one_hot() in exercises/one_hot.py:{line}, then run: kata\n" in done.stdout)
     assert (check.returncode, check.stderr) == (1, "")
     assert len(check.stdout) < 250_000
     assert "\n... output cut after 200 kB (does the code print in a loop?) ...\n" in check.stdout
     assert check.stdout.endswith(f"Stage 1 (One-hot encoding): 0 of {count_tests('one_hot')} tests passing; "
-                                 f"still to do: one_hot().\nNext: fix exercises/one_hot.py:{line}, then run: kata\n"
+                                 f"still to do: one_hot().\nNext: fix one_hot() in exercises/one_hot.py:{line}, then run: kata\n"
                                  "Stuck? kata hint 1\n")
 
 

@@ -56,6 +56,17 @@ def test_every_test_of_a_stage_belongs_to_one_of_its_tasks(stage):
     assert not untested, f"tasks without tests: {untested}"
 
 
+def test_a_test_parametrized_over_tasks_is_charged_to_the_task_its_id_names():
+    init = find_stage("init")
+    assert init.task_of("test_random_init_and_he_init_draw_from_the_generator[he_init]") == "he_init"
+    assert init.task_of("test_random_init_and_he_init_draw_from_the_generator[random_init]") == "random_init"
+    assert init.task_of("test_he_init_scales_by_fan_in") == "he_init"
+    relu = find_stage("relu")
+    assert relu.task_of("test_relu_backward_worked_example[3-relu_backward]") == "relu_backward"
+    assert relu.task_of("test_relu_backward_worked_example[relu]") == "relu"  # the id decides
+    assert relu.task_of("test_relu_keeps_float32[float32]") == "relu"
+
+
 def test_stage_names_are_unique_and_found_by_number_id_and_alias():
     names = [n for s in all_stages() for n in (s.id, *s.aliases)]
     assert len(names) == len(set(names))
@@ -117,6 +128,21 @@ def test_readme_stage_table_is_generated_from_the_registry():
     assert readme.with_table(text) == text, "README.md's stage table is out of date. Run: python -m checker.readme"
     for stage in all_stages():
         assert f"[`{stage.exercise}`]" in text
+
+
+def test_the_readmes_example_failure_is_what_the_softmax_suite_says(monkeypatch):
+    """The README shows a softmax that divides by the row's maximum: the message must be the suite's own."""
+    import numpy as np
+
+    from checker import teach
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("A failure reads\n   like this:\n\n   ```\n", 1)[1].split("\n   ```", 1)[0]
+    shown = "\n".join(line.removeprefix("   ") for line in block.splitlines())
+    monkeypatch.syspath_prepend(str(ROOT / "tests"))
+    import test_softmax
+    with pytest.raises(teach.Lesson) as lesson:
+        test_softmax.check_rows_sum_to_one(np.ones((1, 6)), np.zeros((1, 6)))  # exp(0) / max = 1 everywhere
+    assert str(lesson.value) == shown
 
 
 @pytest.mark.parametrize("stage", all_stages(), ids=lambda s: s.id)

@@ -13,8 +13,8 @@ minibatches = learner_function("gradient_descent", "minibatches")
 IN_PLACE = ("update each array in place: params[k] -= lr * grads[k]. params[k] = params[k] - lr * grads[k] builds "
             "a new array at every step instead of changing the one the network holds: slower, and any other "
             "reference to the old array keeps stale weights.")
-SHUFFLE = ("order = rng.permutation(num_examples), then yield consecutive slices "
-           "order[start:start + batch_size] for start in range(0, num_examples, batch_size).")
+SHUFFLE = ("Shuffle the indices 0..N-1 once per epoch with the generator you are given, then cut that shuffled "
+           "order into consecutive pieces of batch_size indices; the last piece keeps what remains.")
 GENERATOR = "shuffle with the generator you are given (rng.permutation), not np.random."
 
 
@@ -44,12 +44,25 @@ def epoch(num_examples, batch_size, seed):
         if batch.ndim != 1 or not np.issubdtype(batch.dtype, np.integer):
             fail(f"batch {i} must be a 1-D array of integer indices; got shape {batch.shape}, dtype {batch.dtype}.",
                  given={"num_examples": num_examples, "batch_size": batch_size}, got=batch,
-                 hint="yield index arrays (slices of rng.permutation(num_examples)), not the data or a list of lists.")
+                 hint="yield 1-D arrays of integer indices into the data (pieces of one shuffled order), not the "
+                      "data itself or lists of lists.")
         batches.append(batch)
         if len(batches) > num_examples + 1:
             fail(f"minibatches({num_examples}, {batch_size}, rng) yields more than {num_examples} batches.",
                  hint=SHUFFLE)
     return batches
+
+
+def first_difference(sizes: list, expected: list) -> str:
+    """Where two lists of batch sizes part: the learner sees the batch that went wrong, not two long lists."""
+    for i, (size, wanted) in enumerate(zip(sizes, expected)):
+        if size != wanted:
+            return f"Batch {i} has {size} indices, expected {wanted} ({len(sizes)} batches, expected {len(expected)})."
+    if len(sizes) < len(expected):
+        missing = expected[len(sizes):]
+        what = f"the last batch (of {missing[0]})" if len(missing) == 1 else f"{len(missing)} batches"
+        return f"The first {len(sizes)} batches are right, but {what} {'is' if len(missing) == 1 else 'are'} missing ({len(sizes)} batches, expected {len(expected)})."
+    return f"The first {len(expected)} batches are right, then come {len(sizes) - len(expected)} more (sizes {sizes[len(expected):][:5]})."
 
 
 # Task 1: sgd_step -------------------------------------------------------------------------------
@@ -98,8 +111,8 @@ def test_minibatches_worked_example():
     batches = epoch(5, 2, seed=0)
     sizes = [len(b) for b in batches]
     if sizes != [2, 2, 1]:
-        fail(f"minibatches(5, 2, rng) must yield batches of sizes [2, 2, 1]; got {sizes}.",
-             got=[b.tolist() for b in batches], hint="keep the last, smaller batch. " + SHUFFLE)
+        fail(f"minibatches(5, 2, rng) must yield batches of sizes [2, 2, 1]; got {sizes}. {first_difference(sizes, [2, 2, 1])}",
+             got=[b.tolist() for b in batches], hint=SHUFFLE)
     if sorted(np.concatenate(batches).tolist()) != [0, 1, 2, 3, 4]:
         fail("minibatches(5, 2, rng) must use each of the indices 0..4 exactly once.",
              got=[b.tolist() for b in batches], hint=SHUFFLE)
@@ -113,16 +126,22 @@ def test_minibatches_visit_every_example_exactly_once_per_epoch(num_examples, ba
     if not np.array_equal(np.sort(seen), np.arange(num_examples)):
         counts = np.bincount(seen[(seen >= 0) & (seen < num_examples)], minlength=num_examples)
         missing, repeated = np.flatnonzero(counts == 0), np.flatnonzero(counts > 1)
+        outside = int(np.sum((seen < 0) | (seen >= num_examples)))
+        if repeated.size:
+            hint = ("drawing random indices for each batch (rng.integers, rng.choice) repeats some and misses "
+                    "others. " + SHUFFLE)
+        elif not outside and len(missing) == num_examples % batch_size:
+            hint = f"the {len(missing)} missing are the last, smaller batch: keep it. " + SHUFFLE
+        else:
+            hint = "check where each slice starts and ends: together they must cover the whole order. " + SHUFFLE
         fail("one epoch must use every index in 0..N-1 exactly once: "
-             f"{len(missing)} missing (e.g. {show(missing[:5])}), {len(repeated)} repeated, "
-             f"{int(np.sum((seen < 0) | (seen >= num_examples)))} out of range.", given=given_,
-             hint="shuffle once per epoch, then slice; drawing random indices per batch (rng.integers, rng.choice) "
-                  "repeats some and misses others. " + SHUFFLE)
+             f"{len(missing)} missing (e.g. {missing[:5].tolist()}), {len(repeated)} repeated, "
+             f"{outside} out of range.", given=given_, hint=hint)
     sizes = [len(b) for b in batches]
     expected = [batch_size] * (num_examples // batch_size) + ([num_examples % batch_size] if num_examples % batch_size else [])
     if sizes != expected:
-        fail(f"the batch sizes must be {expected if len(expected) <= 8 else str(expected[:3])[:-1] + ', ...]'}; "
-             f"got {sizes if len(sizes) <= 8 else str(sizes[:3])[:-1] + ', ...]'} ({len(sizes)} batches).",
+        fail(f"the batch sizes are wrong for {num_examples} examples in batches of {batch_size}: "
+             f"{first_difference(sizes, expected)}",
              given=given_, hint="all batches have batch_size indices except the last, which has the remainder. " + SHUFFLE)
 
 

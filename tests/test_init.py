@@ -16,10 +16,24 @@ from checker.teach import check_shape, fail, learner_function, returned_array, s
 random_init = learner_function("init", "random_init")
 he_init = learner_function("init", "he_init")
 
-GENERATOR = ("draw with the generator you are given, e.g. rng.standard_normal((fan_in, fan_out)); "
-             "np.random.randn or np.random.default_rng(...) inside the function ignore it.")
-HE = ("He: W_l ~ N(0, 2 / fan_in), standard deviation np.sqrt(2.0 / fan_in), where fan_in = layer_sizes[l-1] "
+GENERATOR = ("draw every random number from the generator you are given, with its own methods "
+             "(rng.standard_normal(...)); np.random.randn or a new np.random.default_rng(...) inside the function "
+             "ignore it.")
+HE = ("He: W_l ~ N(0, 2 / fan_in), i.e. standard deviation sqrt(2 / fan_in), where fan_in = layer_sizes[l-1] "
       "is the number of inputs of the layer (not fan_out, not fan_in + fan_out).")
+RANDOM = "random_init: W_l = scale * N(0, 1), so the standard deviation is scale (0.01 by default)."
+
+
+def he_mistakes(fan_in: int, fan_out: int) -> dict:
+    """The standard deviations of the usual wrong He scales, with what to say when the weights have one."""
+    return {
+        "you used 2 / fan_in as the standard deviation; it is the variance: the standard deviation is its "
+        "square root, sqrt(2 / fan_in).": 2.0 / fan_in,
+        "you scaled by fan_out, the number of outputs; He uses fan_in, the number of inputs.": np.sqrt(2.0 / fan_out),
+        "that is the scale sqrt(1 / fan_in) (LeCun, Xavier): He doubles the variance, because ReLU zeroes half of "
+        "the signal.": np.sqrt(1.0 / fan_in),
+        "that is Glorot's sqrt(2 / (fan_in + fan_out)); He uses fan_in only.": np.sqrt(2.0 / (fan_in + fan_out)),
+    }
 LAYERS = [784, 256, 100]
 INITS = {"random_init": random_init, "he_init": he_init}
 
@@ -40,19 +54,25 @@ def run_init(name, layer_sizes, seed=0, **kwargs):
         W = returned_array(params[f"W{layer}"], f"{name}'s W{layer}", given=given_)
         b = returned_array(params[f"b{layer}"], f"{name}'s b{layer}", given=given_)
         check_shape(W, (fan_in, fan_out), f"{name}'s W{layer}", given=given_,
-                    hint="W_l has shape (fan_in, fan_out) = (layer_sizes[l-1], layer_sizes[l]), so that x @ W works.")
-        check_shape(b, (fan_out,), f"{name}'s b{layer}", given=given_, hint="b_l is 1-D: np.zeros(fan_out).")
+                    hint="W_l has shape (fan_in, fan_out) = (layer_sizes[l-1], layer_sizes[l]), so that the "
+                         "product x W of a batch (N, fan_in) works.")
+        check_shape(b, (fan_out,), f"{name}'s b{layer}", given=given_,
+                    hint="b_l is 1-D, shape (fan_out,), like every bias of the kata; a (1, fan_out) row is 2-D.")
         if np.any(b != 0):
             fail(f"{name}'s b{layer} must be all zeros.", given=given_, got=b,
                  hint="only the weights need randomness (to break the symmetry between units).")
     return params
 
 
-def check_spread(W, expected_std, what, given, hint, tolerance=0.03):
+def check_spread(W, expected_std, what, given, hint, tolerance=0.03, mistakes=None):
+    """mistakes: {diagnosis: standard deviation} of the usual wrong scales, said when the measured one is one."""
     std, mean = float(W.std()), float(W.mean())
     if not abs(std - expected_std) <= tolerance * expected_std:
+        diagnosis = next((text for text, wrong in (mistakes or {}).items()
+                          if abs(std - wrong) <= tolerance * wrong and abs(wrong - expected_std) > tolerance * expected_std), "")
         fail(f"{what} must have standard deviation {expected_std:.5g}; measured {std:.5g} "
-             f"({std / expected_std:.2f} times too {'large' if std > expected_std else 'small'}) over {W.size} weights.",
+             f"({std / expected_std:.2f} times too {'large' if std > expected_std else 'small'}) over {W.size} weights."
+             + (f" {diagnosis[0].upper()}{diagnosis[1:]}" if diagnosis else ""),
              given=given, hint=hint)
     if abs(mean) > 5 * expected_std / np.sqrt(W.size) + 1e-12:
         fail(f"{what} must have mean 0; measured {mean:.3g}.", given=given,
@@ -75,8 +95,8 @@ def test_random_init_and_he_init_return_the_right_keys_shapes_and_zero_biases(na
 def test_random_init_has_the_default_scale_of_0_01():
     params = run_init("random_init", LAYERS, seed=1)
     for layer in (1, 2):
-        check_spread(params[f"W{layer}"], 0.01, f"random_init's W{layer}", {"layer_sizes": LAYERS},
-                     "random_init: W = scale * rng.standard_normal((fan_in, fan_out)), scale = 0.01 by default.")
+        check_spread(params[f"W{layer}"], 0.01, f"random_init's W{layer}", {"layer_sizes": LAYERS}, RANDOM,
+                     mistakes={"The draws were not multiplied by scale.": 1.0})
 
 
 def test_random_init_uses_its_scale_argument():
@@ -92,7 +112,8 @@ def test_he_init_scales_by_fan_in():
     for layer in (1, 2):
         fan_in = LAYERS[layer - 1]
         check_spread(params[f"W{layer}"], np.sqrt(2.0 / fan_in),
-                     f"he_init's W{layer} (fan_in {fan_in}, fan_out {LAYERS[layer]})", {"layer_sizes": LAYERS}, HE)
+                     f"he_init's W{layer} (fan_in {fan_in}, fan_out {LAYERS[layer]})", {"layer_sizes": LAYERS}, HE,
+                     mistakes=he_mistakes(fan_in, LAYERS[layer]))
 
 
 def test_he_init_scales_each_layer_by_its_own_fan_in():
@@ -101,7 +122,7 @@ def test_he_init_scales_each_layer_by_its_own_fan_in():
     for layer in (1, 2, 3):
         fan_in = sizes[layer - 1]
         check_spread(params[f"W{layer}"], np.sqrt(2.0 / fan_in), f"he_init's W{layer} (fan_in {fan_in})",
-                     {"layer_sizes": sizes}, HE)
+                     {"layer_sizes": sizes}, HE, mistakes=he_mistakes(fan_in, sizes[layer]))
 
 
 # Both: randomness only from the given generator -------------------------------------------------

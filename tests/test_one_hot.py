@@ -1,5 +1,7 @@
 """Stage 1: one-hot encoding. Task: one_hot(labels, num_classes=10) -> (N, num_classes) floats."""
 
+import re
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,8 +12,8 @@ from checker.teach import Lesson, check_close, check_shape, check_unchanged, fai
 one_hot = learner_function("one_hot", "one_hot")
 
 VALIDATE = ("check the labels before building the array: they must be whole numbers in [0, num_classes) "
-            "and the input 1-D; raise ValueError with the bad value in the message, e.g. "
-            "raise ValueError(f'label {bad} is outside [0, {num_classes})').")
+            "and the input 1-D; raise ValueError with the bad value in its message, e.g. "
+            "\"label 10 is outside [0, 10)\".")
 
 
 def run_one_hot(labels, *args, **kwargs):
@@ -26,24 +28,41 @@ def run_one_hot(labels, *args, **kwargs):
                 hint="one row per label and one column per class: shape (N, num_classes).")
     if not np.issubdtype(out.dtype, np.floating):
         fail(f"one_hot must return floats (it is compared with probabilities), got dtype {out.dtype}.",
-             given=given_, hint="np.zeros((n, num_classes)) is float64 by default.")
+             given=given_, hint="build the result as floats: NumPy's arrays of zeros are float64 unless you ask for ints.")
     return out
 
 
-NAME_THE_VALUE = "put the bad value in the message, e.g. f'label {value} is outside [0, {num_classes})'."
-NAME_THE_SHAPE = "name the shape in the message, e.g. f'labels must be 1-D, got shape {labels.shape}'."
+NAME_THE_VALUE = "put the bad value in the message, e.g. \"label 10 is outside [0, 10)\"."
+NAME_THE_SHAPE = "name the shape of the input in the message, e.g. \"labels must be 1-D, got shape (3, 1)\"."
 
 
-def expect_value_error(labels, num_classes, offending: str, what: str, name_hint: str = NAME_THE_VALUE):
-    """one_hot(labels, num_classes) must raise ValueError whose message contains `offending`."""
+def names_the_value(message: str, value: str) -> bool:
+    return value in message
+
+
+def names_the_shape(message: str, shape: tuple) -> bool:
+    """Any rendering that names every dimension: (3, 1), [3, 1], 3x1, 3 x 1, 3-by-1; for (), 0-d or scalar."""
+    if not shape:
+        return bool(re.search(r"\(\)|\b0-?d\b|\bscalar\b|zero-dimensional|\bndim\s*(=|==|is)?\s*0\b|"
+                              r"\b0 dimensions\b|single number", message, re.I))
+    separator = r"\s*(?:,|x|×|\*|-by-|\s+by\s+)\s*"
+    pattern = r"(?<![\d.])" + separator.join(str(d) for d in shape) + r"(?![\d.])"
+    return bool(re.search(pattern, message, re.I))
+
+
+def expect_value_error(labels, num_classes, offending, what: str, name_hint: str = NAME_THE_VALUE):
+    """one_hot(labels, num_classes) must raise ValueError whose message names `offending`: a value (str) or
+    the shape of the input (tuple)."""
     given_ = {"labels": np.asarray(labels), "num_classes": num_classes}
     try:
         result = one_hot(labels, num_classes)
     except ValueError as error:
-        if offending not in str(error):
+        if isinstance(offending, tuple) and not names_the_shape(str(error), offending):
+            fail(f"one_hot raised ValueError for {what}, but its message does not name the shape {offending} of "
+                 f"the input: {str(error)!r}.", given=given_, hint=name_hint)
+        if isinstance(offending, str) and not names_the_value(str(error), offending):
             fail(f"one_hot raised ValueError for {what}, but its message does not name the offending value "
-                 f"{offending}: {str(error)!r}.", given=given_,
-                 hint=name_hint)
+                 f"{offending}: {str(error)!r}.", given=given_, hint=name_hint)
         return
     except (NotImplementedError, Lesson):  # not started, or the module cannot be loaded: say that instead
         raise
@@ -75,14 +94,15 @@ def test_one_hot_accepts_mnist_uint8_labels_and_lists():
         out = run_one_hot(labels)
         check_close(out.argmax(axis=1), [7, 0, 5], problem="one_hot must accept any integer dtype and lists",
                     given={"labels": np.asarray(labels)},
-                    hint="start with labels = np.asarray(labels); MNIST's labels are uint8.")
+                    hint="turn the input into a NumPy array first (a list has no shape); MNIST's labels are uint8.")
 
 
 def test_one_hot_accepts_floats_holding_whole_numbers():
     out = run_one_hot(np.array([2.0, 0.0]), 3)
     check_close(out, [[0, 0, 1], [1, 0, 0]], problem="labels 2.0 and 0.0 are whole numbers and must be accepted",
                 given={"labels": [2.0, 0.0]},
-                hint="reject only values that differ from their rounded value, then index with labels.astype(int).")
+                hint="reject only values that are not whole numbers: 2.0 is a valid label, and it must be turned "
+                     "into an integer before it can pick a column.")
 
 
 def test_one_hot_of_no_labels_is_an_empty_array():
@@ -109,12 +129,12 @@ def test_one_hot_each_row_has_a_single_one_in_the_label_column(case):
     if not np.all(ones == 1.0):
         row = int(np.flatnonzero(ones != 1.0)[0])
         fail(f"every row must hold exactly one 1.0; row {row} holds {ones[row]:g}.", given=given_, got=out,
-             hint="set out[i, labels[i]] = 1.0 once per row: out[np.arange(n), labels] = 1.0.")
+             hint="row i gets a single 1.0, in column labels[i]; every other entry stays 0.0.")
     if labels.size and not np.array_equal(out.argmax(axis=1), labels):
         row = int(np.flatnonzero(out.argmax(axis=1) != labels)[0])
         fail(f"the 1.0 of row {row} must sit in column labels[{row}] = {labels[row]}, "
              f"not in column {out[row].argmax()}.", given=given_, got=out,
-             hint="index rows with np.arange(n) and columns with the labels.")
+             hint="row i is the i-th label, column j the class: check that rows and columns are not swapped.")
 
 
 # Bad input -------------------------------------------------------------------------------------
@@ -137,12 +157,12 @@ def test_one_hot_rejects_non_integer_labels():
 
 
 def test_one_hot_rejects_a_column_of_labels():
-    expect_value_error(np.array([[1], [2], [3]]), 10, "(3, 1)", "labels of shape (3, 1): labels must be 1-D",
+    expect_value_error(np.array([[1], [2], [3]]), 10, (3, 1), "labels of shape (3, 1): labels must be 1-D",
                        NAME_THE_SHAPE)
 
 
 def test_one_hot_rejects_a_single_number():
-    expect_value_error(np.array(4), 10, "()", "a single number of shape (): labels must be 1-D", NAME_THE_SHAPE)
+    expect_value_error(np.array(4), 10, (), "a single number of shape (): labels must be 1-D", NAME_THE_SHAPE)
 
 
 def test_one_hot_does_not_modify_its_input():

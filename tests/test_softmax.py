@@ -1,17 +1,27 @@
 """Stage 3: softmax. Task: softmax(z) over the last axis, for a vector (C,) or a batch (N, C)."""
 
+import os
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from checker.teach import check_close, check_dtype, check_shape, check_unchanged, fail, learner_function, returned_array
+from checker.teach import (check_close, check_dtype, check_shape, check_unchanged, fail, learner_frame, learner_function,
+                           returned_array)
 
 softmax = learner_function("softmax", "softmax")
 
-WRONG_AXIS = "normalise each row over the last axis: z.sum(axis=-1, keepdims=True), not axis=0 or the whole array."
-SHIFT = ("exp(1000) is inf in floating point and inf / inf is nan. Subtract each row's maximum "
-         "(z.max(axis=-1, keepdims=True)) before np.exp: the result is the same, and nothing overflows.")
+WRONG_AXIS = ("Divide each row by its own total, summed over the last axis (the classes of one example); a sum "
+              "over axis 0 mixes the examples, and a sum over the whole array mixes everything.")
+SHIFT = ("exp(1000) is inf in floating point and inf / inf is nan. Subtract each row's maximum from that row "
+         "before exponentiating: the factor exp(-max) cancels in the division, so the result is the same, and "
+         "no exponent can overflow.")
+OWN_MAXIMUM = ("each row needs its own maximum: one maximum for the whole batch leaves the row near -1000 as "
+               "exp(-2000) = 0 everywhere, and 0 / 0 is nan. Take the maximum over the last axis, one per row.")
+KEEPDIMS = ("a maximum or a total taken over the last axis of an (N, C) batch has shape (N,), which NumPy lines "
+            "up with the columns of z, not with its rows. Keep it as a column of shape (N, 1) (keepdims) so that "
+            "each row is shifted and divided by its own number; this also works for a single vector (C,).")
 
 
 def reference_softmax(z):
@@ -22,14 +32,27 @@ def reference_softmax(z):
 
 
 def run_softmax(z, nan_hint=SHIFT):
-    """Call the learner's softmax; check it returns a finite array of z's shape and leaves z alone."""
+    """Call the learner's softmax; check it returns a finite array of z's shape and leaves z alone.
+
+    nan_hint: the hint for a result that is not finite, or a function of that result giving it.
+    """
     original = z.copy()
-    probs = returned_array(softmax(z), "softmax", given={"z": z})
+    try:
+        result = softmax(z)
+    except ValueError as error:
+        if "broadcast" not in str(error):
+            raise
+        frame = learner_frame(error)
+        where = f" at {os.path.relpath(frame.filename)} line {frame.lineno}" if frame else ""
+        fail(f"softmax raised NumPy's broadcasting error{where} for a batch of shape {z.shape}: "
+             f"{str(error).strip()}.", given={"z": z}, hint=KEEPDIMS)
+    probs = returned_array(result, "softmax", given={"z": z})
     check_unchanged({"z": original}, {"z": z}, "softmax")
     check_shape(probs, z.shape, "softmax", given={"z": z},
                 hint="softmax keeps the shape of its input: (C,) -> (C,), (N, C) -> (N, C).")
     if not np.all(np.isfinite(probs)):
-        fail("softmax returned nan or inf.", given={"z": z}, got=probs, hint=nan_hint)
+        fail("softmax returned nan or inf.", given={"z": z}, got=probs,
+             hint=nan_hint(probs) if callable(nan_hint) else nan_hint)
     return probs
 
 
@@ -40,7 +63,21 @@ def check_rows_sum_to_one(probs, z):
         row = int(bad[0])
         where = f"row {row} sums" if z.ndim > 1 else "the vector sums"
         fail(f"softmax rows must sum to 1; {where} to {float(sums.reshape(-1)[row]):.6g}.",
-             given={"z": z}, got=probs, hint=WRONG_AXIS)
+             given={"z": z}, got=probs, hint=diagnose_normalisation(probs))
+
+
+def diagnose_normalisation(probs) -> str:
+    """Which total a softmax divided by, when its rows do not sum to 1."""
+    if probs.ndim == 2 and probs.shape[0] > 1 and np.allclose(probs.sum(axis=0), 1.0):
+        return ("your columns sum to 1: you divided by totals over axis 0, across the examples; divide each row "
+                "by its own total, over the last axis (the classes).")
+    if probs.size > probs.shape[-1] and np.isclose(probs.sum(), 1.0):
+        return ("the whole array sums to 1: you divided by one total for everything; divide each row by its own "
+                "total, over the last axis (the classes).")
+    if np.allclose(probs.max(axis=-1), 1.0):
+        return ("the largest entry of every row is 1: you divided by the row's maximum; divide by its total, "
+                "the sum over the last axis (the classes).")
+    return WRONG_AXIS
 
 
 logit_batches = hnp.arrays(
@@ -61,8 +98,9 @@ def test_softmax_worked_example_vector():
 def test_softmax_worked_example_batch():
     z = np.array([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0]])
     expected = [[0.09003057, 0.24472847, 0.66524096], [1 / 3, 1 / 3, 1 / 3]]
-    check_close(run_softmax(z), expected, problem="softmax of a batch must normalise each row on its own",
-                given={"z": z}, hint=WRONG_AXIS, rtol=1e-6)
+    probs = run_softmax(z)
+    check_close(probs, expected, problem="softmax of a batch must normalise each row on its own",
+                given={"z": z}, hint=diagnose_normalisation(probs), rtol=1e-6)
 
 
 def test_softmax_single_class_is_certain():
@@ -84,8 +122,9 @@ def test_softmax_rows_are_probability_distributions(z):
 
 @given(logit_batches)
 def test_softmax_matches_an_independent_implementation(z):
-    check_close(run_softmax(z), reference_softmax(z), problem="softmax differs from exp(z_j) / sum_k exp(z_k)",
-                given={"z": z}, hint=WRONG_AXIS, rtol=1e-6, atol=1e-12)
+    probs = run_softmax(z)
+    check_close(probs, reference_softmax(z), problem="softmax differs from exp(z_j) / sum_k exp(z_k)",
+                given={"z": z}, hint=diagnose_normalisation(probs), rtol=1e-6, atol=1e-12)
 
 
 @given(logit_batches, st.data())
@@ -94,7 +133,7 @@ def test_softmax_is_unchanged_by_adding_a_constant_to_a_row(z, data):
     check_close(run_softmax(z + shifts), run_softmax(z),
                 problem="adding the same constant to every logit of a row must not change that row's softmax",
                 given={"z": z, "shift per row": shifts[:, 0]},
-                hint="subtract each row's own maximum (keepdims=True), not one number for the whole batch.",
+                hint="subtract each row's own maximum, one number per row, not one number for the whole batch.",
                 rtol=1e-6, atol=1e-12)
 
 
@@ -113,7 +152,8 @@ def test_softmax_of_a_vector_equals_softmax_of_a_batch_of_one(z):
     check_rows_sum_to_one(vector, z)
     check_close(vector, run_softmax(z[None, :])[0],
                 problem="softmax of a vector (C,) must equal the single row of softmax of the batch (1, C)",
-                given={"z": z}, hint="use axis=-1, which is the last axis for both shapes; axis=1 fails on a vector.")
+                given={"z": z}, hint="work over the last axis, which is the classes for both shapes; axis 1 does "
+                                     "not exist for a vector (C,).")
 
 
 # Numerical stability -------------------------------------------------------------------------
@@ -134,12 +174,14 @@ def test_softmax_huge_logits_do_not_overflow():
 
 def test_softmax_rows_of_very_different_scale_in_one_batch():
     z = np.array([[1000.0, 999.0], [-1000.0, -1001.0], [0.0, 0.0], [3.0, -3.0]])
-    own_maximum = ("each row needs its own maximum: one maximum for the whole batch (z.max()) leaves the row "
-                   "near -1000 as exp(-2000) = 0 everywhere, and 0 / 0 is nan; use z.max(axis=-1, keepdims=True).")
+
+    def which_shift(probs):  # row 0 overflows only without any shift; row 1 only with one maximum for the batch
+        return SHIFT if not np.all(np.isfinite(probs[0])) else OWN_MAXIMUM
+
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        probs = run_softmax(z, nan_hint=own_maximum)
+        probs = run_softmax(z, nan_hint=which_shift)
     check_close(probs, reference_softmax(z), problem="each row must be normalised with its own maximum",
-                given={"z": z}, hint=own_maximum, atol=1e-12)
+                given={"z": z}, hint=OWN_MAXIMUM, atol=1e-12)
 
 
 # Contract: inputs and dtypes -----------------------------------------------------------------
