@@ -37,6 +37,7 @@ COMMANDS = {
     "train": ("train", "train your network on MNIST, once every stage passes"),
     "experiment": ("experiment", "experiments, e.g. He versus random initialisation"),
     "predict": ("predict", "read a handwritten digit with a trained network"),
+    "class-report": ("class_report", "for teachers: a class's progress from many kata status --json files"),
 }
 
 DESCRIPTION = "mnist-kata: build an MNIST digit classifier from scratch in NumPy, one tested stage at a time."
