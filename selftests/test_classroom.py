@@ -171,7 +171,7 @@ def test_the_workflow_restores_the_pristine_suites_and_summarises_the_learners_p
     summary = tmp_path / "summary.md"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KATA_", "PYTEST_"))}
     env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", GITHUB_STEP_SUMMARY=str(summary), **GIT_IDENTITY)
-    expressions = {"${{ github.event.repository.name }}": "mnist-kata-alice"}
+    expressions = {"${{ github.event.repository.name }}": "mnist-kata-alice", "${{ vars.KATA_START_COMMIT }}": ""}
 
     # Before the workflow: the tampered suite lets stage 4 pass, and pytest loads the learner's conftest.py.
     tampered = json.loads(subprocess.run(["kata", "status", "--json"], cwd=clone, env=env, text=True,
@@ -336,3 +336,27 @@ def test_load_status_reads_what_kata_status_writes(tmp_path):
     path.write_text(json.dumps(status(7)))
     document, why = load_status(path)
     assert why is None and document["stages_passed"] == 7
+
+
+def test_pristine_script_refuses_a_first_commit_that_is_not_the_kata_and_takes_a_named_one(tmp_path):
+    def commit(files: dict, message: str) -> str:
+        for name, text in files.items():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(text)
+        git("add", "-A", cwd=tmp_path)
+        git("commit", "-q", "-m", message, cwd=tmp_path)
+        return git("rev-parse", "HEAD", cwd=tmp_path).strip()
+
+    git("init", "-q", cwd=tmp_path)
+    commit({"README.md": "history before the assignment\n"}, "an old first commit")
+    start = commit({"checker/stages.toml": "", "tests/test_a.py": "pristine\n", "pyproject.toml": ""}, "assignment")
+    commit({"tests/test_a.py": "tampered\n"}, "learner")
+    script = str(ROOT / ".github" / "classroom" / "pristine.sh")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KATA_")}
+    refused = subprocess.run(["bash", script], cwd=tmp_path, env=env, text=True, capture_output=True)
+    assert refused.returncode == 1 and "is not the kata's starting point" in refused.stderr
+    assert (tmp_path / "tests/test_a.py").read_text() == "tampered\n"
+    named = subprocess.run(["bash", script], cwd=tmp_path, env={**env, "KATA_START_COMMIT": start}, text=True,
+                           capture_output=True)
+    assert named.returncode == 0, named.stderr
+    assert (tmp_path / "tests/test_a.py").read_text() == "pristine\n"
