@@ -167,24 +167,40 @@ def summary(learners, skipped, stages, failing, out: Path) -> str:
     return "\n".join(lines)
 
 
+def wrapped_test_label(stage_number: int, test: str, width: int = 38) -> str:
+    """"4: test_cross_entropy_of_a_uniform..." on lines of about `width` characters, broken before underscores."""
+    words = test.split("_")
+    lines = [f"{stage_number}: {words[0]}"]
+    for word in words[1:]:
+        if len(lines[-1]) + 1 + len(word) > width:
+            lines.append("   _" + word)
+        else:
+            lines[-1] += "_" + word
+    return "\n".join(lines)
+
+
 def plot_class(learners: list[Learner], stages, failing, path: Path) -> Path:
     """The heatmap of stage states (learners by progress, most advanced on top) beside the most failing tests."""
     import numpy as np
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
     order = sorted(learners, key=lambda learner: (-learner.status["stages_passed"], learner.name))
     codes = {state: i for i, state in enumerate((*STATES, "missing"))}
     grid = np.array([[codes[states(learner).get(stage_id, "missing")] for _, stage_id, _ in stages]
                      for learner in order])
     rows = len(order)
-    height = min(40.0, max(5.5, 0.18 * rows + 2.5))
-    fig = Figure(figsize=(15, height))
-    # The bar chart's labels (test names, up to ~70 characters) sit in the gap between the two panels.
-    grid_spec = fig.add_gridspec(1, 2, width_ratios=[max(3, 0.5 * len(stages)), 4], wspace=0.9,
-                                 left=0.09, right=0.97, top=1 - 0.9 / height, bottom=1.4 / height)
-    heat, bars = fig.add_subplot(grid_spec[0]), fig.add_subplot(grid_spec[1])
+    labelled = rows <= 60  # beyond that, a row is too thin for a name: the rows are squeezed, unnamed
+    height = max(5.5, 0.18 * rows + 2.5) if labelled else 12.0
+    width, label_room = 15.0, 3.3  # inches; the bar chart's labels (wrapped test names) sit left of it
+    heat_left, heat_width = 1.0, min(7.0, 0.45 * len(stages) + 1.0)
+    bars_left = heat_left + heat_width + label_room
+    fig = Figure(figsize=(width, height))
+    bottom, top = 1.4 / height, 1 - 0.9 / height
+    heat = fig.add_axes((heat_left / width, bottom, heat_width / width, top - bottom))
+    bars = fig.add_axes((bars_left / width, bottom, (width - bars_left - 0.4) / width, top - bottom))
 
     cmap = ListedColormap([COLOURS[s] for s in (*STATES, "missing")])
     heat.imshow(grid, cmap=cmap, vmin=-0.5, vmax=len(codes) - 0.5, aspect="auto", interpolation="nearest")
@@ -192,14 +208,14 @@ def plot_class(learners: list[Learner], stages, failing, path: Path) -> Path:
     heat.set_xticks(range(len(stages)),
                     [f"{number}\n{passed_counts[i]}/{rows}" for i, (number, _, _) in enumerate(stages)], fontsize=8)
     heat.set_xlabel("stage (learners who passed it)")
-    if rows <= 60:
+    if labelled:
         heat.set_yticks(range(rows), [learner.name for learner in order], fontsize=7)
     else:
         heat.set_yticks([])
         heat.set_ylabel(f"{rows} learners, most advanced on top")
     heat.set_xticks(np.arange(-0.5, len(stages)), minor=True)
     heat.set_yticks(np.arange(-0.5, rows), minor=True)
-    heat.grid(which="minor", color="white", linewidth=0.6 if rows <= 60 else 0)
+    heat.grid(which="minor", color="white", linewidth=0.6 if labelled else 0)
     heat.tick_params(which="minor", length=0)
     heat.set_title(f"Stage states of {rows} learners")
     legend = [Patch(facecolor=COLOURS[s], edgecolor="0.6", label=s) for s in STATES]
@@ -207,11 +223,13 @@ def plot_class(learners: list[Learner], stages, failing, path: Path) -> Path:
                frameon=False)
 
     if failing:
-        labels = [f"{number}: {test}" for number, _, test, _ in failing][::-1]
+        labels = [wrapped_test_label(number, test) for number, _, test, _ in failing][::-1]
         counts = [count for *_, count in failing][::-1]
         bars.barh(range(len(failing)), counts, color=COLOURS["failing"])
+        bars.set_ylim(len(failing) - 0.5 - max(len(failing), 8), len(failing) - 0.5)  # a few bars stay thin, on top
         bars.set_yticks(range(len(failing)), labels, fontsize=8)
         bars.set_xlim(0, max(counts) * 1.15)
+        bars.xaxis.set_major_locator(MaxNLocator(integer=True))
         for y, count in enumerate(counts):
             bars.text(count, y, f" {count}", va="center", fontsize=8)
         bars.set_xlabel("learners whose code fails the test")
