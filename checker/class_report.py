@@ -151,15 +151,15 @@ def most_failing_tests(learners: list[Learner], top: int = TOP_TESTS) -> list[tu
 
 
 def summary(learners, skipped, stages, failing, out: Path) -> str:
-    lines = [f"Read {len(learners)} learner{'s' if len(learners) != 1 else ''}' status files"
+    lines = [f"Read the status files of {len(learners)} learner{'s' if len(learners) != 1 else ''}"
              + (f" ({len(skipped)} other file{'s' if len(skipped) != 1 else ''} skipped)." if skipped else ".")]
     stuck = Counter(learner.status["current_stage"] for learner in learners)
-    titles = {stage_id: f"{number} {title}" for number, stage_id, title in stages}
+    titles = {stage_id: f"stage {number} ({title})" for number, stage_id, title in stages}
     done = stuck.pop(None, 0)
-    if stuck:
-        where = ", ".join(f"stage {titles.get(s, s)}: {n}" for s, n in sorted(
-            stuck.items(), key=lambda item: -item[1])[:3])
-        lines.append(f"Where learners are: {where}" + (f"; every stage passes: {done}" if done else "") + ".")
+    places = [f"{n} at {titles.get(s, s)}" for s, n in sorted(stuck.items(), key=lambda item: -item[1])[:3]]
+    if done:
+        places.append(f"{done} passed every stage")
+    lines.append(f"Where learners are: {', '.join(places)}.")
     if failing:
         lines.append("Tests that fail most often (learners):")
         lines += [f"  {count:4d}  stage {number}  {test}" for number, _, test, count in failing[:5]]

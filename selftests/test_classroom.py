@@ -295,7 +295,8 @@ def test_class_report_of_50_learners_with_foreign_and_broken_files(tmp_path, cap
     assert reasons["package.json"] == "is JSON, but not the output of kata status --json"
     assert reasons["future.json"].startswith("has schema 2")
     assert "$.stages[0].state" in reasons["bad-state.json"]
-    assert out.startswith("Read 50 learners' status files (4 other files skipped).")
+    assert out.startswith("Read the status files of 50 learners (4 other files skipped).\n"
+                          "Where learners are: ")
 
     with (tmp_path / "class-report.csv").open(encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
