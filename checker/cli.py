@@ -16,12 +16,14 @@ import argparse
 import difflib
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
 from datetime import datetime
 from types import ModuleType
 
-from .errors import KataError, UsageError
+from .errors import KataError, Terminated, UsageError
 from .stages import ROOT, Stage, all_stages, find_stage
 from .term import display_path
 
@@ -66,10 +68,21 @@ class KataArgumentParser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the kata command itself (not a test calling main): its runs' orphans are its own
+        from .runner import become_subreaper
+
+        become_subreaper()
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = _on_sigterm_raise()
     try:
         args = parse_args(argv)
         return int(args.handler.run(args) or 0)
+    except Terminated as stop:
+        _flush_stdout()
+        during = f" while testing {stop.during}" if stop.during else ""
+        print(f"\nStopped: the kata received SIGTERM{during}. If your code sends signals "
+              "(os.kill), remove that call: a kata function returns its result.", file=sys.stderr)
+        return 143
     except KataError as error:
         _flush_stdout()
         print(f"Error: {error}", file=sys.stderr)
@@ -87,6 +100,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: internal error in the kata (not in your code): {type(error).__name__}: {error}. "
               f"The details are in {log}; please report them with that file.", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _on_sigterm_raise():
+    """SIGTERM becomes Terminated (a KeyboardInterrupt): runs stop, children die, temporary
+    folders go, as on Ctrl-C. Returns the previous handler (None outside the main thread)."""
+    def handler(signum, frame):
+        raise Terminated()
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -15,3 +15,12 @@ class UsageError(KataError):
     """A wrong command line: exit code 2."""
 
     exit_code = 2
+
+
+class Terminated(KeyboardInterrupt):
+    """A SIGTERM arrived (the `kata` command turns it into this): stop like Ctrl-C, cleaning up.
+
+    during: what was running then, e.g. "relu() of Stage 2 (ReLU)", when the runner knows.
+    """
+
+    during = ""

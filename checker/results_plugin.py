@@ -6,9 +6,13 @@ Loaded in the test subprocess with `-p checker.results_plugin`. Configured by en
     KATA_RESULTS                    the file to append events to (nothing is written without it)
     KATA_STOP_AFTER_FAILING_STAGE   "1": stop the session after the first test file with a failure
     KATA_IMPL                       the package under test (read by the suites' conftest too)
+    KATA_RESULTS_KEY_FD             a pipe to read the run's secret key from, once, at start-up
 
 One event per line, each flushed at once so that the parent knows which test is running even if
-this process is killed or dies:
+this process is killed or dies. Each line is `SIGNATURE JSON`: an HMAC-SHA256 with the run's key of
+the event's sequence number and its JSON, so lines written by anything else (the learner's code
+writing "passed" into the file) are recognised and ignored by the parent. The key is read from the
+pipe and the pipe closed before any of the learner's code is imported.
 
     {"event": "collected", "files": {"tests/test_relu.py": ["test_relu_...", ...], ...}}
     {"event": "collect_error", "file": "tests/test_relu.py", "message": "..."}
@@ -30,21 +34,26 @@ import os
 
 import pytest
 
+from checker.channel import sign
 from checker.stages import all_stages
 
 MAX_ERROR_CHARS = 300
 
 
 class _Results:
-    def __init__(self, path: str, stop_after_failing_stage: bool):
+    def __init__(self, path: str, stop_after_failing_stage: bool, key: bytes):
         self.file = open(path, "a", encoding="utf-8")
+        self.key = key
+        self.sequence = 0
         self.stop_after_failing_stage = stop_after_failing_stage
         self.failed_files: set[str] = set()
         self.phases: dict[str, list] = {}  # nodeid -> [(outcome, kind, message) per phase]
         self.task_of_file = {stage.tests: stage.task_of for stage in all_stages()}
 
     def write(self, **event) -> None:
-        self.file.write(json.dumps(event) + "\n")
+        self.sequence += 1
+        text = json.dumps({"seq": self.sequence, **event})
+        self.file.write(f"{sign(self.key, text)} {text}\n")
         self.file.flush()
 
     # Collection ------------------------------------------------------------------------------
@@ -101,8 +110,8 @@ class _Results:
         if self.stop_after_failing_stage and last_of_file and file in self.failed_files:
             item.session.shouldstop = f"{file} did not pass"
 
-    def pytest_sessionfinish(self, session):
-        self.write(event="finished")
+    def pytest_sessionfinish(self, session, exitstatus):
+        self.write(event="finished", exitstatus=int(exitstatus))
 
     def pytest_unconfigure(self, config):
         self.file.close()
@@ -112,7 +121,19 @@ def pytest_configure(config):
     path = os.environ.get("KATA_RESULTS")
     if path:
         stop = os.environ.get("KATA_STOP_AFTER_FAILING_STAGE") == "1"
-        config.pluginmanager.register(_Results(path, stop), "kata-results")
+        config.pluginmanager.register(_Results(path, stop, _read_key()), "kata-results")
+
+
+def _read_key() -> bytes:
+    """The run's secret, read once from the pipe the parent passed (b"" when run by hand)."""
+    fd = os.environ.pop("KATA_RESULTS_KEY_FD", "")
+    if not fd.isdigit():
+        return b""
+    try:
+        with os.fdopen(int(fd), "rb") as pipe:
+            return pipe.read(256)
+    except OSError:
+        return b""
 
 
 # Describing a failure in one short message ----------------------------------------------------

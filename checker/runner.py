@@ -10,7 +10,17 @@ running. The learner's code cannot take the checker down with it:
 - a memory limit (KATA_MEMORY_MB, default 2048, as RLIMIT_AS): a huge allocation is a MemoryError;
 - output goes to a file with a size limit, never to the terminal: a print flood cannot drown it;
 - sys.exit() is a failure of that test; os._exit() or a crash of Python ends the child, and is
-  reported for the test that was running.
+  reported for the test that was running;
+- nothing the child starts outlives the run: after every run its process group, every process that
+  carries the run's token in its environment and (in the `kata` command, a child subreaper) every
+  orphan handed to this process are killed; a thread left running after the suites finished only
+  delays the end by FINISH_GRACE seconds.
+
+A pass has to be earned (see the threat model in README): pytest runs with a configuration the
+checker writes, so no conftest.py, pytest.ini or plugin of the learner's is loaded (only the kata's
+tests/conftest.py); the suites and the test plumbing must match checker/manifest.sha256; every event
+line is signed with a key only the kata's plugin holds; and a test counts only when it was seen to
+start and finish, every collected test once.
 
     first_unpassed_stage()    the stage the learner is on, or None when every stage passes
     run_stages(stages)        RunResult with a StageResult per stage
@@ -19,8 +29,10 @@ running. The learner's code cannot take the checker down with it:
 from __future__ import annotations
 
 import codecs
+import hmac
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -32,7 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from .errors import KataError
+from . import manifest
+from .errors import KataError, Terminated
+from .channel import sign
 from .stages import ROOT, Stage, all_stages
 
 try:
@@ -46,6 +60,14 @@ MAX_OUTPUT_FILE_BYTES = 4 * 2**20  # RLIMIT_FSIZE of the child: a print flood fa
 MAX_SHOWN_OUTPUT_BYTES = 200_000  # what `kata check` shows of pytest's output at most
 POLL_SECONDS = 0.05
 STARTUP_ALLOWANCE = 60.0  # seconds for pytest to start and collect, on top of the first stage's limit
+FINISH_GRACE = 3.0  # seconds the child may take to exit after the suites reported they finished
+TOKEN_VARIABLE = "KATA_RUN_TOKEN"  # in the child's environment, inherited by whatever it starts
+
+# The children of runs under way (several runs may go at once in threads, e.g. kata check), so that
+# the search for leftovers never takes another run's child for an orphan.
+_ACTIVE: set[int] = set()
+_ACTIVE_LOCK = threading.Lock()
+_SUBREAPER = False
 
 
 class Cancelled(Exception):
@@ -78,8 +100,10 @@ class StageResult:
 
     @property
     def passed(self) -> bool:
+        """Every collected test reported once, none failed, and nothing stopped the stage."""
         return (self.ran and self.problem is None and bool(self.expected)
-                and len(self.tests) >= len(self.expected) and not any(t.failed for t in self.tests))
+                and sorted(t.name for t in self.tests) == sorted(self.expected)
+                and not any(t.failed for t in self.tests))
 
     @property
     def passing_count(self) -> int:
@@ -185,6 +209,7 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
                 break
             continue
         files.append(stage.tests)
+    files = _verified(files, results, stages, root, stop_after_failing_stage)
     if not files:
         return RunResult([results[s.id] for s in stages])
 
@@ -197,9 +222,14 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
         results_path = Path(tmp, "results.jsonl")
         results_path.touch()
         output_path = Path(tmp, "output.log")
-        # pytest-benchmark, when installed, costs a tenth of a second per run and no suite uses it.
-        command = [sys.executable, "-m", "pytest", *files, "-p", "checker.results_plugin",
-                   "-p", "no:cacheprovider", "-p", "no:benchmark", "--continue-on-collection-errors"]
+        # The kata's own configuration: a pytest.ini, conftest.py or plugin the learner adds is never
+        # loaded (-c replaces the repo's configuration, --confcutdir keeps conftest.py files above
+        # tests/ out, and plugins installed in the environment are not loaded automatically).
+        config_path = Path(tmp, "pytest.ini")
+        config_path.write_text("[pytest]\n", encoding="utf-8")
+        command = [sys.executable, "-m", "pytest", *files, "-c", str(config_path), "--rootdir", str(root),
+                   "--confcutdir", str(root / "tests"), "-p", "checker.results_plugin",
+                   "-p", "no:cacheprovider", "--continue-on-collection-errors"]
         if show_output is None:
             # Without the terminal plugin pytest prints nothing. The suites teach with Lesson
             # messages, not bare asserts, so assertion rewriting (which also rewrites hypothesis,
@@ -207,22 +237,36 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
             command += ["-p", "no:terminal", "--assert=plain"]
         else:
             command += ["-v", "--tb=short", "--no-header", f"--color={'yes' if color else 'no'}"]
+        key = secrets.token_bytes(32)
+        token = secrets.token_hex(16)
+        key_reader, key_writer = os.pipe()
         env = _child_env(root, impl, results_path, stop_after_failing_stage)
+        env.update({"KATA_RESULTS_KEY_FD": str(key_reader), TOKEN_VARIABLE: token})
         limits = _child_limits(memory_limit_mb(), limit * len(files) + STARTUP_ALLOWANCE) if resource else None
         events = _EventLog()
         with output_path.open("wb") as output, results_path.open("rb") as results_file:
-            process = subprocess.Popen(
-                command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=limits,
-            )
+            try:
+                with _ACTIVE_LOCK:
+                    process = subprocess.Popen(
+                        command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=output,
+                        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=limits,
+                        pass_fds=(key_reader,),
+                    )
+                    _ACTIVE.add(process.pid)
+            finally:
+                os.close(key_reader)
+            with os.fdopen(key_writer, "wb") as pipe:  # the child reads it once, at start-up
+                pipe.write(key)
+            channel = _Channel(results_file, key)
             shown = _OutputPump(output_path, show_output)
             try:
                 # The limit counts from each stage's first test; starting Python and collecting the
                 # suites (none of the learner's code runs then) gets a generous allowance of its own.
                 stage_file, stage_started = None, time.monotonic() + STARTUP_ALLOWANCE
+                finished_at = None
                 while True:
                     exit_code = process.poll()
-                    for event in _read_events(results_file):
+                    for event in channel.read():
                         events.add(event)
                         if event["event"] == "start" and event["file"] != stage_file:
                             stage_file, stage_started = event["file"], time.monotonic()
@@ -231,16 +275,29 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
                         break
                     if cancel is not None and cancel.is_set():
                         raise Cancelled()
-                    if time.monotonic() - stage_started > limit:
+                    if events.finished:
+                        # The suites are through; a thread the learner's code left running keeps the
+                        # process alive, but no stage is hanging.
+                        finished_at = finished_at or time.monotonic()
+                        if time.monotonic() - finished_at > FINISH_GRACE:
+                            _kill(process)
+                            break
+                    elif time.monotonic() - stage_started > limit:
                         _kill(process)
                         events.timed_out = stage_file or files[0]
                         events.timed_out_starting = stage_file is None
                         break
                     time.sleep(POLL_SECONDS)
+            except Terminated as stop:  # a SIGTERM, maybe sent by the learner's code to this process
+                for event in channel.read():
+                    events.add(event)
+                stop.during = events.running_test(stages)
+                raise
             finally:
                 if process.poll() is None:  # Ctrl-C or an error here: never leave the child running
                     _kill(process)
-            for event in _read_events(results_file):
+                _end_leftovers(process, token)
+            for event in channel.read():
                 events.add(event)
             shown.pump(final=True)
             exit_code = process.returncode
@@ -260,6 +317,38 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
 # The child process ---------------------------------------------------------------------------
 
 
+def _verified(files: list[str], results: dict, stages: list, root: Path, stop: bool) -> list[str]:
+    """The suites in `files` that match the manifest; the others get a problem and do not run."""
+    by_file = {s.tests: results[s.id] for s in stages}
+    plumbing = manifest.differing(manifest.PLUMBING, root)
+    if plumbing and files:
+        path, why = next(iter(plumbing.items()))
+        result = by_file[files[0]]
+        result.ran = result.kata_fault = True
+        result.problem = _manifest_problem(path, why, " (part of the kata's test machinery)", "no results count")
+        return []
+    problems = manifest.differing(files, root)
+    verified = []
+    for file in files:
+        if file in problems:
+            result = by_file[file]
+            result.ran = result.kata_fault = True
+            result.problem = _manifest_problem(file, problems[file], "", "its results do not count")
+            if stop:
+                break
+            continue
+        verified.append(file)
+    return verified
+
+
+def _manifest_problem(path: str, why: str, what: str, consequence: str) -> str:
+    if why == "not in the manifest":
+        return (f"{path}{what} is not in the kata's manifest of test files, so {consequence}. "
+                f"That is a problem of the kata (maintainers: {manifest.REGENERATE}).")
+    return (f"{path}{what} differs from the kata's copy, so {consequence}. The tests are not "
+            f"yours to change: restore the file with git checkout {path}")
+
+
 def _child_env(root: Path, impl: str, results_path: Path, stop: bool) -> dict:
     env = dict(os.environ)
     # The project's own checker, suites and exercises, not those of another install.
@@ -269,7 +358,9 @@ def _child_env(root: Path, impl: str, results_path: Path, stop: bool) -> dict:
     env["KATA_STOP_AFTER_FAILING_STAGE"] = "1" if stop else "0"
     env["PYTHONUNBUFFERED"] = "1"
     env["COLUMNS"] = str(shutil.get_terminal_size((100, 24)).columns)
-    env.pop("PYTEST_ADDOPTS", None)  # a learner's own pytest options must not change the verdict
+    for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS"):  # a learner's own pytest options must not change the verdict
+        env.pop(name, None)
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # nor a plugin installed in the environment
     return env
 
 
@@ -288,6 +379,7 @@ def _child_limits(memory_mb: float, cpu_seconds: float):
                 pass
         # Past the size limit a write fails with an error (reported for the test) instead of a signal.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the kata's own handler is not the child's
         _die_with_parent()
     return apply
 
@@ -306,6 +398,16 @@ def _load_prctl():
 
 _PRCTL = _load_prctl()
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    """Make this process (the `kata` command) the parent of every orphan its runs leave: a daemon
+    the learner's code starts (double fork, setsid) is then found, and ended, after the run. Only
+    for a process that starts no other children than the runs'."""
+    global _SUBREAPER
+    if _PRCTL is not None and _PRCTL(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
+        _SUBREAPER = True
 
 
 def _die_with_parent() -> None:
@@ -322,20 +424,95 @@ def _kill(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _read_events(results_file):
-    """The complete JSON lines appended since the last call (a half-written last line waits)."""
-    while True:
-        position = results_file.tell()
-        line = results_file.readline()
-        if not line:
+def _end_leftovers(process: subprocess.Popen, token: str) -> None:
+    """Kill whatever the run's child started and left behind, after every run (not only a timeout)."""
+    process.wait()
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # descendants still in the child's process group
+    except (ProcessLookupError, PermissionError, AttributeError, OSError):
+        pass
+    with _ACTIVE_LOCK:
+        _ACTIVE.discard(process.pid)
+        if not Path("/proc/self").exists():
             return
-        if not line.endswith(b"\n"):
-            results_file.seek(position)
-            return
-        try:
-            yield json.loads(line)
-        except ValueError:
+        marker = f"{TOKEN_VARIABLE}={token}".encode()
+        for _ in range(200):  # rounds: a killed process's own children are handed on, then found
+            victims = _leftover_processes(marker)
+            if not victims:
+                return
+            for pid in victims:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            for pid in victims:
+                if _parent_of(pid) == os.getpid():
+                    try:
+                        os.waitpid(pid, 0)  # ours after all (a subreaper's orphan): no zombie
+                    except ChildProcessError:
+                        pass
+            time.sleep(0.01)
+
+
+def _leftover_processes(marker: bytes) -> list[int]:
+    """Processes that carry `marker` in their environment, or (as a subreaper) orphans handed to us."""
+    me = os.getpid()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
             continue
+        pid = int(entry.name)
+        if _SUBREAPER and pid not in _ACTIVE and _parent_of(pid) == me:
+            found.append(pid)
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environment = f.read()
+        except OSError:
+            continue
+        if marker in environment.split(b"\0"):
+            found.append(pid)
+    return found
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class _Channel:
+    """The events the child's plugin signed, in order; anything else in the file is ignored."""
+
+    def __init__(self, results_file, key: bytes):
+        self.file, self.key = results_file, key
+        self.sequence = 0
+        self.forged = 0  # lines not signed by the kata's plugin
+
+    def read(self):
+        """The complete, genuine events appended since the last call (a half-written last line waits)."""
+        while True:
+            position = self.file.tell()
+            line = self.file.readline()
+            if not line:
+                return
+            if not line.endswith(b"\n"):
+                self.file.seek(position)
+                return
+            signature, _, text = line.decode("utf-8", "replace").rstrip("\n").partition(" ")
+            try:
+                event = json.loads(text)
+                genuine = (hmac.compare_digest(signature, sign(self.key, text))
+                           and event.get("seq") == self.sequence + 1)
+            except (ValueError, AttributeError, TypeError):
+                genuine = False
+            if not genuine:
+                self.forged += 1
+                continue
+            self.sequence += 1
+            yield event
 
 
 class _OutputPump:
@@ -377,6 +554,16 @@ class _EventLog:
         self.finished = False
         self.timed_out: str | None = None  # the file that was running when the time limit struck
         self.timed_out_starting = False  # ... before any test started
+        self.last_started: str | None = None  # the file of the last test started
+
+    def running_test(self, stages) -> str:
+        """'relu() of Stage 2 (ReLU)' for the test running now, or '' when none is."""
+        running = self.running.get(self.last_started) if self.last_started else None
+        stage = next((s for s in stages if s.tests == self.last_started), None)
+        if not running or stage is None:
+            return ""
+        task = stage.task_of(running[0])
+        return f"{task + '()' if task else running[0]} of {stage.label}"
 
     def add(self, event: dict) -> None:
         kind = event.get("event")
@@ -388,8 +575,13 @@ class _EventLog:
             if event["file"] not in self.started_files:
                 self.started_files.append(event["file"])
             self.running[event["file"]] = (event["test"], None)
+            self.last_started = event["file"]
         elif kind == "result":
+            if self.running.get(event["file"], (None,))[0] != event["test"]:
+                return  # a result counts only for the test seen starting
             self.running.pop(event["file"], None)
+            if any(t.name == event["test"] for t in self.results.get(event["file"], [])):
+                return  # and only once
             self.results.setdefault(event["file"], []).append(TestResult(
                 name=event["test"], task=event.get("task"), outcome=event["outcome"],
                 kind=event.get("kind", ""), message=event.get("message", "")))
