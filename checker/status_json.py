@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
+from . import manifest
 from .report import last_training_run
 from .runner import RunResult, StageResult
 from .schema_check import problems
@@ -130,9 +131,11 @@ def kata_version(root: Path = ROOT) -> str:
 
 
 def integrity_verdict(root: Path = ROOT) -> dict:
-    """Whether the suites are the kata's own. This version of the kata has no hash manifest to check them."""
-    return {"checked": False,
-            "reason": "this version of the kata has no hash manifest of its suites"}
+    """Whether the suites and the test plumbing match checker/manifest.sha256 (see checker/manifest.py)."""
+    if not Path(root, manifest.MANIFEST).is_file():
+        return {"checked": False, "reason": f"{manifest.MANIFEST} is missing"}
+    modified = sorted(manifest.differing(manifest.covered_files(), root))
+    return {"checked": True, "ok": not modified, "modified": modified}
 
 
 def render(document: dict) -> str:
@@ -175,12 +178,12 @@ def markdown_summary(document: dict) -> str:
         lines.append(f"| {stage['number']} | {stage['title']} | {symbols[stage['state']]} {stage['state']} | {tests} |")
     integrity = document["integrity"]
     if not integrity["checked"]:
-        verdict = f"not checked: {integrity.get('reason', 'no reason given')}"
+        verdict = f"integrity not checked: {integrity.get('reason', 'no reason given')}"
     elif integrity.get("ok"):
-        verdict = "every suite matches the kata's hash manifest"
+        verdict = "integrity: every suite matches the kata's hash manifest"
     else:
-        verdict = "modified: " + ", ".join(integrity.get("modified") or ["(unknown files)"])
-    lines += ["", f"Suites: restored from the assignment's starting commit; integrity {verdict}.", ""]
+        verdict = "integrity: modified: " + ", ".join(integrity.get("modified") or ["(unknown files)"])
+    lines += ["", f"Suites restored from the assignment's starting commit; {verdict}.", ""]
     return "\n".join(lines)
 
 

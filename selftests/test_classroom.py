@@ -17,12 +17,12 @@ import yaml  # dev extra: the workflow is parsed as GitHub parses it
 from checker_sandbox import FAKE_TRAIN, Sandbox
 from classroom_helpers import fabricated_class, status, with_change
 
-from checker import classroom, cli
+from checker import classroom, cli, manifest
 from checker.runner import RunResult, StageResult, TestResult
 from checker.schema_check import problems
 from checker.stages import ROOT, all_stages, find_stage
-from checker.status_json import (FAILURE_CHARS, load_status, markdown_summary, schema, stage_entry, stage_state,
-                                 status_document)
+from checker.status_json import (FAILURE_CHARS, integrity_verdict, load_status, markdown_summary, schema,
+                                 stage_entry, stage_state, status_document)
 
 WORKFLOW = ROOT / ".github" / "workflows" / "kata.yml"
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "kata", "GIT_AUTHOR_EMAIL": "kata@example.com",
@@ -173,12 +173,12 @@ def test_the_workflow_restores_the_pristine_suites_and_summarises_the_learners_p
     env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", GITHUB_STEP_SUMMARY=str(summary), **GIT_IDENTITY)
     expressions = {"${{ github.event.repository.name }}": "mnist-kata-alice", "${{ vars.KATA_START_COMMIT }}": ""}
 
-    # Before the workflow: the tampered suite lets stage 4 pass, and pytest loads the learner's conftest.py.
+    # Before the workflow: the suites' manifest names the replaced suite, and stage 4 cannot run.
     tampered = json.loads(subprocess.run(["kata", "status", "--json"], cwd=clone, env=env, text=True,
                                          capture_output=True).stdout)
-    assert [s["state"] for s in tampered["stages"][:5]] == ["passed"] * 4 + ["not started"]
-    assert (clone / "conftest-was-loaded").exists()
-    (clone / "conftest-was-loaded").unlink()
+    assert tampered["integrity"] == {"checked": True, "ok": False, "modified": ["tests/test_cross_entropy.py"]}
+    assert "tests/test_cross_entropy.py differs" in tampered["stages"][3]["first_failure"]
+    (clone / "conftest-was-loaded").unlink(missing_ok=True)
 
     uploaded = None
     for step in workflow_steps():
@@ -207,8 +207,10 @@ def test_the_workflow_restores_the_pristine_suites_and_summarises_the_learners_p
     document = json.loads(uploaded.read_text(encoding="utf-8"))
     assert problems(document, schema()) == []
     assert document["learner"] == "mnist-kata-alice"
+    assert document["integrity"] == {"checked": True, "ok": True, "modified": []}
     stage_4 = document["stages"][3]
-    assert stage_4["state"] == "failing" and stage_4["failing_tests"]
+    assert stage_4["state"] == "failing" and stage_4["failing_tests"]  # the learner's own mistake, now seen
+    assert stage_4["first_failure"].startswith("test_cross_entropy_worked_example_batch_is_the_mean: ")
     rows = [line for line in summary.read_text(encoding="utf-8").splitlines() if re.match(r"\| \d", line)]
     total_4 = stage_4["tests_total"]
     assert rows[:5] == [
@@ -220,6 +222,7 @@ def test_the_workflow_restores_the_pristine_suites_and_summarises_the_learners_p
     ]
     assert len(rows) == len(all_stages())
     assert summary.read_text(encoding="utf-8").startswith("### mnist-kata: 3 of")
+    assert "integrity: every suite matches the kata's hash manifest" in summary.read_text(encoding="utf-8")
 
     # The same code gives the same bytes, apart from the time.
     again = subprocess.run(["kata", "status", "--json", "--no-train"], cwd=clone, text=True, capture_output=True,
@@ -238,9 +241,22 @@ def test_the_workflow_runs_kata_status_and_uploads_its_json():
     assert upload["with"]["path"] == "kata-status.json"
 
 
-def test_the_summary_says_when_the_suites_could_not_be_checked():
-    text = markdown_summary(status(2, "failing"))
-    assert "integrity not checked: no manifest" in text
+def test_the_summary_gives_the_integrity_verdict():
+    assert "integrity not checked: no manifest." in markdown_summary(status(2, "failing"))
+    modified = with_change(status(2), lambda d: d.update(integrity={
+        "checked": True, "ok": False, "modified": ["tests/test_relu.py", "checker/teach.py"]}))
+    assert "integrity: modified: tests/test_relu.py, checker/teach.py." in markdown_summary(modified)
+
+
+def test_integrity_names_the_files_that_differ_from_the_manifest(tmp_path):
+    for path in manifest.covered_files() + [manifest.MANIFEST]:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / path, tmp_path / path)
+    assert integrity_verdict(tmp_path) == {"checked": True, "ok": True, "modified": []}
+    (tmp_path / "tests/test_relu.py").write_text("def test_relu_passes():\n    pass\n")
+    assert integrity_verdict(tmp_path) == {"checked": True, "ok": False, "modified": ["tests/test_relu.py"]}
+    (tmp_path / manifest.MANIFEST).unlink()
+    assert integrity_verdict(tmp_path) == {"checked": False, "reason": "checker/manifest.sha256 is missing"}
 
 
 # Autograding -----------------------------------------------------------------------------------
