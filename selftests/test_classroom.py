@@ -100,7 +100,15 @@ def test_the_document_counts_stages_from_the_first_and_names_the_current_one(tmp
     assert [s["state"] for s in document["stages"]] == ["passed", "passed", "failing"] + ["locked"] * (
         len(all_stages()) - 3)
     assert document["last_training_run"] is None
-    assert document["integrity"]["checked"] is False and document["integrity"]["reason"]
+    assert document["integrity"] == {"checked": False, "reason": "checker/manifest.sha256 is missing"}
+
+    run_dir = tmp_path / "runs" / "20250101-120000-train"
+    run_dir.mkdir(parents=True)
+    (run_dir / "summary.json").write_text(json.dumps(
+        {"test_accuracy": 0.9812, "impl": "exercises", "run_dir": str(run_dir)}))
+    document = status_document(RunResult(results), root=tmp_path)
+    assert document["last_training_run"] == {"test_accuracy": 0.9812, "path": "runs/20250101-120000-train"}
+    assert problems(document, schema()) == []
 
 
 # kata status --json, run as a learner runs it ----------------------------------------------------
@@ -109,9 +117,7 @@ def test_the_document_counts_stages_from_the_first_and_names_the_current_one(tmp
 def test_status_json_prints_only_json_never_trains_and_writes_nothing(tmp_path):
     box = Sandbox(tmp_path)
     box.write("checker/train.py", FAKE_TRAIN)  # would print "fake training" if it were started
-    box.solve(*[stage.id for stage in all_stages()])
-    box.write("runs/20250101-120000-train/summary.json", json.dumps(
-        {"test_accuracy": 0.9812, "impl": "exercises", "run_dir": "runs/20250101-120000-train"}))
+    box.solve(*[stage.id for stage in all_stages()])  # the first completion: `kata` alone would train now
     done = box.kata("status", "--json")
     assert (done.returncode, done.stderr) == (0, "")
     document = json.loads(done.stdout)  # the whole of stdout is one document
@@ -119,9 +125,8 @@ def test_status_json_prints_only_json_never_trains_and_writes_nothing(tmp_path):
     assert {s["state"] for s in document["stages"]} == {"passed"}
     assert document["stages_passed"] == document["stages_total"] == len(all_stages())
     assert document["current_stage"] is None
-    assert document["last_training_run"] == {"test_accuracy": 0.9812, "path": "runs/20250101-120000-train"}
-    assert not (box.path / ".kata").exists()
-    assert sorted(p.name for p in (box.path / "runs").iterdir()) == ["20250101-120000-train"]
+    assert document["last_training_run"] is None
+    assert not (box.path / ".kata").exists() and not (box.path / "runs").exists()
 
 
 # The GitHub workflow, run in a clone of a learner's repository -----------------------------------
