@@ -131,7 +131,7 @@ def write_csv(learners: list[Learner], stages, path: Path) -> None:
                              *(by_id.get(stage_id, "") for _, stage_id, _ in stages)])
 
 
-def test_concept(name: str) -> str:
+def without_parameters(name: str) -> str:
     """A test's name without its parameters: test_softmax_sums_to_one[case 3] -> test_softmax_sums_to_one."""
     return re.sub(r"\[.*\]$", "", name)
 
@@ -144,7 +144,7 @@ def most_failing_tests(learners: list[Learner], top: int = TOP_TESTS) -> list[tu
         failing = set()
         for stage in learner.status["stages"]:
             numbers[stage["id"]] = stage["number"]
-            failing |= {(stage["id"], test_concept(t)) for t in stage["failing_tests"]}
+            failing |= {(stage["id"], without_parameters(t)) for t in stage["failing_tests"]}
         counts.update(failing)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], numbers[item[0][0]], item[0][1]))
     return [(numbers[stage_id], stage_id, test, count) for (stage_id, test), count in ranked[:top]]
