@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import importlib
 import os
 import signal
@@ -95,14 +96,26 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `kata | head`: the reader left; say nothing more
         _silence_stdout()
         return 1
-    except Exception as error:  # noqa: BLE001 - the learner must never see the checker's traceback
-        log = _log_internal_error(argv)
-        print(f"Error: internal error in the kata (not in your code): {type(error).__name__}: {error}. "
-              f"The details are in {log}; please report them with that file.", file=sys.stderr)
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return _report_internal_error(error, argv)
+        _silence_stdout()  # the output may be what is full: nothing more goes there
+        print(f"Error: no space left to write to ({error.strerror}): the disk, or the device the output goes "
+              "to, is full. Free some space or send the output elsewhere, then run the command again.",
+              file=sys.stderr)
         return 1
+    except Exception as error:  # noqa: BLE001 - the learner must never see the checker's traceback
+        return _report_internal_error(error, argv)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _report_internal_error(error: BaseException, argv: list[str]) -> int:
+    log = _log_internal_error(argv, error)
+    print(f"Error: internal error in the kata (not in your code): {type(error).__name__}: {error}. "
+          f"The details are in {log}; please report them with that file.", file=sys.stderr)
+    return 1
 
 
 def _on_sigterm_raise():
@@ -164,7 +177,10 @@ def stage_argument(name: str) -> Stage:
     stage = find_stage(name)
     if stage is None:
         valid = ", ".join(f"{s.number} {s.id}" for s in all_stages())
-        raise UsageError(f"there is no stage {name!r}. The stages are: {valid}. "
+        names = [n for s in all_stages() for n in (s.id, *s.aliases)]
+        close = difflib.get_close_matches(name.strip().lower(), names, n=1, cutoff=0.7)
+        guess = f" Did you mean {find_stage(close[0]).id}?" if close else ""
+        raise UsageError(f"there is no stage {name!r}.{guess} The stages are: {valid}. "
                          "Name one by number or name, e.g. kata check 3 or kata check softmax.")
     return stage
 
@@ -176,16 +192,25 @@ def _suggestion(word: str) -> str:
     return f" Did you mean: kata {close[0]}?" if close else ""
 
 
-def _log_internal_error(argv: list[str]) -> str:
+def _log_internal_error(argv: list[str], error: BaseException) -> str:
     text = (f"{datetime.now().isoformat(timespec='seconds')}  kata {' '.join(argv)}\n"
-            f"Python {sys.version.split()[0]} at {sys.executable}\n\n{traceback.format_exc()}")
+            f"Python {sys.version.split()[0]} at {sys.executable}\n\n"
+            + "".join(traceback.format_exception(error)))
     path = ROOT / ERROR_LOG
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         return display_path(ERROR_LOG)
-    except OSError:
-        return "(could not write the log)"
+    except OSError:  # .kata is a file, or read-only: the temporary folder instead
+        import tempfile
+
+        try:
+            with tempfile.NamedTemporaryFile("w", prefix="kata-last-error-", suffix=".log", delete=False,
+                                             encoding="utf-8") as f:
+                f.write(text)
+            return f.name
+        except OSError:
+            return "(could not write the log)"
 
 
 def _flush_stdout() -> None:
@@ -200,5 +225,5 @@ def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # AttributeError: no stdout at all
         pass

@@ -416,6 +416,15 @@ def _find_files(folder: Path, is_default: bool, download: bool, log: Callable[[s
     if folder.exists() and not folder.is_dir():
         raise DataError(f"{_shown(folder)} is a file; the data folder must be a folder holding the four IDX "
                         f"files {', '.join(FILE_NAMES)} (each may end in .gz).")
+    if folder.is_symlink() and not folder.exists():
+        raise DataError(f"{_shown(folder)} is a symbolic link that leads nowhere (to a missing folder, or in a "
+                        f"loop: {os.readlink(folder)}). Point --data-dir at the real folder of the four IDX files.")
+    folders = [f"{name}{ending}" for name in FILE_NAMES for ending in (".gz", "")
+               if (folder / f"{name}{ending}").is_dir() and _file_in(folder, name) is None]
+    if folders:
+        raise DataError(f"{_shown(folder / folders[0])} is a folder, not a file: the data folder must hold the IDX "
+                        f"files themselves. Put the file {folders[0]} in place of that folder, or point --data-dir "
+                        f"at the folder that holds the files.")
     missing = [name for name in FILE_NAMES if _file_in(folder, name) is None]
     if missing and is_default:
         if download:

@@ -50,11 +50,14 @@ def run(args) -> int:
         blocks.append(style.bold(f"{stage.label}, hint {level} of {total}:"))
         blocks.append(wrap(stage.hints[level - 1]))
     progress.hints_shown[stage.id] = max(seen, levels[-1])
-    progress.save()
+    remembered = progress.save()
     print("\n\n".join(blocks))
     print()
     shown = levels[-1]
-    if shown < total:
+    if shown < total and not remembered:
+        print(f"Next hint ({level_name(stage.hints[shown])}): kata hint {stage.number} --all (hint levels "
+              f"cannot be remembered now, see the warning, so kata hint {stage.number} would show this one again)")
+    elif shown < total:
         print(f"Next hint ({level_name(stage.hints[shown])}): kata hint {stage.number}    "
               f"All hints: kata hint {stage.number} --all")
     else:

@@ -27,17 +27,20 @@ SIDE = 28  # MNIST images are SIDE x SIDE
 DIGIT_BOX = 20  # MNIST digits were scaled to fit this box, then centred in SIDE x SIDE
 INK = 0.1  # a pixel brighter than this (after inversion) is part of the digit
 SHADES = " .:-=+*#%@"
+MAX_SIDE = 8000
+MAX_PIXELS = MAX_SIDE * MAX_SIDE  # below PIL's decompression-bomb limit (about 89 million pixels)
 
 
 # --- runs --------------------------------------------------------------------------------------
 
 def newest_run(parent: Path) -> Path:
     """The most recently written run folder under parent that holds weights of a finished or
-    interrupted training run (a diverged run's weights are not finite)."""
+    interrupted training run that learned (a diverged run's weights are not finite; a run that did
+    not learn reads digits no better than guessing)."""
     candidates = []
     for weights in Path(parent).glob(f"*/{training.WEIGHTS_FILE}"):
         summary = read_json(weights.parent / training.SUMMARY_FILE)
-        if summary.get("stopped") != "diverged":
+        if summary.get("stopped") != "diverged" and summary.get("learned") is not False:
             candidates.append((weights.stat().st_mtime, weights.parent.name, weights.parent))
     if not candidates:
         raise KataError(f"there is no trained network in {training.display_path(parent)} yet. "
@@ -86,6 +89,10 @@ def read_image(path: Path) -> np.ndarray:
 
     try:
         with Image.open(path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise KataError(f"{path} is {image.width}x{image.height} pixels; kata predict reads pictures of "
+                                f"up to {MAX_PIXELS // 10**6} million pixels (e.g. {MAX_SIDE}x{MAX_SIDE}). "
+                                f"Scale it down (a digit needs a few hundred pixels a side) and try again.")
             image.load()
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
                 paper = Image.new("RGBA", image.size, "white")
@@ -96,6 +103,10 @@ def read_image(path: Path) -> np.ndarray:
                         f"e.g. kata predict my_digit.png") from None
     except IsADirectoryError:
         raise KataError(f"{path} is a folder. Give the path of a picture of one digit.") from None
+    except Image.DecompressionBombError:  # larger still than PIL's own limit: refused before reading
+        raise KataError(f"{path} is larger than the {MAX_PIXELS // 10**6} million pixels kata predict reads "
+                        f"(e.g. {MAX_SIDE}x{MAX_SIDE}). Scale it down (a digit needs a few hundred pixels a "
+                        f"side) and try again.") from None
     except (UnidentifiedImageError, OSError) as error:
         raise KataError(f"{path} is not a picture that can be read ({type(error).__name__}). "
                         f"Save the digit as a PNG (or JPEG) file and try again.") from None
@@ -176,9 +187,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("image", nargs="?", type=Path, help="a picture of one digit (PNG, JPEG, ...)")
     parser.add_argument("--index", type=int, metavar="N", help="use image N of the test set instead")
-    parser.add_argument("--run", type=Path, metavar="DIR",
+    parser.add_argument("--run", type=training.folder_path, metavar="DIR",
                         help="the run folder whose network to use (default: the newest in runs/)")
-    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+    parser.add_argument("--data-dir", type=training.folder_path, metavar="DIR",
                         help="for --index: the folder of the IDX files (default: the run's)")
 
 
@@ -197,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir = args.data_dir or (trained_on if trained_on and Path(trained_on).is_dir() else None)
         test = load_dataset(data_dir).test
         if not 0 <= args.index < len(test.labels):
-            raise KataError(f"there is no test image {args.index}: the test set has "
+            raise UsageError(f"there is no test image {args.index}: the test set has "
                             f"{len(test.labels):,}, numbered 0 to {len(test.labels) - 1}. "
                             f"Choose one in that range.")
         image, notes = test.images[args.index], []

@@ -3,13 +3,19 @@
 The truth is always the tests: the file only remembers when each stage first passed (to celebrate
 a fresh unlock and to recognise a regression), how many hints of each stage were shown, and whether
 the final training was started. Missing, unreadable, corrupt or from an older kata, it is simply
-rebuilt; it never stops the checker.
+rebuilt; it never stops the checker. When it cannot be written (`.kata` is a file, a folder is
+read-only, ...), a one-line warning says so and why, once per command, and the command goes on.
+
+`training_lock()` makes sure that of several `kata` commands started at once, one trains.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -58,8 +64,9 @@ class Progress:
             progress.completed = data["completed"]
         return progress
 
-    def save(self) -> None:
-        """Write atomically; a failure to write is ignored, since the file is only a cache."""
+    def save(self) -> bool:
+        """Write atomically. The file is only a cache: when it cannot be written, warn (once per
+        command, on stderr) and go on. Returns whether it was saved."""
         data = {"version": VERSION, "first_passed": self.first_passed, "hints_shown": self.hints_shown,
                 "completed": self.completed}
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
@@ -67,8 +74,14 @@ class Progress:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
             os.replace(temporary, self.path)
-        except OSError:
-            temporary.unlink(missing_ok=True)
+            return True
+        except OSError as error:
+            with contextlib.suppress(OSError):  # on a read-only disk or under a file, this fails too
+                temporary.unlink(missing_ok=True)
+            warn_once(f"Warning: your progress could not be saved ({unsaved_reason(self.path, error)}), so first "
+                      f"passes and hint levels are not remembered; the report itself is right. "
+                      f"{unsaved_fix(self.path, error)}")
+            return False
 
     def passed_before(self, stage: Stage) -> bool:
         return stage.id in self.first_passed
@@ -92,3 +105,69 @@ class Progress:
         """Start a stage over (after `kata reset`)."""
         self.first_passed.pop(stage.id, None)
         self.hints_shown.pop(stage.id, None)
+
+
+_warned: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        try:
+            print(message, file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
+
+
+def unsaved_reason(path: Path, error: OSError) -> str:
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        return f"{folder.name} is a file, not a folder"
+    if path.is_dir():
+        return f"{folder.name}/{path.name} is a folder"
+    if error.errno == errno.EROFS:
+        return f"{folder} is on a read-only disk"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"{folder} is not writable"
+    return f"{error.strerror or error} in {folder}"
+
+
+def unsaved_fix(path: Path, error: OSError) -> str:
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        return f"To fix it: rename or delete the file {folder.name} (the kata keeps its notes in a folder of that name)."
+    if path.is_dir():
+        return f"To fix it: delete the folder {folder.name}/{path.name}."
+    if error.errno == errno.EROFS:
+        return "To keep progress, work in a copy of the kata on a writable disk."
+    return f"To fix it: make {folder.name} writable (or delete it), then run kata again."
+
+
+@contextlib.contextmanager
+def training_lock(root: Path = ROOT):
+    """Yields True when this process may train, False while another `kata` holds the lock.
+
+    Without a place for the lock file (a read-only kata) or without fcntl (Windows), it yields True.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield True
+        return
+    path = kata_dir(root) / "training.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a")
+    except OSError:
+        yield True
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

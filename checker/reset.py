@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from datetime import datetime
 from pathlib import Path
 
 from . import cli
-from .errors import UsageError
+from .errors import KataError, UsageError
 from .progress import Progress, kata_dir
 from .stages import ROOT, Stage
 from .stubgen import stub_for
@@ -48,13 +49,24 @@ def run(args) -> int:
         print("Nothing changed.")
         return 1
     lines = []
+    backup = None
     if current is not None:
         backup = backup_path(stage)
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        backup.write_bytes(current)
+        try:
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            backup.write_bytes(current)
+        except OSError as error:
+            raise KataError(f"cannot save your version of {shown} to {display_path('.kata/backups')}/ "
+                            f"({_why(backup.parent, error)}), so nothing was changed. {_fix(backup.parent, error)}, "
+                            f"then run: kata reset {stage.id} --yes") from None
         lines.append(f"Saved your version to {display_path(backup.relative_to(ROOT).as_posix())}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(stub, encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(stub, encoding="utf-8")
+    except OSError as error:
+        saved = f"; a copy is in {display_path(backup.relative_to(ROOT).as_posix())}" if backup else ""
+        raise KataError(f"cannot write {shown} ({_why(target.parent, error)}): your version is still there"
+                        f"{saved}. {_fix(target.parent, error)}, then run: kata reset {stage.id} --yes") from None
     progress = Progress.load()
     progress.forget(stage)
     progress.save()
@@ -62,6 +74,23 @@ def run(args) -> int:
     lines.append(f"{style.bold('Next:')} open {shown} and write {stage.tasks[0]}(), then run: kata")
     print("\n".join(lines))
     return 0
+
+
+def _why(folder: Path, error: OSError) -> str:
+    if folder.exists() and not folder.is_dir():
+        return f"{folder.name} is a file, not a folder"
+    if error.errno == errno.EROFS:
+        return "the disk is read-only"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"{folder.name}/ is read-only"
+    return error.strerror or str(error)
+
+
+def _fix(folder: Path, error: OSError) -> str:
+    relative = folder.relative_to(ROOT).as_posix() if folder.is_relative_to(ROOT) else str(folder)
+    if folder.exists() and not folder.is_dir():
+        return f"Rename or delete the file {relative}"
+    return f"Make {relative}/ writable"
 
 
 def confirmed(stage: Stage, shown: str) -> bool:

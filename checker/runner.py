@@ -239,7 +239,7 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
             command += ["-v", "--tb=short", "--no-header", f"--color={'yes' if color else 'no'}"]
         key = secrets.token_bytes(32)
         token = secrets.token_hex(16)
-        key_reader, key_writer = os.pipe()
+        key_reader, key_writer = (_above_standard(fd) for fd in os.pipe())
         env = _child_env(root, impl, results_path, stop_after_failing_stage)
         env.update({"KATA_RESULTS_KEY_FD": str(key_reader), TOKEN_VARIABLE: token})
         limits = _child_limits(memory_limit_mb(), limit * len(files) + STARTUP_ALLOWANCE) if resource else None
@@ -255,8 +255,11 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
                     _ACTIVE.add(process.pid)
             finally:
                 os.close(key_reader)
-            with os.fdopen(key_writer, "wb") as pipe:  # the child reads it once, at start-up
-                pipe.write(key)
+            try:
+                with os.fdopen(key_writer, "wb") as pipe:  # the child reads it once, at start-up
+                    pipe.write(key)
+            except BrokenPipeError:
+                pass  # the child ended before reading it: no events will count, as it should be
             channel = _Channel(results_file, key)
             shown = _OutputPump(output_path, show_output)
             try:
@@ -315,6 +318,15 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
 
 
 # The child process ---------------------------------------------------------------------------
+
+
+def _above_standard(fd: int) -> int:
+    """fd, moved above 0-2 if it is one of them (kata started with stdin, stdout or stderr closed)."""
+    if fd > 2:
+        return fd
+    moved = _above_standard(os.dup(fd))
+    os.close(fd)
+    return moved
 
 
 def _verified(files: list[str], results: dict, stages: list, root: Path, stop: bool) -> list[str]:

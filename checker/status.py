@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import cli, status_json
 from .errors import KataError
-from .progress import Progress, now
+from .progress import Progress, now, training_lock
 from .report import last_training_run, render_status
 from .runner import RunResult, run_stages
 from .stages import all_stages
@@ -37,6 +37,10 @@ def add_arguments(parser) -> None:
                              "implies --no-train and leaves .kata/ untouched")
 
 
+TRAINING_ELSEWHERE = ("A training run is already under way: another kata command started it. When it "
+                      "ends, kata shows its result.")
+
+
 def run(args) -> int:
     if args.json:  # stdout carries the JSON alone: no training, no report, no progress recorded
         result = run_stages(all_stages())
@@ -47,12 +51,18 @@ def run(args) -> int:
     result = run_stages(all_stages())
     newly_passed = progress.record(result)
     train = result.all_passed and not args.no_train and first_completion(progress)
-    print(render_status(result, progress, style, newly_passed, training_next=train), flush=True)
-    if train:
-        progress.completed = now()
-    progress.save()
-    if train:
-        return train_now()
+    with training_lock() as free:
+        # Several kata commands at once: one trains. Another that finished meanwhile counts too.
+        elsewhere = train and not free
+        train = train and free and first_completion(Progress.load())
+        print(render_status(result, progress, style, newly_passed, training_next=train), flush=True)
+        if train:
+            progress.completed = now()
+        progress.save()
+        if elsewhere:
+            print(f"\n{TRAINING_ELSEWHERE}")
+        if train:
+            return train_now()
     return exit_code(result)
 
 

@@ -241,10 +241,36 @@ def eval_iterations(config: TrainConfig, iterations_per_epoch: int) -> set[int]:
     return points
 
 
+def smaller_lr(lr: float) -> float:
+    """A learning rate to suggest after lr failed: a quarter of it, and never above the default."""
+    return min(lr / 4, TrainConfig.lr)
+
+
+CHANCE_MARGIN = 2.0  # a final validation accuracy below this many times chance (1 / classes): no learning
+
+
+def did_not_learn(history: History, lr: float) -> str | None:
+    """Why a run that ended with finite losses did not learn (None when it did): its final validation
+    accuracy is near chance, or its training loss ended above where it started."""
+    if not history.epochs or not history.batch_loss:
+        return None
+    accuracy = history.epochs[-1].validation_accuracy
+    start, end = history.batch_loss[0], history.epochs[-1].train_loss
+    if accuracy < CHANCE_MARGIN / NUM_CLASSES:
+        what = (f"its validation accuracy ended at {accuracy:.1%}, about what guessing gets "
+                f"({1 / NUM_CLASSES:.0%})")
+    elif end > start:
+        what = f"its training loss ended at {end:.4g}, above where it started ({start:.4g})"
+    else:
+        return None
+    return (f"the run did not learn: {what}. The likely cause is a learning rate too high for this network "
+            f"(--lr {lr:g}); try --lr {smaller_lr(lr):g}.")
+
+
 def diverged_message(iteration: int, epoch: int, loss: float, lr: float) -> str:
     return (f"the loss became {loss} at iteration {iteration} (epoch {epoch}), so training stopped. "
             f"Likely causes: a learning rate too high for this network (--lr {lr:g}; try "
-            f"{lr / 4:g}), or a softmax or log that is not numerically stable (softmax must "
+            f"--lr {smaller_lr(lr):g}), or a softmax or log that is not numerically stable (softmax must "
             f"subtract each row's maximum; cross_entropy must clip probabilities before the log: "
             f"kata check softmax, kata check cross_entropy).")
 
@@ -446,6 +472,17 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
     return summary
 
 
+def mark_interrupted_while_saving(run_dir: Path, result: TrainResult) -> list[str]:
+    """After a stop while save_run wrote run_dir: a summary.json that says so. Returns the files kept."""
+    kept = sorted(p.name for p in run_dir.iterdir() if p.name != SUMMARY_FILE)
+    write_json(run_dir / SUMMARY_FILE, {
+        "test_accuracy": None, "run_dir": str(run_dir), "plots": [n for n in kept if n.endswith(".png")],
+        "iterations": result.history.iterations, "epochs_completed": len(result.history.epochs),
+        "finished": False, "stopped": "interrupted",
+        "message": f"stopped while the run was being saved; kept: {', '.join(kept) or 'nothing'}"})
+    return kept
+
+
 # --- the command -------------------------------------------------------------------------------
 
 def require_all_stages_pass() -> None:
@@ -496,6 +533,23 @@ def positive_float(text: str) -> float:
     return value
 
 
+def seed_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number of at least 0, got {value}")
+    return value
+
+
+def folder_path(text: str) -> Path:
+    """A folder option: an empty one would silently mean the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the folder is empty: name one, e.g. runs/mine, or leave the option out")
+    return Path(text)
+
+
 def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
     """The options kata train and kata experiment share."""
     parser.add_argument("--hidden", type=positive_int, default=defaults.hidden, metavar="N",
@@ -512,12 +566,12 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) 
     parser.add_argument("--lr-schedule", choices=sorted(LR_SCHEDULES), default=defaults.lr_schedule,
                         help=f"linear: decays to 0 by the last update; constant: stays "
                              f"(default {defaults.lr_schedule})")
-    parser.add_argument("--seed", type=int, default=defaults.seed,
+    parser.add_argument("--seed", type=seed_int, default=defaults.seed,
                         help=f"seed of the initial weights and the batch order (default {defaults.seed})")
-    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+    parser.add_argument("--data-dir", type=folder_path, metavar="DIR",
                         help="read the four IDX files from DIR instead of data/mnist/ "
                              "(e.g. Fashion-MNIST)")
-    parser.add_argument("--out", type=Path, metavar="DIR", default=None,
+    parser.add_argument("--out", type=folder_path, metavar="DIR", default=None,
                         help="create the run folder in DIR (default runs/)")
     parser.add_argument("--solutions", action="store_true",
                         help="use the reference implementation instead of your exercises/")
@@ -589,10 +643,21 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     if result.stopped == "interrupted":
         print(f"\nStopped by Ctrl-C after {result.history.iterations} iterations; "
               f"saving what there is so far.")
-    summary = save_run(run_dir, parts, config, dataset, result, started)
+    try:
+        summary = save_run(run_dir, parts, config, dataset, result, started)
+    except KeyboardInterrupt:  # a second Ctrl-C, or SIGTERM: keep what was saved, marked as such
+        kept = mark_interrupted_while_saving(run_dir, result)
+        print(f"\nStopped while saving the run: kept {', '.join(kept) or 'nothing but the summary'} in "
+              f"{display_path(run_dir)} (marked as interrupted in {SUMMARY_FILE}).")
+        return 130
     where = display_path(run_dir)
     if result.stopped == "diverged":
         raise KataError(f"{result.message} The metrics and curves so far are in {where}")
+    failure = did_not_learn(result.history, config.lr) if result.stopped is None else None
+    if failure:
+        summary.update(learned=False, message=failure)
+        write_json(run_dir / SUMMARY_FILE, summary)
+        raise KataError(f"{failure} The run is kept in {where}; kata predict skips it unless named with --run.")
     print(f"Test accuracy: {summary['test_accuracy']:.2%} on {len(dataset.test.labels):,} test "
           f"images, after {plural(summary['epochs_completed'], 'epoch')}.")
     print(f"Training took {result.train_seconds:.1f} s; the whole run {summary['wall_time_s']:.1f} s.")

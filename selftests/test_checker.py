@@ -541,8 +541,8 @@ ALL_COMMANDS = ", ".join(cli.COMMANDS)  # every branch that adds a command would
     (["check", "9"], "Error: there is no stage '9'. The stages are: 1 one_hot, 2 relu, 3 softmax, 4 cross_entropy, "
                      "5 backprop, 6 init, 7 gradient_descent. Name one by number or name, e.g. kata check 3 or "
                      "kata check softmax.\n"),
-    (["hint", "softmaks"], "Error: there is no stage 'softmaks'. The stages are: 1 one_hot, 2 relu, 3 softmax, "
-                           "4 cross_entropy, 5 backprop, 6 init, 7 gradient_descent. Name one by number or name, "
+    (["hint", "softmaks"], "Error: there is no stage 'softmaks'. Did you mean softmax? The stages are: 1 one_hot, "
+                           "2 relu, 3 softmax, 4 cross_entropy, 5 backprop, 6 init, 7 gradient_descent. Name one by number or name, "
                            "e.g. kata check 3 or kata check softmax.\n"),
     (["reset"], "Error: the following arguments are required: STAGE. See: kata reset --help\n"),
     (["hint", "1", "2"], "Error: unrecognized arguments: 2. See: kata --help\n"),

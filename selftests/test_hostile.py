@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from checker_sandbox import Sandbox
+from checker_sandbox import FAKE_TRAIN, Sandbox
 
 from checker import manifest
 from checker.stages import ROOT, all_stages
@@ -296,3 +298,313 @@ def test_a_test_counts_only_when_seen_to_start_and_finish_once_and_all_collected
     events.add(result("test_one_hot_b"))
     events.fill(stage_result, 0, 30)
     assert stage_result.passed
+
+
+# 3. State problems never crash a command -------------------------------------------------------
+
+def hint_next_line(stage: int) -> str:
+    return "kata hint {0} --all (hint levels cannot be remembered now, see the warning, so kata hint {0} would " \
+           "show this one again)\n".format(stage)
+
+
+@scenario
+def kata_folder_is_a_file(box):
+    box.write(".kata", "not a folder")
+    return box.kata(), box.kata("hint"), box.kata("list")
+
+
+@uses("kata_folder_is_a_file")
+def test_a_kata_file_instead_of_the_folder_is_a_warning_and_every_command_works(run):
+    _, (status, hint, listing) = run
+    warning = ("Warning: your progress could not be saved (.kata is a file, not a folder), so first passes and hint "
+               "levels are not remembered; the report itself is right. To fix it: rename or delete the file .kata "
+               "(the kata keeps its notes in a folder of that name).\n")
+    assert (status.returncode, status.stderr) == (1, warning)
+    assert status.stdout.startswith("> 1  One-hot encoding    not started\n")
+    assert (hint.returncode, hint.stderr) == (0, warning)
+    assert hint.stdout.startswith("Stage 1 (One-hot encoding), hint 1 of 3:")
+    assert hint.stdout.endswith(hint_next_line(1))
+    assert (listing.returncode, listing.stderr) == (0, warning)
+    assert "internal error" not in status.stderr + hint.stderr + listing.stderr
+
+
+@scenario
+def progress_file_is_a_folder(box):
+    (box.path / ".kata" / "progress.json").mkdir(parents=True)
+    return box.kata("hint", "2"), box.kata("list")
+
+
+@uses("progress_file_is_a_folder")
+def test_a_progress_folder_instead_of_the_file_is_a_warning(run):
+    _, (hint, listing) = run
+    warning = ("Warning: your progress could not be saved (.kata/progress.json is a folder), so first passes and "
+               "hint levels are not remembered; the report itself is right. To fix it: delete the folder "
+               ".kata/progress.json.\n")
+    assert (hint.returncode, hint.stderr) == (0, warning)
+    assert hint.stdout.endswith(hint_next_line(2))
+    assert (listing.returncode, listing.stderr) == (0, warning)
+
+
+def test_a_read_only_kata_folder_is_a_warning_and_hints_say_why_they_do_not_advance(monkeypatch, capsys, tmp_path):
+    import errno
+    import pathlib
+
+    from checker import cli, progress
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(progress, "kata_dir", lambda root=None: tmp_path / ".kata")
+    (tmp_path / ".kata").mkdir()
+    monkeypatch.setattr(pathlib.Path, "write_text", read_only)
+    monkeypatch.setattr(pathlib.Path, "unlink", read_only)  # the clean-up fails as well
+    monkeypatch.setattr(progress, "_warned", set())
+    assert cli.main(["hint", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert out.endswith(hint_next_line(3))
+    assert err == (f"Warning: your progress could not be saved ({tmp_path / '.kata'} is on a read-only disk), so "
+                   "first passes and hint levels are not remembered; the report itself is right. To keep progress, "
+                   "work in a copy of the kata on a writable disk.\n")
+
+
+SLOW_FAKE_TRAIN = FAKE_TRAIN.replace('    print(f"fake training', '    import time\n    time.sleep(8)\n'
+                                     '    print(f"fake training')
+
+
+@scenario
+def three_first_completions_at_once(box):
+    box.solve(*(stage.id for stage in all_stages()))
+    box.write("checker/train.py", SLOW_FAKE_TRAIN)
+    processes = [box.start() for _ in range(3)]
+    return [p.communicate(timeout=170)[0] for p in processes], [p.returncode for p in processes]
+
+
+@uses("three_first_completions_at_once")
+def test_of_three_kata_commands_at_the_first_completion_one_trains(run):
+    _, (outputs, codes) = run
+    assert codes == [0, 0, 0]
+    assert sum("fake training: 3 epochs" in out for out in outputs) == 1, outputs
+    assert sum(out.endswith("\nA training run is already under way: another kata command started it. When it "
+                            "ends, kata shows its result.\n") for out in outputs) == 2, outputs
+
+
+# 4. No internal errors for user mistakes -------------------------------------------------------
+
+def main_says(capsys, *argv) -> tuple[int, str, str]:
+    from checker import cli
+
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--seed", "-1"], "Error: argument --seed: a seed is a whole number of at least 0, got -1. "
+                                "See: kata train --help\n"),
+    (["train", "--solutions", "--out", ""], "Error: argument --out: the folder is empty: name one, e.g. runs/mine, "
+                                            "or leave the option out. See: kata train --help\n"),
+    (["predict", "--index", "0", "--run", ""], "Error: argument --run: the folder is empty: name one, e.g. "
+                                               "runs/mine, or leave the option out. See: kata predict --help\n"),
+    (["check", "sofmax"], "Error: there is no stage 'sofmax'. Did you mean softmax? The stages are: 1 one_hot, "
+                          "2 relu, 3 softmax, 4 cross_entropy, 5 backprop, 6 init, 7 gradient_descent. Name one by "
+                          "number or name, e.g. kata check 3 or kata check softmax.\n"),
+])
+def test_option_mistakes_are_usage_errors_with_one_line(capsys, argv, message):
+    assert main_says(capsys, *argv) == (2, "", message)
+
+
+def test_a_test_image_out_of_range_is_a_usage_error(monkeypatch, tmp_path, capsys):
+    import numpy as np
+
+    from checker import train as training
+    from training_helpers import use_tiny_dataset
+
+    use_tiny_dataset(monkeypatch)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    np.savez(run_dir / training.WEIGHTS_FILE, W1=np.zeros((784, 4), np.float32), b1=np.zeros(4, np.float32),
+             W2=np.zeros((4, 10), np.float32), b2=np.zeros(10, np.float32))
+    code, out, err = main_says(capsys, "predict", "--index", "10000", "--run", str(run_dir))
+    assert (code, out) == (2, "")
+    assert err == ("Error: there is no test image 10000: the test set has 200, numbered 0 to 199. "
+                   "Choose one in that range.\n")
+
+
+def png_header(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares width x height pixels (PIL reads the size without decoding anything)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("side", [20000, 9000])
+def test_a_huge_picture_states_the_size_limit(tmp_path, side):
+    from checker import predict
+    from checker.errors import KataError
+
+    path = png_header(tmp_path / "huge.png", side, side)
+    with pytest.raises(KataError) as error:
+        predict.read_image(path)
+    message = str(error.value)
+    assert "64 million pixels" in message and "(e.g. 8000x8000). Scale it down" in message, message
+
+
+@scenario
+def reset_with_a_backups_file(box):
+    box.edit("relu", "# Your code here: replace the raise below.", "# my attempt")
+    mine = box.read("exercises/relu.py")
+    box.write(".kata/backups", "not a folder")
+    return box.kata("reset", "relu", "--yes"), mine, box.read("exercises/relu.py")
+
+
+@uses("reset_with_a_backups_file")
+def test_reset_says_why_it_cannot_back_up_and_changes_nothing(run):
+    _, (done, mine, after) = run
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == ("Error: cannot save your version of exercises/relu.py to .kata/backups/ (backups is a "
+                           "file, not a folder), so nothing was changed. Rename or delete the file .kata/backups, "
+                           "then run: kata reset relu --yes\n")
+    assert after == mine
+
+
+def test_reset_into_a_read_only_exercises_folder_keeps_the_learners_file(monkeypatch, tmp_path, capsys):
+    import errno
+    import pathlib
+
+    from checker import progress, reset
+
+    box = Sandbox(tmp_path)
+    box.edit("relu", "# Your code here: replace the raise below.", "# my attempt")
+    mine = box.read("exercises/relu.py")
+    monkeypatch.setattr(reset, "ROOT", box.path)
+    monkeypatch.setattr(progress, "kata_dir", lambda root=None: box.path / ".kata")
+    real_write_text = pathlib.Path.write_text
+
+    def write_text(self, *args, **kwargs):
+        if self.parent.name == "exercises":
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", write_text)
+    monkeypatch.chdir(box.path)
+    code, out, err = main_says(capsys, "reset", "relu", "--yes")
+    (backup,) = (box.path / ".kata" / "backups").iterdir()
+    assert (code, out) == (1, "")
+    assert re.fullmatch(r"Error: cannot write \S*exercises/relu\.py \(the disk is read-only\): your version is still "
+                        rf"there; a copy is in \S*\.kata/backups/{backup.name}\. Make exercises/ writable, then run: "
+                        r"kata reset relu --yes\n", err), err
+    assert box.read("exercises/relu.py") == mine == backup.read_text()
+
+
+@scenario
+def output_that_cannot_be_written(box):
+    results = {}
+    with open("/dev/full", "w") as full:
+        for args in (("check", "1"), ()):
+            done = subprocess.run(box.command(*args), cwd=box.path, env=box.env(), stdout=full, text=True,
+                                  stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=120)
+            results["full " + " ".join(args)] = (done.returncode, done.stderr)
+    for args in (("check", "1"), ("list",)):
+        reader, writer = os.pipe()
+        os.close(reader)  # `kata | head -1`, the reader gone
+        done = subprocess.run(box.command(*args), cwd=box.path, env=box.env(), stdout=writer, text=True,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=120)
+        os.close(writer)
+        results["pipe " + " ".join(args)] = (done.returncode, done.stderr)
+    done = subprocess.run(box.command(), cwd=box.path, env=box.env(), stdout=subprocess.DEVNULL, text=True,
+                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=120,
+                          preexec_fn=lambda: os.close(1))  # stdout closed
+    results["closed"] = (done.returncode, done.stderr)
+    return results
+
+
+@uses("output_that_cannot_be_written")
+def test_a_full_disk_or_a_closed_output_is_one_line_not_an_internal_error(run):
+    _, results = run
+    full = ("Error: no space left to write to (No space left on device): the disk, or the device the output goes "
+            "to, is full. Free some space or send the output elsewhere, then run the command again.\n")
+    assert results == {"full check 1": (1, full), "full ": (1, full), "pipe check 1": (1, ""), "pipe list": (1, ""),
+                       "closed": (1, "")}
+
+
+def test_data_folders_that_are_links_to_nowhere_or_hold_folders_are_named(tmp_path):
+    from checker.data import DataError, load_dataset
+
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(DataError, match=r"loop is a symbolic link that leads nowhere \(to a missing folder, or in a "
+                                        r"loop: .*\)\. Point --data-dir at the real folder"):
+        load_dataset(loop, download=False)
+    (tmp_path / "data" / "train-images-idx3-ubyte.gz").mkdir(parents=True)
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte\.gz is a folder, not a file: the data folder "
+                                        r"must hold the IDX files themselves"):
+        load_dataset(tmp_path / "data", download=False)
+
+
+def test_a_nan_loss_at_a_huge_learning_rate_suggests_a_sensible_one():
+    from checker import train as training
+
+    message = training.diverged_message(3, 1, float("nan"), 1e30)
+    assert "(--lr 1e+30; try --lr 0.8)" in message
+    assert "(--lr 2; try --lr 0.5)" in training.diverged_message(3, 1, float("nan"), 2.0)
+
+
+def test_a_stop_while_the_run_is_saved_keeps_what_was_saved_marked_interrupted(monkeypatch, tmp_path, capsys):
+    from checker import plots
+    from training_helpers import only_run_dir, run_command, use_tiny_dataset
+
+    use_tiny_dataset(monkeypatch)
+
+    def second_ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plots, "plot_loss", second_ctrl_c)
+    assert run_command("train", "--solutions", "--out", str(tmp_path), "--epochs", "1", "--hidden", "16") == 130
+    run_dir = only_run_dir(tmp_path)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["finished"] is False and summary["stopped"] == "interrupted"
+    assert {"metrics.csv", "config.json", "weights.npz"} <= set(os.listdir(run_dir))
+    assert "Stopped while saving the run: kept config.json, metrics.csv, weights.npz in " in capsys.readouterr().out
+
+
+# 5. A run that diverged is not a success -------------------------------------------------------
+
+def test_a_run_that_did_not_learn_fails_is_marked_and_predict_skips_it(monkeypatch, tmp_path):
+    from checker import predict
+    from checker.errors import KataError
+    from training_helpers import only_run_dir, run_command, use_tiny_dataset
+
+    use_tiny_dataset(monkeypatch)
+    with pytest.raises(KataError) as error:
+        run_command("train", "--solutions", "--out", str(tmp_path), "--lr", "1000", "--epochs", "1", "--hidden", "16")
+    assert re.match(r"the run did not learn: its (validation accuracy|training loss) ended at .*\. The likely cause is a learning rate too high for this network \(--lr 1000\); try "
+                    r"--lr 0\.8\. The run is kept in .*; kata predict skips it unless named with --run\.",
+                    str(error.value)), str(error.value)
+    run_dir = only_run_dir(tmp_path)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["learned"] is False and summary["message"].startswith("the run did not learn")
+    with pytest.raises(KataError, match="there is no trained network"):
+        predict.newest_run(tmp_path)
+    assert predict.load_run(run_dir)[0]["W1"].shape == (784, 16)  # named explicitly, it loads
+
+
+def test_a_loss_that_ends_above_its_start_is_not_learning():
+    from checker import train as training
+
+    history = training.History(iterations_per_epoch=2, batch_loss=[2.3, 2.5, 2.6, 2.7])
+    history.epochs.append(training.EpochRow(1, 4, 2.65, 0.5, 2.6, 0.55, 1.0))
+    assert training.did_not_learn(history, 3.0) == (
+        "the run did not learn: its training loss ended at 2.65, above where it started (2.3). The likely cause is "
+        "a learning rate too high for this network (--lr 3); try --lr 0.75.")
+    history.epochs[-1] = training.EpochRow(1, 4, 0.4, 0.9, 0.4, 0.9, 1.0)
+    assert training.did_not_learn(history, 3.0) is None
+    history.epochs[-1] = training.EpochRow(1, 4, 2.2, 0.1, 2.2, 0.0982, 1.0)  # the issue's run: 9.82%
+    assert training.did_not_learn(history, 1000.0) == (
+        "the run did not learn: its validation accuracy ended at 9.8%, about what guessing gets (10%). The likely "
+        "cause is a learning rate too high for this network (--lr 1000); try --lr 0.8.")
