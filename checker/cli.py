@@ -41,6 +41,7 @@ COMMANDS = {
     "experiment": ("experiments", "controlled experiments: init, regularization, optimizers"),
     "predict": ("predict", "read a handwritten digit with a trained network"),
     "report": ("webpage", "write a run's web page: its figures, and a canvas your network reads"),
+    "class-report": ("class_report", "for teachers: a class's progress from many kata status --json files"),
 }
 
 DESCRIPTION = "mnist-kata: build an MNIST digit classifier from scratch in NumPy, one tested stage at a time."

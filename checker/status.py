@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cli
+from . import cli, status_json
 from .errors import KataError
 from .progress import Progress, now, training_lock
 from .report import last_training_run, part_complete, part_one_passes, render_status
@@ -23,6 +23,7 @@ exit codes: 0 every stage passes, 1 a stage does not pass yet, 2 usage error
 examples:
   kata                  the report (the same as kata status)
   kata --no-train       the report, without starting the training when Part I passes
+  kata status --json    the status as JSON for teachers and CI (never trains; see the README)
   NO_COLOR=1 kata       the report without colour
 """
 
@@ -32,6 +33,9 @@ def add_arguments(parser) -> None:
     parser.epilog = EXAMPLES
     parser.add_argument("--no-train", action="store_true",
                         help="do not start the training when Part I passes for the first time")
+    parser.add_argument("--json", action="store_true",
+                        help="print only a JSON document (schema: checker/status.schema.json); "
+                             "implies --no-train and leaves .kata/ untouched")
 
 
 TRAINING_ELSEWHERE = ("A training run is already under way: another kata command started it. When it "
@@ -39,6 +43,10 @@ TRAINING_ELSEWHERE = ("A training run is already under way: another kata command
 
 
 def run(args) -> int:
+    if args.json:  # stdout carries the JSON alone: no training, no report, no progress recorded
+        result = run_stages(all_stages())
+        print(status_json.render(status_json.status_document(result)), end="", flush=True)
+        return exit_code(result)
     style = Style()
     progress = Progress.load()
     result = run_stages(all_stages())
