@@ -84,7 +84,7 @@ def conftest_in_the_repo_root(box):
 @uses("conftest_in_the_repo_root")
 def test_a_conftest_py_of_the_learners_is_not_loaded(run):
     _, (done, refused) = run
-    assert done.stdout.startswith("> 1  One-hot encoding    not started\n"), done.stdout
+    assert done.stdout.startswith("Part I: the core\n>  1  One-hot encoding    not started\n"), done.stdout
     assert_stage_1_not_passed(done, refused)
 
 
@@ -98,7 +98,7 @@ def pytest_ini_with_a_plugin(box):
 @uses("pytest_ini_with_a_plugin")
 def test_a_pytest_ini_or_plugin_of_the_learners_is_not_loaded(run):
     _, (done, refused) = run
-    assert done.stdout.startswith("> 1  One-hot encoding    not started\n"), done.stdout
+    assert done.stdout.startswith("Part I: the core\n>  1  One-hot encoding    not started\n"), done.stdout
     assert_stage_1_not_passed(done, refused)
 
 
@@ -115,7 +115,7 @@ def rewritten_tests(box):
 def test_an_edited_suite_is_named_with_how_to_restore_it_and_does_not_count(run):
     _, ((done, refused), _) = run
     assert_stage_1_not_passed(done, refused)
-    assert done.stdout.startswith("> 1  One-hot encoding    could not run\n"), done.stdout
+    assert done.stdout.startswith("Part I: the core\n>  1  One-hot encoding    could not run\n"), done.stdout
     assert ("Stage 1 (One-hot encoding): tests/test_one_hot.py differs from the kata's copy, so its results do "
             "not count. The tests are not yours to change: restore the file with git checkout "
             "tests/test_one_hot.py\n") in done.stdout
@@ -254,7 +254,7 @@ def thread_left_running(box):
 def test_a_thread_left_running_does_not_stall_the_run_or_blame_a_stage(run):
     _, done = run
     assert (done.returncode, done.stderr) == (1, "")
-    assert "  1  One-hot encoding    passed\n> 2  ReLU                not started\n" in done.stdout, done.stdout
+    assert "  1  One-hot encoding    passed\n>  2  ReLU                not started\n" in done.stdout, done.stdout
     assert "stopped after" not in done.stdout and "endless loop" not in done.stdout
 
 
@@ -320,7 +320,7 @@ def test_a_kata_file_instead_of_the_folder_is_a_warning_and_every_command_works(
                "levels are not remembered; the report itself is right. To fix it: rename or delete the file .kata "
                "(the kata keeps its notes in a folder of that name).\n")
     assert (status.returncode, status.stderr) == (1, warning)
-    assert status.stdout.startswith("> 1  One-hot encoding    not started\n")
+    assert status.stdout.startswith("Part I: the core\n>  1  One-hot encoding    not started\n")
     assert (hint.returncode, hint.stderr) == (0, warning)
     assert hint.stdout.startswith("Stage 1 (One-hot encoding), hint 1 of 3:")
     assert hint.stdout.endswith(hint_next_line(1))
@@ -405,8 +405,8 @@ def main_says(capsys, *argv) -> tuple[int, str, str]:
                                             "or leave the option out. See: kata train --help\n"),
     (["predict", "--index", "0", "--run", ""], "Error: argument --run: the folder is empty: name one, e.g. "
                                                "runs/mine, or leave the option out. See: kata predict --help\n"),
-    (["check", "sofmax"], "Error: there is no stage 'sofmax'. Did you mean softmax? The stages are: 1 one_hot, "
-                          "2 relu, 3 softmax, 4 cross_entropy, 5 backprop, 6 init, 7 gradient_descent. Name one by "
+    (["check", "sofmax"], "Error: there is no stage 'sofmax'. Did you mean softmax? The stages are: "
+                          f"{', '.join(f'{s.number} {s.id}' for s in all_stages())}. Name one by "
                           "number or name, e.g. kata check 3 or kata check softmax.\n"),
 ])
 def test_option_mistakes_are_usage_errors_with_one_line(capsys, argv, message):
