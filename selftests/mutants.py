@@ -506,10 +506,15 @@ def build_package(mutant: Mutant | None, solutions: Path, dest: Path, name: str 
     package = dest / (name or mutant.package)
     shutil.copytree(solutions, package, ignore=shutil.ignore_patterns("__pycache__"))
     if mutant is not None:
-        path = package / f"{mutant.module}.py"
-        text = path.read_text(encoding="utf-8")
-        node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == mutant.function)
-        lines = text.splitlines(keepends=True)
-        start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
-        path.write_text("".join(lines[:start]) + mutant.source + "".join(lines[node.end_lineno:]), encoding="utf-8")
+        swap_function(package, mutant)
     return package
+
+
+def swap_function(package: Path, mutant: Mutant) -> None:
+    """Replace mutant.function in package/<mutant.module>.py by mutant.source."""
+    path = package / f"{mutant.module}.py"
+    text = path.read_text(encoding="utf-8")
+    node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == mutant.function)
+    lines = text.splitlines(keepends=True)
+    start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
+    path.write_text("".join(lines[:start]) + mutant.source + "".join(lines[node.end_lineno:]), encoding="utf-8")
