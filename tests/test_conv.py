@@ -372,10 +372,14 @@ def test_conv2d_backward_passes_numerical_gradient_checks(case):
 def test_conv2d_backward_db_sums_over_the_batch_and_every_position():
     x, w, b = random_case(11, n=3, c=1, h=4, width=4, f=2, kh=2, kw=2)
     dout = np.ones((3, 2, 3, 3))
-    dx, dw, db, _, given_ = forward_and_backward(x, w, b, 1, 0, dout=dout)
+    _, _, db, _, _ = forward_and_backward(x, w, b, 1, 0, dout=dout)
+    given_ = {"x shape": str(x.shape), "w shape": str(w.shape), "dout": "1.0 everywhere, shape (3, 2, 3, 3)"}
     if np.allclose(db, 9.0):
         fail("db must sum dout over the batch too: with dout = 1 everywhere, 3 images and 3x3 positions, db[f] = 27; "
              "got 9, the sum over one image.", given=given_, got=db, hint=BACKWARD)
+    if np.allclose(db, 1.0) or np.allclose(db, 3.0):
+        fail("db is an average; it must be a sum: b[f] was added at every position of every image, so with dout = 1 "
+             "at the 3 x 3 x 3 positions (N, H_out, W_out), db[f] must be 27.", given=given_, got=db, hint=BACKWARD)
     check_close(db, [27.0, 27.0], problem="with dout = 1 at each of the 3 x 3 x 3 output positions (N, H_out, W_out), "
                                           "db[f] must be 27", given=given_, hint=BACKWARD)
 
