@@ -32,9 +32,11 @@ after ReLU turns many values into exactly 0), the gradient goes to exactly *one*
 positions, any one: the output changes at the rate of one input, not of two. np.argmax, which
 picks the first, is a fine choice. The forward pass remembers in its cache where each maximum was.
 
-**Fast.** The loops are slow in Python. When size == stride, a reshape cuts the map into its
-windows without copying anything, and one max over two axes pools them all. For the general case,
-a view of all the windows (numpy.lib.stride_tricks.sliding_window_view) does the same.
+**Fast.** The loops are slow in Python. When size == stride the windows tile the map, and for each
+position (p, q) inside a window the strided slice x[:, :, p::size, q::size] holds that position of
+every window: the elementwise maximum of the size*size slices pools the whole batch at once (a
+reshape to (N, C, H_out, size, W_out, size) and a max over two axes does the same). For the
+general case, a view of all the windows (numpy.lib.stride_tricks.sliding_window_view) does it.
 """
 
 import numpy as np

@@ -32,6 +32,23 @@ def m(id, module, function, caught_by, says, source):
     return Mutant(id, module, function, textwrap.dedent(source).strip() + "\n", caught_by, says)
 
 
+# Stage 14's backward mutants bring this forward with them (it replaces the reference's, which is
+# defined earlier in pool.py), so that they do not depend on the reference's cache.
+ARGMAX_POOL_FORWARD = """
+def maxpool_forward(x, size=2, stride=2):
+    from numpy.lib.stride_tricks import sliding_window_view
+    n, c, h, w = x.shape
+    win = sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]
+    flat = win.reshape(*win.shape[:4], size * size)
+    where = flat.argmax(axis=-1)
+    return flat.max(axis=-1), (x.shape, where, size, stride)
+"""
+
+
+def with_argmax_pool_forward(backward_source):
+    return ARGMAX_POOL_FORWARD.strip() + "\n\n\n" + textwrap.dedent(backward_source).strip()
+
+
 MUTANTS = [
     # Stage 1: one_hot ----------------------------------------------------------------------
     m("one_hot_no_validation", "one_hot", "one_hot", "test_one_hot_rejects_negative_labels", "ValueError", """
@@ -566,7 +583,7 @@ MUTANTS = [
             win = sliding_window_view(xpad, w.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]
             return np.einsum("nchwpq,fcpq->nfhw", win, w) + b[:, None, None], None
     """),
-    # Backward mutants read the reference's cache: (x.shape, cols, w, stride, pad).
+    # Backward mutants read the reference's cache: (x.shape, cols (C*KH*KW, N*H_out*W_out), w, stride, pad).
     m("conv_backward_ignores_the_stride", "conv", "conv2d_backward", "test_conv2d_backward_uses_the_stride",
       "starts at row i*stride", """
         def conv2d_backward(dout, cache):
@@ -574,14 +591,14 @@ MUTANTS = [
             n, c, h, width = x_shape
             f, _, kh, kw = w.shape
             _, _, h_out, w_out = dout.shape
-            dout_mat = dout.transpose(0, 2, 3, 1).reshape(-1, f)
-            dw = (dout_mat.T @ cols).reshape(w.shape)
-            dcols = (dout_mat @ w.reshape(f, -1)).reshape(n, h_out, w_out, c, kh, kw)
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)
+            dw = (dout_mat @ cols.T).reshape(w.shape)
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
             dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
             for p in range(kh):
                 for q in range(kw):
-                    dxpad[:, :, p:p + h_out, q:q + w_out] += dcols[:, :, :, :, p, q].transpose(0, 3, 1, 2)
-            return dxpad[:, :, pad:pad + h, pad:pad + width], dw, dout_mat.sum(axis=0)
+                    dxpad[:, :, p:p + h_out, q:q + w_out] += dcols[:, p, q].transpose(1, 0, 2, 3)
+            return dxpad[:, :, pad:pad + h, pad:pad + width], dw, dout_mat.sum(axis=1)
     """),
     m("conv_backward_db_is_a_mean", "conv", "conv2d_backward",
       "test_conv2d_backward_db_sums_over_the_batch_and_every_position", "must be 27", """
@@ -590,14 +607,14 @@ MUTANTS = [
             n, c, h, width = x_shape
             f, _, kh, kw = w.shape
             _, _, h_out, w_out = dout.shape
-            dout_mat = dout.transpose(0, 2, 3, 1).reshape(-1, f)
-            dw = (dout_mat.T @ cols).reshape(w.shape)
-            dcols = (dout_mat @ w.reshape(f, -1)).reshape(n, h_out, w_out, c, kh, kw)
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)
+            dw = (dout_mat @ cols.T).reshape(w.shape)
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
             dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
             for p in range(kh):
                 for q in range(kw):
                     dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += \\
-                        dcols[:, :, :, :, p, q].transpose(0, 3, 1, 2)
+                        dcols[:, p, q].transpose(1, 0, 2, 3)
             return dxpad[:, :, pad:pad + h, pad:pad + width], dw, dout.mean(axis=(0, 2, 3))
     """),
     m("conv_backward_db_of_the_first_image_only", "conv", "conv2d_backward",
@@ -607,14 +624,14 @@ MUTANTS = [
             n, c, h, width = x_shape
             f, _, kh, kw = w.shape
             _, _, h_out, w_out = dout.shape
-            dout_mat = dout.transpose(0, 2, 3, 1).reshape(-1, f)
-            dw = (dout_mat.T @ cols).reshape(w.shape)
-            dcols = (dout_mat @ w.reshape(f, -1)).reshape(n, h_out, w_out, c, kh, kw)
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)
+            dw = (dout_mat @ cols.T).reshape(w.shape)
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
             dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
             for p in range(kh):
                 for q in range(kw):
                     dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += \\
-                        dcols[:, :, :, :, p, q].transpose(0, 3, 1, 2)
+                        dcols[:, p, q].transpose(1, 0, 2, 3)
             return dxpad[:, :, pad:pad + h, pad:pad + width], dw, dout[0].sum(axis=(1, 2))
     """),
     m("conv_backward_overlapping_windows_overwrite", "conv", "conv2d_backward",
@@ -624,15 +641,15 @@ MUTANTS = [
             n, c, h, width = x_shape
             f, _, kh, kw = w.shape
             _, _, h_out, w_out = dout.shape
-            dout_mat = dout.transpose(0, 2, 3, 1).reshape(-1, f)
-            dw = (dout_mat.T @ cols).reshape(w.shape)
-            dcols = (dout_mat @ w.reshape(f, -1)).reshape(n, h_out, w_out, c, kh, kw)
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)
+            dw = (dout_mat @ cols.T).reshape(w.shape)
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
             dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
             for p in range(kh):
                 for q in range(kw):
                     dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] = \\
-                        dcols[:, :, :, :, p, q].transpose(0, 3, 1, 2)
-            return dxpad[:, :, pad:pad + h, pad:pad + width], dw, dout_mat.sum(axis=0)
+                        dcols[:, p, q].transpose(1, 0, 2, 3)
+            return dxpad[:, :, pad:pad + h, pad:pad + width], dw, dout_mat.sum(axis=1)
     """),
     m("conv_backward_crops_with_minus_pad", "conv", "conv2d_backward", "test_conv2d_backward_worked_example",
       "padding cropped off dx", """
@@ -641,15 +658,15 @@ MUTANTS = [
             n, c, h, width = x_shape
             f, _, kh, kw = w.shape
             _, _, h_out, w_out = dout.shape
-            dout_mat = dout.transpose(0, 2, 3, 1).reshape(-1, f)
-            dw = (dout_mat.T @ cols).reshape(w.shape)
-            dcols = (dout_mat @ w.reshape(f, -1)).reshape(n, h_out, w_out, c, kh, kw)
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)
+            dw = (dout_mat @ cols.T).reshape(w.shape)
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
             dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
             for p in range(kh):
                 for q in range(kw):
                     dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += \\
-                        dcols[:, :, :, :, p, q].transpose(0, 3, 1, 2)
-            return dxpad[:, :, pad:-pad, pad:-pad], dw, dout_mat.sum(axis=0)  # empty when pad == 0
+                        dcols[:, p, q].transpose(1, 0, 2, 3)
+            return dxpad[:, :, pad:-pad, pad:-pad], dw, dout_mat.sum(axis=1)  # empty when pad == 0
     """),
     # Stage 14: pool (Part III) --------------------------------------------------------------------
     m("pool_ceil_mode_keeps_trailing_rows", "pool", "maxpool_forward",
@@ -690,9 +707,9 @@ MUTANTS = [
             win = sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]  # NumPy's own error
             return win.max(axis=(4, 5)), None
     """),
-    # Backward mutants read the reference's cache: (x.shape, where, size, stride), where = argmax in each window.
+    # Backward mutants come with ARGMAX_POOL_FORWARD: cache (x.shape, where, size, stride), where = argmax per window.
     m("pool_backward_spreads_the_gradient_evenly", "pool", "maxpool_backward", "test_maxpool_backward_worked_example",
-      "average pooling", """
+      "average pooling", with_argmax_pool_forward("""
         def maxpool_backward(dout, cache):
             shape, where, size, stride = cache
             dx = np.zeros(shape, dtype=dout.dtype)
@@ -701,9 +718,9 @@ MUTANTS = [
                     dx[:, :, i * stride:i * stride + size, j * stride:j * stride + size] += \\
                         dout[:, :, i:i + 1, j:j + 1] / (size * size)
             return dx
-    """),
+    """)),
     m("pool_backward_ignores_the_stride", "pool", "maxpool_backward", "test_maxpool_backward_uses_the_stride",
-      "not i*size", """
+      "not i*size", with_argmax_pool_forward("""
         def maxpool_backward(dout, cache):
             (n, c, h, w), where, size, stride = cache
             dx = np.zeros((n, c, h, w), dtype=dout.dtype)
@@ -714,9 +731,9 @@ MUTANTS = [
                             k = where[a, b, i, j]
                             dx[a, b, i * size + k // size, j * size + k % size] += dout[a, b, i, j]
             return dx
-    """),
+    """)),
     m("pool_backward_fancy_index_plus_equals", "pool", "maxpool_backward",
-      "test_maxpool_backward_adds_up_where_windows_overlap", "add up", """
+      "test_maxpool_backward_adds_up_where_windows_overlap", "add up", with_argmax_pool_forward("""
         def maxpool_backward(dout, cache):
             (n, c, h, w), where, size, stride = cache
             _, _, h_out, w_out = dout.shape
@@ -725,9 +742,9 @@ MUTANTS = [
             dx = np.zeros((n, c, h, w), dtype=dout.dtype)
             dx[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols] += dout  # no repeats summed
             return dx
-    """),
+    """)),
     m("pool_backward_decodes_the_argmax_transposed", "pool", "maxpool_backward",
-      "test_maxpool_backward_passes_numerical_gradient_checks", "numerical gradient check", """
+      "test_maxpool_backward_passes_numerical_gradient_checks", "numerical gradient check", with_argmax_pool_forward("""
         def maxpool_backward(dout, cache):
             (n, c, h, w), where, size, stride = cache
             dx = np.zeros((n, c, h, w), dtype=dout.dtype)
@@ -738,7 +755,7 @@ MUTANTS = [
                             k = where[a, b, i, j]
                             dx[a, b, i * stride + k % size, j * stride + k // size] += dout[a, b, i, j]
             return dx
-    """),
+    """)),
     # Replaces maxpool_backward (the module's last function) with a new forward and backward: the later
     # definition of maxpool_forward wins, so the pair keeps x in its own cache.
     m("pool_backward_gradient_to_every_tied_maximum", "pool", "maxpool_backward",

@@ -122,14 +122,15 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
                          f"{h + 2 * pad}x{width + 2 * pad} (H, W = {h}, {width}; pad {pad})")
 
     xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else x
-    # (N, C, H_out, W_out, KH, KW): a view, no copy; then one copy into the im2col layout.
+    # All windows as a view (N, C, H_out, W_out, KH, KW), no copy yet.
     windows = sliding_window_view(xpad, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
     h_out, w_out = windows.shape[2], windows.shape[3]
-    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * h_out * w_out, c * kh * kw)
-    w_mat = w.reshape(f, c * kh * kw)
-    out = cols @ w_mat.T
-    out += b
-    out = out.reshape(n, h_out, w_out, f).transpose(0, 3, 1, 2)
+    # im2col, stored transposed: one column per output position, cols (C*KH*KW, N*H_out*W_out). Copying
+    # in this order moves whole image rows at a time, much faster than a row per receptive field.
+    cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * h_out * w_out)
+    out = w.reshape(f, c * kh * kw) @ cols  # (F, N*H_out*W_out): the one matrix product
+    out += b[:, None]
+    out = out.reshape(f, n, h_out, w_out).transpose(1, 0, 2, 3)
     cache = (x.shape, cols, w, stride, pad)
     return np.ascontiguousarray(out), cache
     # END SOLUTION
@@ -178,16 +179,17 @@ def conv2d_backward(dout, cache):
     n, c, h, width = x_shape
     f, _, kh, kw = w.shape
     _, _, h_out, w_out = dout.shape
-    dout_mat = dout.transpose(0, 2, 3, 1).reshape(n * h_out * w_out, f)
-    db = dout_mat.sum(axis=0)
-    dw = (dout_mat.T @ cols).reshape(w.shape)
-    dcols = (dout_mat @ w.reshape(f, c * kh * kw)).reshape(n, h_out, w_out, c, kh, kw)
-    # col2im: one strided slice per kernel position adds that weight's contribution for all windows.
+    dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, n * h_out * w_out)  # like out before its transpose
+    db = dout_mat.sum(axis=1)
+    dw = (dout_mat @ cols.T).reshape(w.shape)
+    dcols = (w.reshape(f, c * kh * kw).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
+    # col2im: one strided slice per kernel position adds that weight's share for all windows at once;
+    # where windows overlap, the slices overlap and the contributions add up.
     dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
     for p in range(kh):
         for q in range(kw):
             dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += \
-                dcols[:, :, :, :, p, q].transpose(0, 3, 1, 2)
+                dcols[:, p, q].transpose(1, 0, 2, 3)
     dx = dxpad[:, :, pad:pad + h, pad:pad + width] if pad else dxpad
     return np.ascontiguousarray(dx), dw, db
     # END SOLUTION

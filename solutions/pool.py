@@ -32,9 +32,11 @@ after ReLU turns many values into exactly 0), the gradient goes to exactly *one*
 positions, any one: the output changes at the rate of one input, not of two. np.argmax, which
 picks the first, is a fine choice. The forward pass remembers in its cache where each maximum was.
 
-**Fast.** The loops are slow in Python. When size == stride, a reshape cuts the map into its
-windows without copying anything, and one max over two axes pools them all. For the general case,
-a view of all the windows (numpy.lib.stride_tricks.sliding_window_view) does the same.
+**Fast.** The loops are slow in Python. When size == stride the windows tile the map, and for each
+position (p, q) inside a window the strided slice x[:, :, p::size, q::size] holds that position of
+every window: the elementwise maximum of the size*size slices pools the whole batch at once (a
+reshape to (N, C, H_out, size, W_out, size) and a max over two axes does the same). For the
+general case, a view of all the windows (numpy.lib.stride_tricks.sliding_window_view) does it.
 """
 
 import numpy as np
@@ -96,18 +98,21 @@ def maxpool_forward(x, size=2, stride=2):
         raise ValueError(f"the {size}x{size} window is larger than the {h}x{w} input")
     h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
     if size == stride:
-        # Non-overlapping windows: drop the trailing rows and columns, then a reshape cuts the
-        # map into its windows: (N, C, H_out, size, W_out, size), and windows[..., p, q] after the swap.
-        cropped = x[:, :, :h_out * size, :w_out * size]
-        windows = cropped.reshape(n, c, h_out, size, w_out, size).transpose(0, 1, 2, 4, 3, 5)
-    else:
-        from numpy.lib.stride_tricks import sliding_window_view
+        # Non-overlapping windows: the maximum of size*size strided views, one per position in the
+        # window, without copying the windows. The cache keeps x (a reference, not a copy) and out.
+        out = None
+        for p in range(size):
+            for q in range(size):
+                view = x[:, :, p:p + size * h_out:size, q:q + size * w_out:size]
+                out = view.copy() if out is None else np.maximum(out, view, out=out)
+        return out, ("views", x, out, size)
+    from numpy.lib.stride_tricks import sliding_window_view
 
-        windows = sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]
+    windows = sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]
     flat = windows.reshape(n, c, h_out, w_out, size * size)
     where = flat.argmax(axis=-1)  # the first maximum of each window: ties go to one position
     out = np.take_along_axis(flat, where[..., None], axis=-1)[..., 0]
-    return out, (x.shape, where, size, stride)
+    return out, ("argmax", x.shape, where, size, stride)
     # END SOLUTION
 
 
@@ -140,18 +145,23 @@ def maxpool_backward(dout, cache):
                  [ 0.,  0.,  0., 40.]]]])
     """
     # BEGIN SOLUTION
-    (n, c, h, w), where, size, stride = cache
-    _, _, h_out, w_out = dout.shape
-    if size == stride:
-        # Non-overlapping: scatter dout into its window's slot, then undo the forward's reshape.
-        slots = np.zeros((n, c, h_out, w_out, size * size), dtype=dout.dtype)
-        np.put_along_axis(slots, where[..., None], dout[..., None], axis=-1)
-        dx = np.zeros((n, c, h, w), dtype=dout.dtype)
-        dx[:, :, :h_out * size, :w_out * size] = (
-            slots.reshape(n, c, h_out, w_out, size, size).transpose(0, 1, 2, 4, 3, 5)
-            .reshape(n, c, h_out * size, w_out * size))
+    if cache[0] == "views":
+        # Non-overlapping windows: walk the window positions in order; each window's gradient goes
+        # to the first position equal to its maximum, then that window is marked done (ties).
+        _, x, out, size = cache
+        _, _, h_out, w_out = out.shape
+        dx = np.zeros(x.shape, dtype=dout.dtype)
+        pending = np.ones(out.shape, dtype=bool)
+        for p in range(size):
+            for q in range(size):
+                rows, cols = slice(p, p + size * h_out, size), slice(q, q + size * w_out, size)
+                hit = (x[:, :, rows, cols] == out) & pending
+                dx[:, :, rows, cols] = dout * hit
+                pending &= ~hit
         return dx
     # Overlapping windows: the absolute position of every maximum, then a sum per position.
+    _, (n, c, h, w), where, size, stride = cache
+    _, _, h_out, w_out = dout.shape
     rows = np.arange(h_out)[:, None] * stride + where // size
     cols = np.arange(w_out)[None, :] * stride + where % size
     images = np.arange(n * c).reshape(n, c, 1, 1)
