@@ -77,15 +77,17 @@ def dropout(impl: str, p_drop: float) -> tuple[Callable, Callable, Callable]:
 
 
 def required_modules(config) -> list[str]:
-    """The Part II stage modules that the options of `config` use, in stage order."""
+    """The Part II and III stage modules that the options of `config` use, in stage order."""
     needed = set()
+    if getattr(config, "model", "mlp") == "cnn":
+        needed |= {"conv", "pool"}
     if config.l2 > 0:
         needed.add(L2_MODULE)
     if config.dropout > 0:
         needed.add(DROPOUT_MODULE)
     if config.optimizer != "sgd":
         needed.add(OPTIMIZERS[config.optimizer])
-    return [m for m in (L2_MODULE, DROPOUT_MODULE, "optimizers") if m in needed]
+    return [m for m in (L2_MODULE, DROPOUT_MODULE, "optimizers", "conv", "pool") if m in needed]
 
 
 def check_options(config) -> None:
