@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from . import parts as pieces  # the Part II pieces; `parts` names a Parts below
-from .errors import KataError, UsageError
+from .errors import KataError
 from .stages import ROOT
 from .teach import learner_frame
 
@@ -197,10 +197,15 @@ class TrainResult:
 
 
 class Silent:
-    """A progress reporter that says nothing (tests, experiments); Progress shows a bar."""
+    """A progress reporter that says nothing (tests, experiments); Progress shows a bar.
+
+    evaluated(iteration, params) is called after each validation pass, with the weights as they
+    are then (an experiment may measure more on them; it must not change them).
+    """
 
     def epoch_start(self, epoch, epochs, batches): pass
     def batch(self, done, running_loss): pass
+    def evaluated(self, iteration, params): pass
     def epoch_end(self, row, epochs): pass
 
 
@@ -321,6 +326,7 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
     def validate():
         loss, accuracy, _ = evaluate(parts, params, val_images, val_targets)
         history.evals.append((iteration, loss, accuracy))
+        progress.evaluated(iteration, params)
 
     started = time.perf_counter()
     try:
@@ -506,24 +512,19 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
 
 # --- the command -------------------------------------------------------------------------------
 
-# The option of kata train that uses each Part II stage module, for the messages of the gate.
-OPTION_OF_MODULE = {"regularization": "--l2", "dropout": "--dropout",
-                    "optimizers": "--optimizer momentum or adam", "conv": "--model cnn", "pool": "--model cnn"}
-
-
 def require_passing_stages(config: TrainConfig | None = None, command: str = "kata train") -> None:
     """kata train trains the learner's own network: every Part I stage must pass first, and the
     stage of every Part II option that `config` turns on (stage 8 for --l2, 9 for --dropout,
     10 for momentum and Adam). Plain training never waits for Part II."""
     from .runner import first_unpassed_stage
-    from .stages import all_stages, stage_of_module
+    from .stages import stage_of_module, stages_of_part
 
-    part_one = [stage for stage in all_stages() if stage.part == 1]
+    part_one = stages_of_part(1)
     option_stages = []
     for module in pieces.required_modules(config) if config else []:
         stage = stage_of_module(module)
         if stage is None:
-            raise KataError(f"{OPTION_OF_MODULE[module]} needs the stage {module}, which this version "
+            raise KataError(f"{pieces.OPTION_OF_MODULE[module]} needs the stage {module}, which this version "
                             f"of the kata does not have yet. Update the kata (git pull).")
         option_stages.append(stage)
     stage = first_unpassed_stage(impl="exercises", stages=[*part_one, *option_stages])
@@ -534,7 +535,7 @@ def require_passing_stages(config: TrainConfig | None = None, command: str = "ka
             f"{stage.label} does not pass yet, and {command} builds your network from all "
             f"{len(part_one)} stages of Part I. Finish it with: kata check {stage.id}  "
             f"(to see the reference train meanwhile: {command} --solutions)")
-    option = OPTION_OF_MODULE[stage.module]
+    option = pieces.OPTION_OF_MODULE[stage.module]
     raise KataError(
         f"{stage.label} does not pass yet, and {option} uses your {' and '.join(stage.tasks)} "
         f"({stage.exercise}). Finish it with: kata check {stage.id}  (to try {option} on the "
@@ -567,27 +568,6 @@ def positive_int(text: str) -> int:
     return value
 
 
-def nonnegative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
-
-
-def fraction_below_one(text: str) -> float:
-    """A number in [0, 1): a dropout probability, a momentum, Adam's betas."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 up to, but not including, 1, got {text}")
-    return value
-
-
 def positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -599,8 +579,9 @@ def positive_float(text: str) -> float:
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
-                        lr_help: str | None = None) -> None:
-    """The options kata train and kata experiment share."""
+                        lr_help: str | None = None, lr: bool = True) -> None:
+    """The options kata train and kata experiment share; lr_help: --lr defaults to None, resolved
+    by config_from_args; lr=False: no --lr (an experiment that sweeps it)."""
     parser.add_argument("--hidden", type=positive_int, default=defaults.hidden, metavar="N",
                         help=f"units per hidden layer (default {defaults.hidden})")
     parser.add_argument("--depth", type=positive_int, default=defaults.depth, metavar="D",
@@ -610,8 +591,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
                         help=f"passes over the training set (default {defaults.epochs})")
     parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
                         metavar="B", help=f"examples per update (default {defaults.batch_size})")
-    parser.add_argument("--lr", type=positive_float, default=None if lr_help else defaults.lr,
-                        help=lr_help or f"learning rate at the start (default {defaults.lr:g})")
+    if lr:
+        parser.add_argument("--lr", type=positive_float, default=None if lr_help else defaults.lr,
+                            help=lr_help or f"learning rate at the start (default {defaults.lr:g})")
     parser.add_argument("--lr-schedule", choices=sorted(LR_SCHEDULES), default=defaults.lr_schedule,
                         help=f"linear: decays to 0 by the last update; constant: stays "
                              f"(default {defaults.lr_schedule})")
@@ -624,39 +606,6 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
                         help="create the run folder in DIR (default runs/)")
     parser.add_argument("--solutions", action="store_true",
                         help="use the reference implementation instead of your exercises/")
-
-
-def add_part2_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
-    """--l2, --dropout, --optimizer and its settings: each uses a stage of Part II."""
-    group = parser.add_argument_group("Part II options", textwrap.fill(
-        "Each uses your functions of a Part II stage, which must pass first: stage 8 for --l2, "
-        "9 for --dropout, 10 for --optimizer momentum and adam."))
-    group.add_argument("--l2", type=nonnegative_float, default=defaults.l2, metavar="LAMBDA",
-                       help="L2 regularisation: adds 0.5 * LAMBDA * (sum of every weight squared, "
-                            "biases excluded) to the loss and LAMBDA * W to each weight's gradient "
-                            f"(default {defaults.l2:g}: none; e.g. 1e-4)")
-    group.add_argument("--dropout", type=fraction_below_one, default=defaults.dropout, metavar="P",
-                       help="inverted dropout after every hidden ReLU, in training only: each unit "
-                            f"is dropped with probability P (default {defaults.dropout:g}: none; e.g. 0.2)")
-    group.add_argument("--optimizer", choices=tuple(pieces.OPTIMIZERS), default=defaults.optimizer,
-                       help="sgd: sgd_step; momentum: momentum_step; adam: adam_step "
-                            f"(default {defaults.optimizer})")
-    group.add_argument("--momentum", type=fraction_below_one, default=None, metavar="M",
-                       help=f"of --optimizer momentum (default {defaults.momentum:g})")
-    group.add_argument("--beta1", type=fraction_below_one, default=None, metavar="B1",
-                       help=f"of --optimizer adam: decay of the gradient's average (default {defaults.beta1:g})")
-    group.add_argument("--beta2", type=fraction_below_one, default=None, metavar="B2",
-                       help=f"of --optimizer adam: decay of the squared gradient's average "
-                            f"(default {defaults.beta2:g})")
-
-
-def check_optimizer_settings(args: argparse.Namespace) -> None:
-    """--momentum, --beta1 and --beta2 only with the optimizer they belong to."""
-    for flag, optimizer in (("momentum", "momentum"), ("beta1", "adam"), ("beta2", "adam")):
-        if getattr(args, flag, None) is not None and args.optimizer != optimizer:
-            raise UsageError(f"--{flag} is a setting of --optimizer {optimizer}, and this run uses "
-                             f"--optimizer {args.optimizer}. Add --optimizer {optimizer}, or leave "
-                             f"--{flag} out. See: kata {args.command} --help")
 
 
 def filter_counts(text: str) -> tuple[int, ...]:
@@ -729,7 +678,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="he: he_init; random: random_init with scale 0.01 (default he)")
     parser.add_argument("--name", default=None,
                         help="name of the run folder after the time stamp (default: the implementation)")
-    add_part2_arguments(parser, defaults)
+    pieces.add_arguments(parser, defaults)
     add_part3_arguments(parser, defaults)
     # Their defaults depend on --model (apply_model_defaults fills them in after parsing).
     parser.set_defaults(**{name: None for name in MODEL_OPTIONS})
@@ -745,20 +694,6 @@ def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
               if getattr(args, name, None) is not None}
     values.setdefault("lr", pieces.DEFAULT_LR[values.get("optimizer", TrainConfig.optimizer)])
     return TrainConfig(**{**values, **overrides})
-
-
-def part2_description(config: TrainConfig) -> str:
-    """", L2 1e-4, dropout 0.2, adam (beta1 0.9, beta2 0.999)" for the Part II options that are on."""
-    words = []
-    if config.l2 > 0:
-        words.append(f"L2 {config.l2:g}")
-    if config.dropout > 0:
-        words.append(f"dropout {config.dropout:g}")
-    if config.optimizer == "momentum":
-        words.append(f"momentum {config.momentum:g}")
-    elif config.optimizer == "adam":
-        words.append(f"adam (beta1 {config.beta1:g}, beta2 {config.beta2:g})")
-    return "".join(f", {word}" for word in words)
 
 
 # --- the time a run will take --------------------------------------------------------------------
@@ -841,7 +776,7 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     """`kata train`; stages_known_to_pass: the caller has just run every suite (kata status)."""
     started = time.perf_counter()
     apply_model_defaults(args)
-    check_optimizer_settings(args)
+    pieces.check_optimizer_settings(args)
     config = config_from_args(args)
     impl = "solutions" if args.solutions else "exercises"
     if not args.solutions and not (stages_known_to_pass and not pieces.required_modules(config)):
@@ -866,7 +801,7 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
         confirm_long_run(estimate, args)
     print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
           f"{plural(config.epochs, 'epoch')}, batches of {config.batch_size}, lr {config.lr:g} "
-          f"({config.lr_schedule}), seed {config.seed}{part2_description(config)}.")
+          f"({config.lr_schedule}), seed {config.seed}{pieces.describe(config)}.")
     # Made before training, so that an unusable --out fails at once, not after the training.
     run_dir = new_run_dir(args.out or ROOT / "runs", args.name or impl)
     try:

@@ -18,10 +18,10 @@ from checker.teach import Lesson, check_close, check_dtype, check_shape, check_u
 l2_penalty = learner_function("regularization", "l2_penalty")
 l2_gradient = learner_function("regularization", "l2_gradient")
 
-WEIGHTS_ONLY = ('only the weight matrices are penalised: the keys that start with "W" (W1, W2, W3, ...). '
+WEIGHTS_ONLY = ('Only the weight matrices are penalised: the keys that start with "W" (W1, W2, W3, ...). '
                 "Biases (b1, b2) and any other keys are left out.")
-FORMULA = "penalty = 0.5 * lambda * (sum of the squares of every element of every W array); the 0.5 is part of it."
-GRADIENT = ("d/dW of 0.5 * lambda * W^2 is lambda * W: the 0.5 cancels the 2 of the square. "
+FORMULA = "The penalty is 0.5 * lambda * (sum of the squares of every element of every W array); the 0.5 is part of it."
+GRADIENT = ("The derivative d/dW of 0.5 * lambda * W^2 is lambda * W: the 0.5 cancels the 2 of the square. "
             "Add lambda * params[k] to grads[k] for the W keys; keep grads[k] as it is for the others.")
 VALIDATE = ("check weight_decay first: it must be a finite number >= 0 (np.isfinite); otherwise raise ValueError "
             "naming the value, e.g. f'weight_decay must be a finite number >= 0, got {weight_decay!r}'.")
@@ -130,10 +130,10 @@ def test_l2_penalty_worked_example():
     if not math.isclose(got, expected, rel_tol=1e-9):
         with_biases = 0.5 * 0.1 * (19 + 25 + 25 + 49)
         diagnosis = {
-            2 * expected: "it is twice too large: the factor 0.5 is missing.",
-            with_biases: "it includes the biases b1 and b2, which are not penalised.",
-            2 * with_biases: "it includes the biases, and the factor 0.5 is missing.",
-            expected / 0.1: "weight_decay (lambda) is missing.",
+            2 * expected: "It is twice too large: the factor 0.5 is missing.",
+            with_biases: "It includes the biases b1 and b2, which are not penalised.",
+            2 * with_biases: "It includes the biases, and the factor 0.5 is missing.",
+            expected / 0.1: "The factor weight_decay (lambda) is missing.",
         }
         reason = next((text for value, text in diagnosis.items() if math.isclose(got, value, rel_tol=1e-6)), "")
         fail(f"l2_penalty(params, 0.1) must be 0.5 * 0.1 * (1 + 4 + 0 + 1 + 9 + 4) = 0.95 (W1 and W2 only). {reason}",
