@@ -328,3 +328,27 @@ def plot_conv_filters(W1, b1, image, folder: Path) -> Path:
         ax.set_xticks([])
         ax.set_yticks([])
     return _save(fig, folder, FILTERS_FILE)
+
+
+def plot_fixed_digits(images, labels, mlp_predictions, fixed, folder: Path, rows: int = 4,
+                      columns: int = 8) -> Path:
+    """Test digits the CNN reads and the MLP did not: images (N, 784), labels (N,), the MLP's
+    predictions (N,), fixed the indices of those digits."""
+    from .closing import FIXED_FILE
+
+    shown = np.asarray(fixed)[: rows * columns]
+    side = int(round(np.sqrt(images.shape[1])))
+    gap = 12
+    fig = Figure(figsize=(1.55 * columns, 1.6 * rows + 0.6), layout="constrained")
+    fig.suptitle(f"{len(fixed):,} test digits the CNN reads and the Part I MLP got wrong "
+                 f"(the first {len(shown)})", fontsize=13)
+    tiles = images[shown].reshape(-1, side, side) if len(shown) else np.zeros((0, side, side))
+    canvas = np.pad(mosaic(tiles, columns, gap) if len(shown) else np.full((side, side), np.nan),
+                    ((gap, 0), (0, 0)), constant_values=np.nan)
+    ax = _mosaic_axes(fig, canvas, "gray_r", 0, 1)
+    for k, index in enumerate(shown):
+        x = (k % columns) * (side + gap) + side / 2
+        y = (k // columns) * (side + gap) + gap - 1
+        ax.text(x, y, f"a {labels[index]}; the MLP\nsaid {mlp_predictions[index]}", ha="center", va="bottom",
+                fontsize=9)
+    return _save(fig, folder, FIXED_FILE)

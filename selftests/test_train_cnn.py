@@ -4,6 +4,7 @@ defaults, the time estimate that asks before a long run, and kata predict on a C
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -124,3 +125,35 @@ def test_the_estimate_times_a_few_images_of_a_slow_implementation_only(dataset, 
     assert seen == [4] and per_batch == 5 * 64 / 4
     estimate = training.estimated_run_seconds(per_batch, config, dataset)
     assert estimate > per_batch * len(dataset.train.labels) / 64
+
+
+def fake_run(root, name, config, accuracy, params):
+    """A finished run of the learner's code in root/runs/name, as kata train writes it."""
+    run_dir = root / "runs" / name
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps({"model": "mlp", "l2": 0.0, "dropout": 0.0, "optimizer": "sgd",
+                                                     "depth": 1, **config}))
+    (run_dir / "summary.json").write_text(json.dumps({"impl": "exercises", "test_accuracy": accuracy,
+                                                      "validation_accuracy": accuracy, "finished": True}))
+    np.savez(run_dir / "weights.npz", **{k: np.asarray(v, np.float32) for k, v in params.items()})
+    return run_dir
+
+
+def test_the_closing_comparison_shows_the_three_networks_and_the_digits_the_cnn_fixed(tmp_path, dataset):
+    from checker import closing
+    from solutions.init import he_init
+
+    rng = np.random.default_rng(0)
+    assert not closing.cnn_trained_before(tmp_path)
+    fake_run(tmp_path, "1-mlp", {}, 0.9805, he_init([784, 16, 10], rng))
+    fake_run(tmp_path, "2-adam", {"optimizer": "adam"}, 0.9841, he_init([784, 16, 10], rng))
+    fake_run(tmp_path, "3-sgd-l2", {"l2": 1e-4}, 0.9811, he_init([784, 16, 10], rng))
+    cnn_dir = fake_run(tmp_path, "4-cnn", {"model": "cnn"}, 0.9912,
+                       cnn.initializer("solutions", filters=(2, 2))([784, 10], rng))
+    assert closing.cnn_trained_before(tmp_path)
+    three = closing.the_three(tmp_path)
+    assert [Path(r["dir"]).name for r in three.values()] == ["1-mlp", "2-adam", "4-cnn"]
+    text = "\n".join(closing.report(tmp_path, test=dataset.test))
+    assert "Part I MLP" in text and "98.05%" in text and "98.41%" in text and "99.12%" in text
+    assert "test digits that the MLP got wrong" in text
+    assert (cnn_dir / closing.FIXED_FILE).is_file()
