@@ -117,29 +117,9 @@ def check_options(config) -> None:
 
 # --- the options of kata train ------------------------------------------------------------------
 
-def nonnegative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
-
-
-def fraction_below_one(text: str) -> float:
-    """A number in [0, 1): a dropout probability, a momentum, Adam's betas."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 up to, but not including, 1, got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     """--l2, --dropout, --optimizer and its settings: each uses a stage of Part II."""
+    from .train import fraction_below_one, nonnegative_float  # train imports this module
     group = parser.add_argument_group("Part II options", textwrap.fill(
         "Each uses your functions of a Part II stage, which must pass first: stage 8 for --l2, "
         "9 for --dropout, 10 for --optimizer momentum and adam."))

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import parts as pieces
 from .. import train as training
+from ..errors import UsageError
 from . import common
 
 FIGURE_FILE = "optimizers_experiment.png"
@@ -127,7 +128,7 @@ def plot(results, sweeps, threshold: float, title: str, folder) -> object:
     first_seed = next(iter(sweeps.values()))[1][0][1].config.seed
     sweep_ax.set_title(f"Learning-rate sweeps on validation, seed {first_seed}")
     sweep_ax.grid(True, which="both", alpha=0.3)
-    sweep_ax.legend(fontsize=9, loc="lower right")
+    sweep_ax.legend(fontsize=9, loc="lower left")
     return _save(fig, folder, FIGURE_FILE)
 
 
@@ -140,7 +141,7 @@ def lr_grid(text: str) -> tuple[float, ...]:
 
 
 def threshold_type(text: str) -> float:
-    value = pieces.fraction_below_one(text)
+    value = training.fraction_below_one(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected an accuracy between 0 and 1, e.g. 0.96, got {text}")
     return value
@@ -160,6 +161,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment optimizers --epochs 5 --seeds 5    longer, and more seeds")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     training.add_model_arguments(parser, DEFAULTS, lr=False)  # the sweeps give the learning rates
+    # Caught, so that --lr is not taken for an abbreviation of --lr-schedule.
+    parser.add_argument("--lr", default=None, help=argparse.SUPPRESS)
     common.add_seed_arguments(parser, SEEDS)
     parser.add_argument("--train-size", type=training.positive_int, default=None, metavar="N",
                         help="train on the first N training images (default: all 50,000)")
@@ -171,16 +174,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, grid in LR_GRIDS.items():
         parser.add_argument(f"--{name}-lrs", type=lr_grid, default=grid, metavar="LR1,LR2,...",
                             help=f"the learning rates of {name}'s sweep (default {','.join(map(str, grid))})")
-    parser.add_argument("--momentum", type=pieces.fraction_below_one, default=defaults.momentum, metavar="M",
+    parser.add_argument("--momentum", type=training.fraction_below_one, default=defaults.momentum, metavar="M",
                         help=f"of momentum (default {defaults.momentum:g})")
-    parser.add_argument("--beta1", type=pieces.fraction_below_one, default=defaults.beta1,
+    parser.add_argument("--beta1", type=training.fraction_below_one, default=defaults.beta1,
                         help=f"of adam (default {defaults.beta1:g})")
-    parser.add_argument("--beta2", type=pieces.fraction_below_one, default=defaults.beta2,
+    parser.add_argument("--beta2", type=training.fraction_below_one, default=defaults.beta2,
                         help=f"of adam (default {defaults.beta2:g})")
 
 
 def run(args: argparse.Namespace) -> int:
     started, cpu_started = time.perf_counter(), time.process_time()
+    if args.lr is not None:
+        raise UsageError("--lr: each optimiser's learning rate comes from its sweep on validation. "
+                         "Give the rates to try with --sgd-lrs, --momentum-lrs and --adam-lrs. "
+                         "See: kata experiment optimizers --help")
     config = training.config_from_args(args, lr=1.0, evals_per_epoch=DEFAULTS.evals_per_epoch,
                                        first_epoch_eval_every=0)
     impl = common.implementation(args, replace(config, optimizer="adam"), "kata experiment optimizers")

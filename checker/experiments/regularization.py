@@ -161,7 +161,8 @@ def plot(results, sweeps, title: str, folder) -> object:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=2))
         middle = (max(accuracies) + min(accuracies)) / 2  # at least 2 points tall: noise looks small
         half = max(0.01, (max(accuracies) - min(accuracies)) / 2 + 0.002)
-        ax.set_ylim(middle - half, middle + half)
+        top = min(middle + half, 1.0005)
+        ax.set_ylim(top - 2 * half, top)
         ax.set_title(f"Sweep of {symbol} ({name}) on validation, seed {runs[0][1].config.seed}")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=9, loc="lower right")
