@@ -157,3 +157,20 @@ def test_the_closing_comparison_shows_the_three_networks_and_the_digits_the_cnn_
     assert "Part I MLP" in text and "98.05%" in text and "98.41%" in text and "99.12%" in text
     assert "test digits that the MLP got wrong" in text
     assert (cnn_dir / closing.FIXED_FILE).is_file()
+
+
+def test_the_first_time_part_three_passes_kata_trains_the_cnn_and_closes(monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from checker import closing, status
+
+    calls = []
+    fake_train = SimpleNamespace(run=lambda args: calls.append(args.model) or 0)
+    monkeypatch.setattr("checker.cli.load_command", lambda name: fake_train)
+    monkeypatch.setattr("checker.cli.default_args", lambda name: SimpleNamespace(model="mlp"))
+    monkeypatch.setattr(closing, "report", lambda: ["", "The curriculum is complete."])
+    assert status.train_cnn_now() == 0
+    assert calls == ["cnn"]
+    out = capsys.readouterr().out
+    assert "Stages 13 and 14 pass: training your CNN" in out and "kata --no-train skips this" in out
+    assert out.rstrip().endswith("The curriculum is complete.")
