@@ -31,7 +31,7 @@ L2_MODULE, DROPOUT_MODULE = "regularization", "dropout"
 
 # The option of kata train that uses each Part II stage module, for the messages of the gate.
 OPTION_OF_MODULE = {"regularization": "--l2", "dropout": "--dropout",
-                    "optimizers": "--optimizer momentum or adam"}
+                    "optimizers": "--optimizer momentum or adam", "conv": "--model cnn", "pool": "--model cnn"}
 
 # The learning rate when --lr is not given. SGD's 0.8 (decaying linearly to 0) is Part I's; momentum
 # 0.9 multiplies the step by about 1 / (1 - 0.9) = 10, so 0.08 takes the same effective step; Adam's
@@ -87,15 +87,17 @@ def dropout(impl: str, p_drop: float) -> tuple[Callable, Callable, Callable]:
 
 
 def required_modules(config) -> list[str]:
-    """The Part II stage modules that the options of `config` use, in stage order."""
+    """The Part II and III stage modules that the options of `config` use, in stage order."""
     needed = set()
+    if getattr(config, "model", "mlp") == "cnn":
+        needed |= {"conv", "pool"}
     if config.l2 > 0:
         needed.add(L2_MODULE)
     if config.dropout > 0:
         needed.add(DROPOUT_MODULE)
     if config.optimizer != "sgd":
         needed.add(OPTIMIZERS[config.optimizer])
-    return [m for m in (L2_MODULE, DROPOUT_MODULE, "optimizers") if m in needed]
+    return [m for m in (L2_MODULE, DROPOUT_MODULE, "optimizers", "conv", "pool") if m in needed]
 
 
 def check_options(config) -> None:

@@ -293,3 +293,62 @@ def plot_init_experiment(runs: dict, iterations_per_epoch: int, title: str, fold
     for ax in (loss_first, loss_all, acc_first, acc_all):
         ax.grid(True, alpha=0.3)
     return _save(fig, folder, EXPERIMENT_FILE)
+
+
+FILTERS_FILE = "first_layer_filters.png"
+
+
+def plot_conv_filters(W1, b1, image, folder: Path) -> Path:
+    """A CNN's first-layer filters W1 (F, 1, K, K) and what each one makes of one image (28x28).
+
+    Top row: each filter's K x K weights (red raises the output, blue lowers it). Bottom row: the
+    filter's output after ReLU for the image, "same" padding, as the network computes it.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    W1 = np.asarray(W1, dtype=np.float64)
+    filters, kernel = W1.shape[0], W1.shape[2]
+    pad = kernel // 2
+    padded = np.pad(np.asarray(image, dtype=np.float64).reshape(28, 28), pad)
+    windows = sliding_window_view(padded, (kernel, kernel))  # (28, 28, K, K)
+    responses = np.maximum(np.einsum("ijpq,fpq->fij", windows, W1[:, 0]) + np.asarray(b1)[:, None, None], 0)
+    fig = Figure(figsize=(1.4 * filters + 1.6, 3.6), layout="constrained")
+    fig.suptitle("First-layer filters (top; red raises the output, blue lowers it) and their ReLU output "
+                 "for one training digit (bottom)", fontsize=10)
+    axes = fig.subplots(2, filters + 1, squeeze=False)
+    axes[0, 0].axis("off")
+    axes[1, 0].imshow(image.reshape(28, 28), cmap="gray_r")
+    axes[1, 0].set_title("input", fontsize=9)
+    for f in range(filters):
+        limit = np.abs(W1[f, 0]).max() or 1.0
+        axes[0, f + 1].imshow(W1[f, 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axes[0, f + 1].set_title(f"filter {f + 1}", fontsize=9)
+        axes[1, f + 1].imshow(responses[f], cmap="magma")
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return _save(fig, folder, FILTERS_FILE)
+
+
+def plot_fixed_digits(images, labels, mlp_predictions, fixed, folder: Path, rows: int = 4,
+                      columns: int = 8) -> Path:
+    """Test digits the CNN reads and the MLP did not: images (N, 784), labels (N,), the MLP's
+    predictions (N,), fixed the indices of those digits."""
+    from .closing import FIXED_FILE
+
+    shown = np.asarray(fixed)[: rows * columns]
+    side = int(round(np.sqrt(images.shape[1])))
+    gap = 12
+    fig = Figure(figsize=(1.55 * columns, 1.6 * rows + 0.6), layout="constrained")
+    fig.suptitle(f"{len(fixed):,} test digits the CNN reads and the Part I MLP got wrong "
+                 f"(the first {len(shown)})", fontsize=13)
+    tiles = images[shown].reshape(-1, side, side) if len(shown) else np.zeros((0, side, side))
+    canvas = np.pad(mosaic(tiles, columns, gap) if len(shown) else np.full((side, side), np.nan),
+                    ((gap, 0), (0, 0)), constant_values=np.nan)
+    ax = _mosaic_axes(fig, canvas, "gray_r", 0, 1)
+    for k, index in enumerate(shown):
+        x = (k % columns) * (side + gap) + side / 2
+        y = (k // columns) * (side + gap) + gap - 1
+        ax.text(x, y, f"a {labels[index]}; the MLP\nsaid {mlp_predictions[index]}", ha="center", va="bottom",
+                fontsize=9)
+    return _save(fig, folder, FIXED_FILE)

@@ -166,10 +166,12 @@ def ascii_image(image: np.ndarray) -> list[str]:
 # --- the command -------------------------------------------------------------------------------
 
 def predict(params: dict, image: np.ndarray) -> np.ndarray:
-    """Probabilities (C,) for one image (784,), with the reference's forward pass of any depth."""
+    """Probabilities (C,) for one image (784,), with the reference's forward pass of any depth,
+    or of the CNN when the weights are a CNN's (a 4-D W1)."""
+    from . import cnn
     from .network import layered
 
-    forward, _ = layered("solutions")
+    forward, _ = cnn.network("solutions") if cnn.is_cnn(params) else layered("solutions")
     probs, _ = forward(params, image.reshape(1, -1).astype(np.float32))
     return probs[0]
 
@@ -217,8 +219,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         image, notes = to_mnist(read_image(args.image))
         source = str(args.image)
-    if image.size != params["W1"].shape[0]:
-        raise KataError(f"the network of {training.display_path(run_dir)} takes {params['W1'].shape[0]} "
+    inputs = params["W1"].shape[0] if params["W1"].ndim == 2 else 784  # a CNN reads 28x28 images
+    if image.size != inputs:
+        raise KataError(f"the network of {training.display_path(run_dir)} takes {inputs} "
                         f"pixels, the image has {image.size}. Use a run trained on 28x28 images.")
 
     probs = predict(params, image)

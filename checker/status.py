@@ -15,7 +15,8 @@ Run the stage suites in order on your code in exercises/ and show the progress r
 every stage, the first failing test of the current stage, and the next thing to do. A stage unlocks
 when every stage before it passes. The first time every stage of Part I passes (the core, stages
 1-7), your network is trained on MNIST right away, with the defaults of kata train. Part II and
-later parts go further, and are optional."""
+later parts go further, and are optional; the first time Part III (stages 13-14) passes, your CNN
+is trained (kata train --model cnn) and compared with your earlier networks."""
 
 EXAMPLES = """\
 exit codes: 0 every stage passes, 1 a stage does not pass yet, 2 usage error
@@ -32,7 +33,7 @@ def add_arguments(parser) -> None:
     parser.description = DESCRIPTION
     parser.epilog = EXAMPLES
     parser.add_argument("--no-train", action="store_true",
-                        help="do not start the training when Part I passes for the first time")
+                        help="do not start the training when Part I (or Part III) passes for the first time")
     parser.add_argument("--json", action="store_true",
                         help="print only a JSON document (schema: checker/status.schema.json); "
                              "implies --no-train and leaves .kata/ untouched")
@@ -64,7 +65,36 @@ def run(args) -> int:
             print(f"\n{TRAINING_ELSEWHERE}")
         if train:
             return train_now()
+        if free and part_passes(result, 3) and not args.no_train and first_cnn(progress):
+            return train_cnn_now()
     return exit_code(result)
+
+
+def part_passes(result: RunResult, part: int) -> bool:
+    results = [r for r in result.stages if r.stage.part == part]
+    return bool(results) and all(r.passed for r in results)
+
+
+def first_cnn(progress: Progress) -> bool:
+    """True until a CNN of the learner's code has been trained once."""
+    from .closing import cnn_trained_before
+
+    return cnn_trained_before() is False
+
+
+def train_cnn_now() -> int:
+    """The first time stages 13 and 14 pass: `kata train --model cnn`, then the closing comparison."""
+    from . import closing
+
+    print("\nStages 13 and 14 pass: training your CNN on MNIST (kata train --model cnn; "
+          "kata --no-train skips this).", flush=True)
+    train = cli.load_command("train")
+    args = cli.default_args("train")
+    args.model = "cnn"
+    code = int(train.run(args) or 0)
+    if code == 0:
+        print("\n".join(closing.report()))
+    return code
 
 
 def exit_code(result: RunResult) -> int:

@@ -65,6 +65,10 @@ class TrainConfig:
     momentum: float = 0.9  # of --optimizer momentum
     beta1: float = 0.9  # of --optimizer adam
     beta2: float = 0.999
+    # Part III (checker.cnn): "mlp" (the network of Part I) or "cnn" (stages 13-14 with Part I's).
+    model: str = "mlp"
+    filters: tuple[int, ...] = (8, 16)  # of --model cnn: filters of each convolution layer
+    kernel: int = 3  # of --model cnn: kernel side, with "same" padding kernel // 2
 
     def layer_sizes(self, num_inputs: int) -> list[int]:
         return [num_inputs, *[self.hidden] * self.depth, NUM_CLASSES]
@@ -119,7 +123,17 @@ def load_parts(impl: str, config: TrainConfig) -> Parts:
     init_module = module("init")
     init = {"he": init_module.he_init, "random": init_module.random_init}[config.init]
     train_forward = None
-    if config.dropout > 0:  # until stage 11: the checker composes the stage functions, any depth
+    if config.model == "cnn":
+        from . import cnn
+
+        init = cnn.initializer(impl, config.filters, config.kernel)
+        if config.dropout > 0:
+            dropout = module(pieces.DROPOUT_MODULE)
+            train_forward, forward, backward = cnn.network(
+                impl, dropout=(dropout.dropout_forward, dropout.dropout_backward, config.dropout))
+        else:
+            forward, backward = cnn.network(impl)
+    elif config.dropout > 0:  # until stage 11: the checker composes the stage functions, any depth
         train_forward, forward, backward = pieces.dropout(impl, config.dropout)
     elif config.depth == 1:
         backprop = module("backprop")
@@ -454,6 +468,15 @@ def write_json(path: Path, value: dict) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
 
 
+def architecture(config: TrainConfig, params: dict, num_inputs: int) -> dict:
+    """What config.json says of the network's shape: the MLP's layer sizes, or the CNN's layers."""
+    if config.model == "cnn":
+        from .cnn import describe
+
+        return {"architecture": describe(params)}
+    return {"layer_sizes": config.layer_sizes(num_inputs)}
+
+
 def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: TrainResult,
              started: float) -> dict:
     """Write everything a run leaves behind into run_dir and return the summary.
@@ -466,7 +489,7 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
     write_json(run_dir / CONFIG_FILE, {
         **asdict(config),
         "impl": parts.impl,
-        "layer_sizes": config.layer_sizes(dataset.train.images.shape[1]),
+        **architecture(config, result.params, dataset.train.images.shape[1]),
         "dataset": getattr(dataset, "name", "mnist"),
         "data_dir": str(getattr(dataset, "data_dir", "")),
         "train_examples": len(dataset.train.labels),
@@ -486,6 +509,8 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
         figures += [
             plots.plot_confusion(test.labels, predictions, run_dir),
             plots.plot_misclassified(test.images, test.labels, probs, run_dir),
+            plots.plot_conv_filters(result.params["W1"], result.params["b1"], dataset.train.images[0], run_dir)
+            if result.params["W1"].ndim == 4 else
             plots.plot_first_layer_weights(
                 result.params["W1"], run_dir,
                 W1_start=initial_params(parts, config, dataset.train.images.shape[1])["W1"],
@@ -659,6 +684,52 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
                         help="use the reference implementation instead of your exercises/")
 
 
+def filter_counts(text: str) -> tuple[int, ...]:
+    """--filters 8,16 -> (8, 16): filters per convolution layer."""
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, e.g. 8,16; got {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"expected numbers of filters of at least 1, e.g. 8,16; got {text!r}")
+    return counts
+
+
+def add_part3_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+    """--model cnn and its shape; --yes for long runs."""
+    from .cnn import CNN_DEFAULTS, CNN_LR
+
+    group = parser.add_argument_group("Part III options", textwrap.fill(
+        "--model cnn uses your conv2d and maxpool functions (stages 13 and 14, which must pass first) with "
+        "your relu, dense, softmax and cross-entropy functions: conv 3x3 (8 filters, pad 1), ReLU, pool 2; "
+        "conv 3x3 (16 filters, pad 1), ReLU, pool 2; dense to 10. Its defaults differ from the MLP's: "
+        + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in CNN_DEFAULTS.items() if k != "evals_per_epoch")
+        + ", --lr " + ", ".join(f"{lr:g} with {name}" for name, lr in CNN_LR.items()) + "."))
+    group.add_argument("--model", choices=("mlp", "cnn"), default=defaults.model,
+                       help=f"mlp: the network of Part I (and --depth); cnn: the convolutional network "
+                            f"(default {defaults.model})")
+    group.add_argument("--filters", type=filter_counts, default=None, metavar="F1,F2",
+                       help="of --model cnn: filters of each convolution layer, each followed by ReLU and "
+                            f"2x2 max-pooling (default {','.join(map(str, defaults.filters))})")
+    group.add_argument("--yes", action="store_true",
+                       help="train even when the run is estimated to take over 10 minutes, without asking")
+
+
+MODEL_OPTIONS = ("epochs", "optimizer", "lr_schedule")  # options whose default depends on --model
+
+
+def apply_model_defaults(args: argparse.Namespace) -> None:
+    """Fill the options left out (None) with the defaults of the chosen --model."""
+    from .cnn import CNN_DEFAULTS, CNN_LR
+
+    cnn = getattr(args, "model", "mlp") == "cnn"
+    for name in (*MODEL_OPTIONS, "evals_per_epoch"):
+        if getattr(args, name, None) is None and (cnn or name in MODEL_OPTIONS):
+            setattr(args, name, CNN_DEFAULTS[name] if cnn else getattr(TrainConfig, name))
+    if cnn and getattr(args, "lr", None) is None:
+        args.lr = CNN_LR[args.optimizer]
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     parser.description = textwrap.fill(
@@ -673,6 +744,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata train --init random        the naive initialisation instead of He's\n"
         "  kata train --hidden 512 --epochs 20 --lr 0.2\n"
         "  kata train --l2 1e-4 --dropout 0.2 --optimizer momentum   Part II options\n"
+        "  kata train --model cnn          the convolutional network of Part III\n"
         "  kata train --data-dir /usr/share/datasets/fashion-mnist\n"
         "then: kata predict --index 0, or kata predict my_digit.png")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -683,6 +755,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=None,
                         help="name of the run folder after the time stamp (default: the implementation)")
     pieces.add_arguments(parser, defaults)
+    add_part3_arguments(parser, defaults)
+    # Their defaults depend on --model (apply_model_defaults fills them in after parsing).
+    parser.set_defaults(**{name: None for name in MODEL_OPTIONS})
+    for action in parser._actions:
+        if action.dest in MODEL_OPTIONS and action.help:
+            action.help = action.help.rstrip(")") + "; --model cnn: see below)"
 
 
 def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
@@ -692,6 +770,71 @@ def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
               if getattr(args, name, None) is not None}
     values.setdefault("lr", pieces.DEFAULT_LR[values.get("optimizer", TrainConfig.optimizer)])
     return TrainConfig(**{**values, **overrides})
+
+
+# --- the time a run will take --------------------------------------------------------------------
+
+LONG_RUN_SECONDS = 600  # a longer estimate asks before training (or needs --yes off a terminal)
+
+
+def seconds_per_batch(parts: Parts, config: TrainConfig, dataset) -> float:
+    """Wall time of one forward + backward pass of a batch, with the run's own functions.
+
+    A few images are timed first: a loop version of conv2d can take a minute per batch, and then
+    that is known without waiting for a whole one. A fast implementation is timed on full batches.
+    """
+    params = initial_params(parts, config, dataset.train.images.shape[1])
+    images = dataset.train.images[:config.batch_size]
+    targets = one_hot_targets(parts.impl, dataset.train.labels[:config.batch_size])
+
+    def timed(count):
+        started = time.perf_counter()
+        _, cache = parts.forward(params, images[:count])
+        parts.backward(params, cache, targets[:count])
+        return time.perf_counter() - started
+
+    probe = min(4, config.batch_size)
+    per_batch = timed(probe) * config.batch_size / probe
+    if per_batch < 1.0:
+        per_batch = min(timed(config.batch_size) for _ in range(3))
+    return per_batch
+
+
+def estimated_run_seconds(per_batch: float, config: TrainConfig, dataset) -> float:
+    """Training updates plus the validation passes and the final test pass (a forward pass costs
+    about a third of forward + backward)."""
+    updates = math.ceil(len(dataset.train.labels) / config.batch_size) * config.epochs
+    evaluated = config.evals_per_epoch * config.epochs * len(dataset.validation.labels) + len(dataset.test.labels)
+    return per_batch * (updates + evaluated / config.batch_size / 3)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:.1f} hours"
+
+
+IM2COL_ADVICE = ("A loop version of conv2d is right, but every multiplication is a Python step. The im2col "
+                 "idea at the top of exercises/conv.py (and kata hint conv, whose third level is the NumPy "
+                 "idiom) turns each convolution into one matrix product, hundreds of times faster; "
+                 "exercises/pool.py says the same for pooling.")
+
+
+def confirm_long_run(seconds: float, args: argparse.Namespace, ask=input) -> None:
+    """Go on if the run is short, --yes is given, or the learner says yes on a terminal."""
+    if seconds <= LONG_RUN_SECONDS or getattr(args, "yes", False):
+        return
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        print(IM2COL_ADVICE)
+        answer = ask(f"Train anyway, for about {duration(seconds)}? [y/N] ")
+        if answer.strip().lower() in ("y", "yes"):
+            return
+        raise KataError("training not started. Speed up conv2d and maxpool, check them (kata check conv), "
+                        "then run kata train --model cnn again.")
+    raise KataError(f"this run would take about {duration(seconds)} with your functions, so it did not "
+                    f"start. {IM2COL_ADVICE} To train anyway, add --yes.")
 
 
 def plural(count: int, noun: str) -> str:
@@ -709,6 +852,7 @@ def display_path(path: Path) -> str:
 def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     """`kata train`; stages_known_to_pass: the caller has just run every suite (kata status)."""
     started = time.perf_counter()
+    apply_model_defaults(args)
     pieces.check_optimizer_settings(args)
     config = config_from_args(args)
     impl = "solutions" if args.solutions else "exercises"
@@ -718,8 +862,20 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
 
     dataset = load_dataset(args.data_dir)
     parts = load_parts(impl, config)
-    sizes = "-".join(map(str, config.layer_sizes(dataset.train.images.shape[1])))
+    if config.model == "cnn":
+        from .cnn import describe
+
+        sizes = describe(initial_params(parts, config, dataset.train.images.shape[1]))
+    else:
+        sizes = "-".join(map(str, config.layer_sizes(dataset.train.images.shape[1])))
     who = "the reference implementation" if args.solutions else "your network"
+    if config.model == "cnn":
+        per_batch = run_learner_code(impl, seconds_per_batch, parts, config, dataset)
+        estimate = estimated_run_seconds(per_batch, config, dataset)
+        whose = "the reference's" if args.solutions else "your"
+        print(f"One batch of {config.batch_size} takes {per_batch:.3g} s with {whose} conv2d and maxpool functions "
+              f"(forward and backward): this run should take about {duration(estimate)}.")
+        confirm_long_run(estimate, args)
     print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
           f"{plural(config.epochs, 'epoch')}, batches of {config.batch_size}, lr {config.lr:g} "
           f"({config.lr_schedule}), seed {config.seed}{pieces.describe(config)}.")

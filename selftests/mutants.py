@@ -32,6 +32,23 @@ def m(id, module, function, caught_by, says, source):
     return Mutant(id, module, function, textwrap.dedent(source).strip() + "\n", caught_by, says)
 
 
+# Stage 14's backward mutants bring this forward with them (it replaces the reference's, which is
+# defined earlier in pool.py), so that they do not depend on the reference's cache.
+ARGMAX_POOL_FORWARD = """
+def maxpool_forward(x, size=2, stride=2):
+    from numpy.lib.stride_tricks import sliding_window_view
+    n, c, h, w = x.shape
+    win = sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]
+    flat = win.reshape(*win.shape[:4], size * size)
+    where = flat.argmax(axis=-1)
+    return flat.max(axis=-1), (x.shape, where, size, stride)
+"""
+
+
+def with_argmax_pool_forward(backward_source):
+    return ARGMAX_POOL_FORWARD.strip() + "\n\n\n" + textwrap.dedent(backward_source).strip()
+
+
 MUTANTS = [
     # Stage 1: one_hot ----------------------------------------------------------------------
     m("one_hot_no_validation", "one_hot", "one_hot", "test_one_hot_rejects_negative_labels", "ValueError", """
@@ -904,6 +921,272 @@ MUTANTS = [
                 params[key] -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
             return params
     """),
+    # Stage 13: conv (Part III) --------------------------------------------------------------------
+    # Forward-only mutants need not keep the reference's cache: only the test that must catch them runs.
+    m("conv_true_convolution_flipped_kernel", "conv", "conv2d_forward",
+      "test_conv2d_forward_is_cross_correlation_not_flipped", "flips the kernel", """
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            from numpy.lib.stride_tricks import sliding_window_view
+            w = w[:, :, ::-1, ::-1]  # the textbook convolution: the kernel turned by 180 degrees
+            xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            win = sliding_window_view(xpad, w.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]
+            return np.einsum("nchwpq,fcpq->nfhw", win, w) + b[:, None, None], None
+    """),
+    m("conv_output_size_without_plus_one", "conv", "conv2d_forward",
+      "test_conv2d_forward_output_size_follows_the_formula", "H_out = (", """
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            n, c, h, width = x.shape
+            f, _, kh, kw = w.shape
+            xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            h_out = (h + 2 * pad - kh + 1) // stride
+            w_out = (width + 2 * pad - kw + 1) // stride
+            out = np.zeros((n, f, h_out, w_out), dtype=x.dtype)
+            for i in range(h_out):
+                for j in range(w_out):
+                    window = xpad[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+            return out, None
+    """),
+    m("conv_image_in_the_top_left_of_the_padding", "conv", "conv2d_forward",
+      "test_conv2d_forward_pads_with_zeros_on_every_side", "every side", """
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            n, c, h, width = x.shape
+            f, _, kh, kw = w.shape
+            xpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=x.dtype)
+            xpad[:, :, :h, :width] = x
+            h_out, w_out = (h + 2 * pad - kh) // stride + 1, (width + 2 * pad - kw) // stride + 1
+            out = np.zeros((n, f, h_out, w_out), dtype=x.dtype)
+            for i in range(h_out):
+                for j in range(w_out):
+                    window = xpad[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+            return out, None
+    """),
+    m("conv_pads_only_top_and_left", "conv", "conv2d_forward",
+      "test_conv2d_forward_pads_with_zeros_on_every_side", "every side", """
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            from numpy.lib.stride_tricks import sliding_window_view
+            xpad = np.pad(x, ((0, 0), (0, 0), (pad, 0), (pad, 0)))
+            win = sliding_window_view(xpad, w.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]
+            return np.einsum("nchwpq,fcpq->nfhw", win, w) + b[:, None, None], None
+    """),
+    m("conv_coerces_stride_and_pad_to_int", "conv", "conv2d_forward",
+      "test_conv2d_forward_rejects_a_non_integer_stride_or_pad", "must raise ValueError", """
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            from numpy.lib.stride_tricks import sliding_window_view
+            stride, pad = int(stride), int(pad)
+            if stride < 1 or pad < 0:
+                raise ValueError(f"bad stride {stride} or pad {pad}")
+            xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            win = sliding_window_view(xpad, w.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]
+            return np.einsum("nchwpq,fcpq->nfhw", win, w) + b[:, None, None], None
+    """),
+    m("conv_no_check_of_pad", "conv", "conv2d_forward", "test_conv2d_forward_rejects_a_negative_pad",
+      "does not name the bad value", """
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            from numpy.lib.stride_tricks import sliding_window_view
+            xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))  # NumPy's own error for pad < 0
+            win = sliding_window_view(xpad, w.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]
+            return np.einsum("nchwpq,fcpq->nfhw", win, w) + b[:, None, None], None
+    """),
+    # Backward mutants read the reference's cache: (x.shape, cols (C*KH*KW, N*H_out*W_out), w, stride, pad).
+    m("conv_backward_ignores_the_stride", "conv", "conv2d_backward", "test_conv2d_backward_uses_the_stride",
+      "starts at row i*stride", """
+        def conv2d_backward(dout, cache):
+            x_shape, cols, w, stride, pad = cache
+            n, c, h, width = x_shape
+            f, _, kh, kw = w.shape
+            _, _, h_out, w_out = dout.shape
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)
+            dw = (dout_mat @ cols.T).reshape(w.shape)
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
+            dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
+            for p in range(kh):
+                for q in range(kw):
+                    dxpad[:, :, p:p + h_out, q:q + w_out] += dcols[:, p, q].transpose(1, 0, 2, 3)
+            return dxpad[:, :, pad:pad + h, pad:pad + width], dw, dout_mat.sum(axis=1)
+    """),
+    m("conv_backward_db_is_a_mean", "conv", "conv2d_backward",
+      "test_conv2d_backward_db_sums_over_the_batch_and_every_position", "must be 27", """
+        def conv2d_backward(dout, cache):
+            x_shape, cols, w, stride, pad = cache
+            n, c, h, width = x_shape
+            f, _, kh, kw = w.shape
+            _, _, h_out, w_out = dout.shape
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)
+            dw = (dout_mat @ cols.T).reshape(w.shape)
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
+            dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
+            for p in range(kh):
+                for q in range(kw):
+                    dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += \\
+                        dcols[:, p, q].transpose(1, 0, 2, 3)
+            return dxpad[:, :, pad:pad + h, pad:pad + width], dw, dout.mean(axis=(0, 2, 3))
+    """),
+    m("conv_backward_db_of_the_first_image_only", "conv", "conv2d_backward",
+      "test_conv2d_backward_db_sums_over_the_batch_and_every_position", "over the batch too", """
+        def conv2d_backward(dout, cache):
+            x_shape, cols, w, stride, pad = cache
+            n, c, h, width = x_shape
+            f, _, kh, kw = w.shape
+            _, _, h_out, w_out = dout.shape
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)
+            dw = (dout_mat @ cols.T).reshape(w.shape)
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
+            dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
+            for p in range(kh):
+                for q in range(kw):
+                    dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += \\
+                        dcols[:, p, q].transpose(1, 0, 2, 3)
+            return dxpad[:, :, pad:pad + h, pad:pad + width], dw, dout[0].sum(axis=(1, 2))
+    """),
+    m("conv_backward_overlapping_windows_overwrite", "conv", "conv2d_backward",
+      "test_conv2d_backward_adds_up_where_windows_overlap", "add up", """
+        def conv2d_backward(dout, cache):
+            x_shape, cols, w, stride, pad = cache
+            n, c, h, width = x_shape
+            f, _, kh, kw = w.shape
+            _, _, h_out, w_out = dout.shape
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)
+            dw = (dout_mat @ cols.T).reshape(w.shape)
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
+            dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
+            for p in range(kh):
+                for q in range(kw):
+                    dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] = \\
+                        dcols[:, p, q].transpose(1, 0, 2, 3)
+            return dxpad[:, :, pad:pad + h, pad:pad + width], dw, dout_mat.sum(axis=1)
+    """),
+    m("conv_backward_crops_with_minus_pad", "conv", "conv2d_backward", "test_conv2d_backward_worked_example",
+      "padding cropped off dx", """
+        def conv2d_backward(dout, cache):
+            x_shape, cols, w, stride, pad = cache
+            n, c, h, width = x_shape
+            f, _, kh, kw = w.shape
+            _, _, h_out, w_out = dout.shape
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)
+            dw = (dout_mat @ cols.T).reshape(w.shape)
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
+            dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
+            for p in range(kh):
+                for q in range(kw):
+                    dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += \\
+                        dcols[:, p, q].transpose(1, 0, 2, 3)
+            return dxpad[:, :, pad:-pad, pad:-pad], dw, dout_mat.sum(axis=1)  # empty when pad == 0
+    """),
+    # Stage 14: pool (Part III) --------------------------------------------------------------------
+    m("pool_ceil_mode_keeps_trailing_rows", "pool", "maxpool_forward",
+      "test_maxpool_forward_drops_trailing_rows_and_columns", "dropped", """
+        def maxpool_forward(x, size=2, stride=2):
+            n, c, h, w = x.shape
+            h_out, w_out = -(-(h - size) // stride) + 1, -(-(w - size) // stride) + 1
+            out = np.empty((n, c, h_out, w_out), dtype=x.dtype)
+            for i in range(h_out):
+                for j in range(w_out):
+                    out[:, :, i, j] = x[:, :, i * stride:i * stride + size, j * stride:j * stride + size].max(axis=(2, 3))
+            return out, None
+    """),
+    m("pool_reshape_without_transpose", "pool", "maxpool_forward", "test_maxpool_forward_worked_example",
+      "maximum of each quarter", """
+        def maxpool_forward(x, size=2, stride=2):
+            n, c, h, w = x.shape
+            h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
+            windows = x[:, :, :h_out * size, :w_out * size].reshape(n, c, h_out, w_out, size * size)
+            where = windows.argmax(axis=-1)
+            return windows.max(axis=-1), (x.shape, where, size, stride)
+    """),
+    m("pool_running_maximum_starts_at_zero", "pool", "maxpool_forward", "test_maxpool_forward_keeps_negative_values",
+      "negative", """
+        def maxpool_forward(x, size=2, stride=2):
+            n, c, h, w = x.shape
+            h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
+            out = np.zeros((n, c, h_out, w_out), dtype=x.dtype)
+            for p in range(size):
+                for q in range(size):
+                    out = np.maximum(out, x[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride])
+            return out, None
+    """),
+    m("pool_no_check_of_the_window_size", "pool", "maxpool_forward",
+      "test_maxpool_forward_rejects_a_window_larger_than_the_input", "does not name the bad value", """
+        def maxpool_forward(x, size=2, stride=2):
+            from numpy.lib.stride_tricks import sliding_window_view
+            win = sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]  # NumPy's own error
+            return win.max(axis=(4, 5)), None
+    """),
+    # Backward mutants come with ARGMAX_POOL_FORWARD: cache (x.shape, where, size, stride), where = argmax per window.
+    m("pool_backward_spreads_the_gradient_evenly", "pool", "maxpool_backward", "test_maxpool_backward_worked_example",
+      "average pooling", with_argmax_pool_forward("""
+        def maxpool_backward(dout, cache):
+            shape, where, size, stride = cache
+            dx = np.zeros(shape, dtype=dout.dtype)
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    dx[:, :, i * stride:i * stride + size, j * stride:j * stride + size] += \\
+                        dout[:, :, i:i + 1, j:j + 1] / (size * size)
+            return dx
+    """)),
+    m("pool_backward_ignores_the_stride", "pool", "maxpool_backward", "test_maxpool_backward_uses_the_stride",
+      "not i*size", with_argmax_pool_forward("""
+        def maxpool_backward(dout, cache):
+            (n, c, h, w), where, size, stride = cache
+            dx = np.zeros((n, c, h, w), dtype=dout.dtype)
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    for a in range(n):
+                        for b in range(c):
+                            k = where[a, b, i, j]
+                            dx[a, b, i * size + k // size, j * size + k % size] += dout[a, b, i, j]
+            return dx
+    """)),
+    m("pool_backward_fancy_index_plus_equals", "pool", "maxpool_backward",
+      "test_maxpool_backward_adds_up_where_windows_overlap", "add up", with_argmax_pool_forward("""
+        def maxpool_backward(dout, cache):
+            (n, c, h, w), where, size, stride = cache
+            _, _, h_out, w_out = dout.shape
+            rows = np.arange(h_out)[:, None] * stride + where // size
+            cols = np.arange(w_out)[None, :] * stride + where % size
+            dx = np.zeros((n, c, h, w), dtype=dout.dtype)
+            dx[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols] += dout  # no repeats summed
+            return dx
+    """)),
+    m("pool_backward_decodes_the_argmax_transposed", "pool", "maxpool_backward",
+      "test_maxpool_backward_passes_numerical_gradient_checks", "numerical gradient check", with_argmax_pool_forward("""
+        def maxpool_backward(dout, cache):
+            (n, c, h, w), where, size, stride = cache
+            dx = np.zeros((n, c, h, w), dtype=dout.dtype)
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    for a in range(n):
+                        for b in range(c):
+                            k = where[a, b, i, j]
+                            dx[a, b, i * stride + k % size, j * stride + k // size] += dout[a, b, i, j]
+            return dx
+    """)),
+    # Replaces maxpool_backward (the module's last function) with a new forward and backward: the later
+    # definition of maxpool_forward wins, so the pair keeps x in its own cache.
+    m("pool_backward_gradient_to_every_tied_maximum", "pool", "maxpool_backward",
+      "test_maxpool_backward_with_ties_sends_the_gradient_to_exactly_one_position", "exactly one", """
+        def maxpool_forward(x, size=2, stride=2):
+            n, c, h, w = x.shape
+            h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
+            out = np.empty((n, c, h_out, w_out), dtype=x.dtype)
+            for i in range(h_out):
+                for j in range(w_out):
+                    out[:, :, i, j] = x[:, :, i * stride:i * stride + size, j * stride:j * stride + size].max(axis=(2, 3))
+            return out, (x, size, stride)
+
+
+        def maxpool_backward(dout, cache):
+            x, size, stride = cache
+            dx = np.zeros(x.shape, dtype=dout.dtype)
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    window = x[:, :, i * stride:i * stride + size, j * stride:j * stride + size]
+                    mask = window == window.max(axis=(2, 3), keepdims=True)
+                    dx[:, :, i * stride:i * stride + size, j * stride:j * stride + size] += \\
+                        mask * dout[:, :, i:i + 1, j:j + 1]
+            return dx
+    """),
 ]
 
 
@@ -962,10 +1245,15 @@ def build_package(mutant: Mutant | None, solutions: Path, dest: Path, name: str 
     package = dest / (name or mutant.package)
     shutil.copytree(solutions, package, ignore=shutil.ignore_patterns("__pycache__"))
     if mutant is not None:
-        path = package / f"{mutant.module}.py"
-        text = path.read_text(encoding="utf-8")
-        node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == mutant.function)
-        lines = text.splitlines(keepends=True)
-        start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
-        path.write_text("".join(lines[:start]) + mutant.source + "".join(lines[node.end_lineno:]), encoding="utf-8")
+        swap_function(package, mutant)
     return package
+
+
+def swap_function(package: Path, mutant: Mutant) -> None:
+    """Replace mutant.function in package/<mutant.module>.py by mutant.source."""
+    path = package / f"{mutant.module}.py"
+    text = path.read_text(encoding="utf-8")
+    node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == mutant.function)
+    lines = text.splitlines(keepends=True)
+    start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
+    path.write_text("".join(lines[:start]) + mutant.source + "".join(lines[node.end_lineno:]), encoding="utf-8")

@@ -1,0 +1,176 @@
+"""kata train --model cnn: the CNN of Part III in the one loop, built from the stage functions, its
+defaults, the time estimate that asks before a long run, and kata predict on a CNN run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from checker import cnn, gradcheck, parts as pieces
+from checker import train as training
+from checker.errors import KataError
+from training_helpers import only_run_dir, parse, run_command, tiny_dataset, use_tiny_dataset
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return tiny_dataset()
+
+
+@pytest.mark.parametrize("filters, hidden", [((3, 4), 0), ((2,), 5)])
+def test_the_cnn_backward_matches_finite_differences(filters, hidden):
+    init = cnn.initializer("solutions", filters=filters, kernel=3, hidden=hidden)
+    rng = np.random.default_rng(0)
+    params = {k: np.asarray(v, np.float64) for k, v in init([64, 10], rng).items()}  # 8x8 images
+    forward, backward = cnn.network("solutions")
+    X, targets = rng.random((3, 64)), np.eye(10)[[1, 4, 7]]
+    grads = backward(params, forward(params, X)[1], targets)
+    assert set(grads) == set(params)
+    for key in params:
+        def loss(value, key=key):
+            return -np.sum(targets * np.log(forward({**params, key: value}, X)[0])) / len(X)
+
+        assert gradcheck.check_gradient(loss, params[key], grads[key]), key
+
+
+def test_the_cnn_is_described_by_its_weights():
+    params = cnn.initializer("solutions")([784, 10], np.random.default_rng(0))
+    assert {k: v.shape for k, v in params.items()} == {
+        "W1": (8, 1, 3, 3), "b1": (8,), "W2": (16, 8, 3, 3), "b2": (16,), "W3": (784, 10), "b3": (10,)}
+    assert cnn.is_cnn(params)
+    assert cnn.describe(params) == "conv 3x3x8 - pool 2 - conv 3x3x16 - pool 2 - dense 784-10"
+    assert np.std(params["W2"]) == pytest.approx(np.sqrt(2 / 72), rel=0.1)  # He: fan_in = C*KH*KW
+
+
+def test_the_cnn_trains_in_the_one_loop_with_every_option(dataset):
+    config = training.TrainConfig(model="cnn", filters=(2, 4), epochs=2, batch_size=32, optimizer="adam",
+                                  lr=0.01, l2=1e-4, dropout=0.1, evals_per_epoch=1)
+    parts = training.load_parts("solutions", config)
+    assert parts.train_forward is not None and parts.penalty is not None
+    result = training.train(parts, dataset, config)
+    assert result.stopped is None and result.params["W1"].dtype == np.float32
+    assert result.history.epochs[-1].validation_accuracy > 0.5  # ten classes: chance is 0.1
+
+
+def test_kata_train_model_cnn_writes_a_run_that_predict_reads(monkeypatch, tmp_path, capsys):
+    use_tiny_dataset(monkeypatch)
+    assert run_command("train", "--solutions", "--model", "cnn", "--filters", "2,3", "--epochs", "1",
+                       "--out", str(tmp_path)) == 0
+    run_dir = only_run_dir(tmp_path)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"] == "cnn" and config["filters"] == [2, 3] and config["optimizer"] == "adam"
+    assert config["architecture"] == "conv 3x3x2 - pool 2 - conv 3x3x3 - pool 2 - dense 147-10"
+    assert (run_dir / "first_layer_filters.png").is_file()
+    out = capsys.readouterr().out
+    assert "One batch of 64 takes" in out and "this run should take about" in out
+    assert run_command("predict", "--index", "0", "--run", str(run_dir)) == 0
+    assert "Prediction:" in capsys.readouterr().out
+
+
+def test_the_cnn_has_its_own_defaults_and_explicit_options_win():
+    def config(*argv):
+        args = parse("train", *argv)
+        training.apply_model_defaults(args)
+        return training.config_from_args(args)
+
+    assert config() == training.TrainConfig()
+    cnn_config = config("--model", "cnn")
+    assert (cnn_config.epochs, cnn_config.optimizer, cnn_config.lr, cnn_config.evals_per_epoch) == (
+        cnn.CNN_DEFAULTS["epochs"], cnn.CNN_DEFAULTS["optimizer"], cnn.CNN_LR["adam"], 1)
+    mine = config("--model", "cnn", "--epochs", "3", "--optimizer", "sgd", "--filters", "4,8,8")
+    assert (mine.epochs, mine.optimizer, mine.lr, mine.filters) == (3, "sgd", cnn.CNN_LR["sgd"], (4, 8, 8))
+    assert config("--model", "cnn", "--lr", "0.5").lr == 0.5
+
+
+def test_model_cnn_needs_the_conv_and_pool_stages():
+    assert pieces.required_modules(training.TrainConfig(model="cnn")) == ["conv", "pool"]
+    assert pieces.required_modules(training.TrainConfig()) == []
+
+
+def test_a_long_run_asks_first_and_off_a_terminal_needs_yes(monkeypatch):
+    args = parse("train", "--model", "cnn")
+    training.confirm_long_run(training.LONG_RUN_SECONDS - 1, args)  # short: no question
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(KataError, match="would take about 17 minutes.*im2col.*add --yes"):
+        training.confirm_long_run(1000, args)
+    training.confirm_long_run(1000, parse("train", "--model", "cnn", "--yes"))
+
+
+def test_on_a_terminal_a_long_run_goes_on_only_when_the_learner_says_yes(monkeypatch, capsys):
+    args = parse("train", "--model", "cnn")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    training.confirm_long_run(5000, args, ask=lambda question: "y")
+    assert "im2col" in capsys.readouterr().out
+    with pytest.raises(KataError, match="training not started"):
+        training.confirm_long_run(5000, args, ask=lambda question: "")
+
+
+def test_the_estimate_times_a_few_images_of_a_slow_implementation_only(dataset, monkeypatch):
+    config = training.TrainConfig(model="cnn", filters=(2, 2), batch_size=64, epochs=1, evals_per_epoch=1)
+    parts = training.load_parts("solutions", config)
+    seen = []
+
+    def slow_forward(params, X):
+        seen.append(len(X))
+        return parts.forward(params, X)
+
+    clock = iter(range(0, 1000, 5))  # every perf_counter call 5 s later: 5 s for 4 images
+    monkeypatch.setattr(training.time, "perf_counter", lambda: next(clock))
+    per_batch = training.seconds_per_batch(replace(parts, forward=slow_forward), config, dataset)
+    assert seen == [4] and per_batch == 5 * 64 / 4
+    estimate = training.estimated_run_seconds(per_batch, config, dataset)
+    assert estimate > per_batch * len(dataset.train.labels) / 64
+
+
+def fake_run(root, name, config, accuracy, params):
+    """A finished run of the learner's code in root/runs/name, as kata train writes it."""
+    run_dir = root / "runs" / name
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps({"model": "mlp", "l2": 0.0, "dropout": 0.0, "optimizer": "sgd",
+                                                     "depth": 1, **config}))
+    (run_dir / "summary.json").write_text(json.dumps({"impl": "exercises", "test_accuracy": accuracy,
+                                                      "validation_accuracy": accuracy, "finished": True}))
+    np.savez(run_dir / "weights.npz", **{k: np.asarray(v, np.float32) for k, v in params.items()})
+    return run_dir
+
+
+def test_the_closing_comparison_shows_the_three_networks_and_the_digits_the_cnn_fixed(tmp_path, dataset):
+    from checker import closing
+    from solutions.init import he_init
+
+    rng = np.random.default_rng(0)
+    assert not closing.cnn_trained_before(tmp_path)
+    fake_run(tmp_path, "1-mlp", {}, 0.9805, he_init([784, 16, 10], rng))
+    fake_run(tmp_path, "2-adam", {"optimizer": "adam"}, 0.9841, he_init([784, 16, 10], rng))
+    fake_run(tmp_path, "3-sgd-l2", {"l2": 1e-4}, 0.9811, he_init([784, 16, 10], rng))
+    cnn_dir = fake_run(tmp_path, "4-cnn", {"model": "cnn"}, 0.9912,
+                       cnn.initializer("solutions", filters=(2, 2))([784, 10], rng))
+    assert closing.cnn_trained_before(tmp_path)
+    three = closing.the_three(tmp_path)
+    assert [Path(r["dir"]).name for r in three.values()] == ["1-mlp", "2-adam", "4-cnn"]
+    text = "\n".join(closing.report(tmp_path, test=dataset.test))
+    assert "Part I MLP" in text and "98.05%" in text and "98.41%" in text and "99.12%" in text
+    assert "test digits that the MLP got wrong" in text
+    assert (cnn_dir / closing.FIXED_FILE).is_file()
+
+
+def test_the_first_time_part_three_passes_kata_trains_the_cnn_and_closes(monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from checker import closing, status
+
+    calls = []
+    fake_train = SimpleNamespace(run=lambda args: calls.append(args.model) or 0)
+    monkeypatch.setattr("checker.cli.load_command", lambda name: fake_train)
+    monkeypatch.setattr("checker.cli.default_args", lambda name: SimpleNamespace(model="mlp"))
+    monkeypatch.setattr(closing, "report", lambda: ["", "The curriculum is complete."])
+    assert status.train_cnn_now() == 0
+    assert calls == ["cnn"]
+    out = capsys.readouterr().out
+    assert "Stages 13 and 14 pass: training your CNN" in out and "kata --no-train skips this" in out
+    assert out.rstrip().endswith("The curriculum is complete.")

@@ -1,0 +1,330 @@
+"""Stage 14: max pooling. Tasks: maxpool_forward(x, size, stride), maxpool_backward(dout, cache).
+
+Results are compared with an independent loop implementation written here, gradients with central
+differences of it on inputs without ties (where the maximum is unambiguous). With ties, any one of
+the tied positions may receive the gradient: the tests accept every such choice.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from checker.gradcheck import check_gradient
+from checker.teach import (Lesson, check_close, check_dtype, check_shape, check_unchanged, fail, learner_function,
+                           returned_array)
+
+maxpool_forward = learner_function("pool", "maxpool_forward")
+maxpool_backward = learner_function("pool", "maxpool_backward")
+
+DEFINITION = "out[n, c, i, j] = the maximum of x[n, c, i*stride + p, j*stride + q] over p, q in 0..size-1."
+OUTPUT_SIZE = ("H_out = (H - size) // stride + 1 and W_out = (W - size) // stride + 1: trailing rows and columns "
+               "that fill no whole window are dropped.")
+BACKWARD = ("each window sends its whole dout[n, c, i, j] to the one position that held its maximum and nothing to "
+            "the others; a position that is the maximum of several overlapping windows adds up their gradients (+=).")
+VALIDATE = ("check the arguments before computing and raise ValueError with the bad value in the message, "
+            "e.g. f'size must be an integer >= 1, got {size}'.")
+
+
+# The referee: the loop definition ----------------------------------------------------------------
+
+def reference_pool(x, size, stride):
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+    h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            out[:, :, i, j] = x[:, :, i * stride:i * stride + size, j * stride:j * stride + size].max(axis=(2, 3))
+    return out
+
+
+def distinct_values(seed, shape, dtype=np.float64):
+    """Values without ties, at least 0.5 apart (so a step of 1e-5 never changes which one is the maximum)."""
+    rng = np.random.default_rng(seed)
+    values = rng.permutation(int(np.prod(shape))).reshape(shape) * 0.5 - int(np.prod(shape)) * 0.25
+    return values.astype(dtype)
+
+
+def run_maxpool_forward(x, size=2, stride=2, shape_hint=OUTPUT_SIZE):
+    given_ = {"x": x, "size": size, "stride": stride}
+    original = x.copy()
+    result = maxpool_forward(x, size=size, stride=stride)
+    check_unchanged({"x": original}, {"x": x}, "maxpool_forward")
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail(f"maxpool_forward must return a pair (out, cache); it returned {type(result).__name__}.",
+             given=given_, hint="return out, cache: maxpool_backward receives the cache.")
+    out = returned_array(result[0], "maxpool_forward's out", given=given_)
+    h_out, w_out = (x.shape[2] - size) // stride + 1, (x.shape[3] - size) // stride + 1
+    check_shape(out, (x.shape[0], x.shape[1], h_out, w_out), "maxpool_forward", given=given_, hint=shape_hint)
+    return out, result[1]
+
+
+def forward_and_backward(x, size, stride, dout=None, seed=0):
+    out, cache = run_maxpool_forward(x, size, stride)
+    if dout is None:
+        dout = np.random.default_rng(seed + 1000).standard_normal(out.shape).astype(x.dtype)
+    given_ = {"x": x, "size": size, "stride": stride, "dout": dout}
+    original = dout.copy()
+    dx = returned_array(maxpool_backward(dout, cache), "maxpool_backward", given=given_)
+    check_unchanged({"dout": original}, {"dout": dout}, "maxpool_backward")
+    check_shape(dx, x.shape, "maxpool_backward", given=given_,
+                hint="dx has the shape of x, dropped rows and columns included (their gradient is 0).")
+    return dx, dout, given_
+
+
+def expect_value_error(x, size, stride, offending: tuple, what: str):
+    given_ = {"x shape": str(x.shape), "size": size, "stride": stride}
+    try:
+        maxpool_forward(x, size=size, stride=stride)
+    except ValueError as error:
+        if not any(o in str(error) for o in offending):
+            fail(f"maxpool_forward raised ValueError for {what}, but its message does not name the bad value "
+                 f"({' or '.join(offending)}): {str(error)!r}.", given=given_, hint=VALIDATE)
+        return
+    except (NotImplementedError, Lesson):
+        raise
+    except Exception as error:  # noqa: BLE001 - any other exception is the lesson
+        fail(f"maxpool_forward must raise ValueError for {what}; it raised {type(error).__name__}: {error}.",
+             given=given_, hint=VALIDATE)
+    fail(f"maxpool_forward must raise ValueError for {what}; it returned a result instead.", given=given_,
+         hint=VALIDATE)
+
+
+EXAMPLE_X = np.array([[[[1.0, 2.0, 5.0, 0.0],
+                        [3.0, 4.0, 1.0, 1.0],
+                        [0.0, -1.0, 2.0, 2.0],
+                        [-2.0, 0.0, 3.0, 9.0]]]])
+
+# Frozen from PyTorch (bench/conv_vs_torch.py prints them): torch.nn.functional.max_pool2d(x, 3, 2) in float64
+# and its backward for dout [[1, 2], [3, 4]]. The four overlapping windows share their maximum, 9.12.
+FROZEN_X = (np.array([[3, 1, 4, 1, 5], [9, 2, 6, 5, 3], [5, 8, 9, 7, 0], [2, 3, 8, 4, 6], [2, 6, 4, 3, 1]],
+                     dtype=np.float64) + np.arange(25).reshape(5, 5) / 100)[None, None]
+FROZEN_OUT = [[[[9.12, 9.12], [9.12, 9.12]]]]
+FROZEN_DOUT = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+FROZEN_DX = np.zeros((1, 1, 5, 5))
+FROZEN_DX[0, 0, 2, 2] = 10.0
+
+
+# Task 1: maxpool_forward -------------------------------------------------------------------------
+
+def test_maxpool_forward_worked_example():
+    out, _ = run_maxpool_forward(EXAMPLE_X, 2, 2)
+    check_close(out, [[[[4.0, 5.0], [0.0, 9.0]]]], problem="a 4x4 map pooled 2x2 with stride 2 must give the "
+                                                           "maximum of each quarter", given={"x": EXAMPLE_X},
+                hint=DEFINITION)
+
+
+def test_maxpool_forward_worked_example_with_overlapping_windows():
+    out, _ = run_maxpool_forward(EXAMPLE_X, 3, 1)
+    check_close(out, [[[[5.0, 5.0], [4.0, 9.0]]]], problem="3x3 windows moved by 1 overlap: window (i, j) starts at "
+                                                           "row i and column j", given={"x": EXAMPLE_X, "size": 3,
+                                                                                        "stride": 1}, hint=DEFINITION)
+
+
+def test_maxpool_forward_matches_pytorch_on_a_frozen_example():
+    out, _ = run_maxpool_forward(FROZEN_X, 3, 2)
+    check_close(out, FROZEN_OUT, problem="maxpool_forward differs from torch.nn.functional.max_pool2d(x, 3, 2)",
+                given={"x": FROZEN_X, "size": 3, "stride": 2}, hint=DEFINITION)
+
+
+def test_maxpool_forward_drops_trailing_rows_and_columns():
+    x = np.arange(10.0).reshape(1, 1, 2, 5)
+    out, _ = run_maxpool_forward(x, 2, 2, shape_hint="a 2x5 map pooled 2x2 with stride 2 gives 1x2: the last column "
+                                                     "fills no whole window and is dropped, as PyTorch does. "
+                                                     + OUTPUT_SIZE)
+    check_close(out, [[[[6.0, 8.0]]]], problem="the windows cover columns 0-1 and 2-3; column 4 is dropped",
+                given={"x": x}, hint=DEFINITION)
+
+
+@pytest.mark.parametrize("h, w, size, stride", [
+    (4, 4, 2, 2), (5, 5, 2, 2), (7, 6, 3, 2), (6, 6, 3, 3), (5, 8, 2, 1), (3, 3, 3, 1), (9, 7, 2, 3), (4, 6, 1, 1),
+], ids=lambda v: str(v))
+def test_maxpool_forward_output_size_follows_the_formula(h, w, size, stride):
+    x = distinct_values(h * 10 + w, (1, 2, h, w))
+    h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
+    out, _ = run_maxpool_forward(x, size, stride,
+                                 shape_hint=f"H_out = ({h} - {size}) // {stride} + 1 = {h_out} and W_out = "
+                                            f"({w} - {size}) // {stride} + 1 = {w_out}. " + OUTPUT_SIZE)
+    check_close(out, reference_pool(x, size, stride), problem=f"maxpool_forward with size {size}, stride {stride}",
+                given={"x": x, "size": size, "stride": stride}, hint=DEFINITION)
+
+
+@st.composite
+def pool_cases(draw):
+    size, stride = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(size, 7)), draw(st.integers(size, 7))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.integers(-3, 4, (n, c, h, w)).astype(np.float64)  # small integers: ties happen
+    return x, size, stride
+
+
+@given(pool_cases())
+def test_maxpool_forward_matches_the_loop_definition(case):
+    x, size, stride = case
+    out, _ = run_maxpool_forward(x, size, stride)
+    check_close(out, reference_pool(x, size, stride),
+                problem=f"maxpool_forward differs from the definition (size {size}, stride {stride})",
+                given={"x": x}, hint=DEFINITION, rtol=0, atol=0)
+
+
+def test_maxpool_forward_keeps_negative_values():
+    x = -1.0 - np.arange(16.0).reshape(1, 1, 4, 4)
+    out, _ = run_maxpool_forward(x, 2, 2)
+    check_close(out, [[[[-1.0, -3.0], [-9.0, -11.0]]]],
+                problem="the maximum of negative values is negative: max(-1, -2, -5, -6) = -1, not 0",
+                given={"x": x}, hint="start a running maximum from the window's first value (or -inf), not from 0.")
+
+
+def test_maxpool_forward_pools_each_channel_on_its_own():
+    x = np.stack([distinct_values(1, (4, 4)), distinct_values(2, (4, 4)) + 100, distinct_values(3, (4, 4)) - 100])
+    x = np.stack([x, x[::-1]])  # (2, 3, 4, 4): two images, three channels on very different levels
+    out, _ = run_maxpool_forward(x, 2, 2)
+    check_close(out, reference_pool(x, 2, 2), problem="every channel of every image is pooled on its own: "
+                                                      "channels and images are never mixed",
+                given={"x": x}, hint="take the maximum over the two window axes (rows and columns within the "
+                                     "window) only, never over the batch or channel axis.")
+
+
+def test_maxpool_forward_rejects_a_window_larger_than_the_input():
+    expect_value_error(np.zeros((1, 1, 3, 5)), 4, 1, ("4", "3"), "a 4x4 window on a 3x5 input")
+
+
+def test_maxpool_forward_rejects_size_or_stride_below_1():
+    x = np.zeros((1, 1, 4, 4))
+    expect_value_error(x, 0, 1, ("0",), "size 0")
+    expect_value_error(x, 2, 0, ("0",), "stride 0")
+    expect_value_error(x, 2, -1, ("-1",), "stride -1")
+
+
+def test_maxpool_forward_rejects_a_non_integer_size_or_stride():
+    x = np.zeros((1, 1, 4, 4))
+    expect_value_error(x, 2.5, 2, ("2.5",), "size 2.5 (not an integer)")
+    expect_value_error(x, 2, 1.5, ("1.5",), "stride 1.5 (not an integer)")
+
+
+def test_maxpool_forward_does_not_modify_its_input():
+    run_maxpool_forward(distinct_values(7, (2, 2, 5, 5)), 3, 2)  # checks x afterwards
+
+
+def test_maxpool_forward_keeps_float32():
+    x = distinct_values(8, (2, 3, 6, 6), dtype=np.float32)
+    out, _ = run_maxpool_forward(x, 2, 2)
+    check_dtype(out, np.float32, "maxpool_forward", given={"x": x})
+
+
+def test_maxpool_forward_keeps_float64():
+    x = distinct_values(9, (1, 1, 5, 5))
+    out, _ = run_maxpool_forward(x, 3, 1)
+    check_dtype(out, np.float64, "maxpool_forward", given={"x": x})
+
+
+# Task 2: maxpool_backward ------------------------------------------------------------------------
+
+def test_maxpool_backward_worked_example():
+    x = EXAMPLE_X.copy()
+    x[0, 0, 3, 1] = -0.5  # the docstring's tie removed: the maximum of the lower-left quarter is the 0 at (2, 0)
+    dx, _, given_ = forward_and_backward(x, 2, 2, dout=np.array([[[[10.0, 20.0], [30.0, 40.0]]]]))
+    expected = np.zeros((1, 1, 4, 4))
+    expected[0, 0, 1, 1], expected[0, 0, 0, 2], expected[0, 0, 2, 0], expected[0, 0, 3, 3] = 10.0, 20.0, 30.0, 40.0
+    if np.allclose(dx.sum(axis=(2, 3)), 100.0) and np.count_nonzero(dx) == 16:
+        fail("maxpool_backward spreads each window's gradient over the whole window: that is average pooling. "
+             "For max pooling only the position of the maximum influenced the output, so it gets the whole "
+             "gradient and the others get 0.", given=given_, got=dx, expected=expected, hint=BACKWARD)
+    check_close(dx, expected, problem="each quarter's gradient must land where its maximum was (4, 5, 0 and 9)",
+                given=given_, hint=BACKWARD)
+
+
+def test_maxpool_backward_matches_pytorch_on_a_frozen_example():
+    dx, _, given_ = forward_and_backward(FROZEN_X, 3, 2, dout=FROZEN_DOUT)
+    check_close(dx, FROZEN_DX, problem="maxpool_backward differs from PyTorch's gradient: the four overlapping 3x3 "
+                                       "windows share their maximum 9.12 at the centre, which collects 1+2+3+4 = 10",
+                given=given_, hint=BACKWARD)
+
+
+@pytest.mark.parametrize("shape, size, stride", [
+    ((2, 2, 4, 4), 2, 2), ((1, 2, 5, 5), 2, 2), ((2, 1, 6, 5), 3, 1), ((1, 2, 7, 7), 3, 2), ((1, 1, 6, 6), 2, 3),
+    ((2, 1, 4, 5), 1, 1),
+], ids=lambda v: str(v))
+def test_maxpool_backward_passes_numerical_gradient_checks(shape, size, stride):
+    x = distinct_values(sum(shape) + size * 7 + stride, shape)
+    dx, dout, given_ = forward_and_backward(x, size, stride, seed=sum(shape))
+    result = check_gradient(lambda v: np.sum(reference_pool(v, size, stride) * dout), x, dx)
+    if not result:
+        fail(f"maxpool_backward is not the gradient of sum(maxpool(x) * dout) (size {size}, stride {stride}, no "
+             f"ties): numerical gradient check {result}.", given=given_, got=dx, hint=BACKWARD)
+
+
+def test_maxpool_backward_adds_up_where_windows_overlap():
+    x = np.zeros((1, 1, 3, 3))
+    x[0, 0, 1, 1] = 5.0  # the maximum of all four overlapping 2x2 windows
+    dx, _, given_ = forward_and_backward(x, 2, 1, dout=np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    if dx[0, 0, 1, 1] in (1.0, 2.0, 3.0, 4.0):
+        fail(f"the centre is the maximum of all four overlapping windows, so it must collect 1 + 2 + 3 + 4 = 10; got "
+             f"{dx[0, 0, 1, 1]:g}, one window's gradient: overlapping windows add up (+=), they do not overwrite. "
+             "Beware: NumPy's a[index_arrays] += values adds only once where an index repeats.",
+             given=given_, got=dx, hint=BACKWARD)
+    expected = np.zeros((1, 1, 3, 3))
+    expected[0, 0, 1, 1] = 10.0
+    check_close(dx, expected, problem="2x2 windows with stride 1 overlap; their gradients add up at the shared "
+                                      "maximum", given=given_, hint=BACKWARD)
+
+
+def test_maxpool_backward_uses_the_stride():
+    x = distinct_values(12, (1, 1, 7, 7))
+    for size, stride in ((2, 3), (3, 2), (2, 1)):
+        dx, dout, given_ = forward_and_backward(x, size, stride, seed=size * 10 + stride)
+        result = check_gradient(lambda v: np.sum(reference_pool(v, size, stride) * dout), x, dx)
+        if not result:
+            fail(f"with size {size} and stride {stride}, maxpool_backward is wrong ({result}): in the backward "
+                 "pass too, window (i, j) starts at row i*stride and column j*stride (not i*size).",
+                 given=given_, got=dx, hint=BACKWARD)
+
+
+def test_maxpool_backward_with_ties_sends_the_gradient_to_exactly_one_position():
+    x = np.zeros((1, 2, 4, 4))  # every window is a tie (a ReLU output is often all zeros)
+    x[0, 1, 0:2, 2:4] = 7.0  # a tie of four 7s in one window of the second channel
+    x[0, 1, 2, 2] = x[0, 1, 3, 3] = -1.0  # the lower-right window: two tied zeros and two -1
+    dout = np.array([[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]])
+    dx, _, given_ = forward_and_backward(x, 2, 2, dout=dout)
+    for c in range(2):
+        for i in range(2):
+            for j in range(2):
+                window = x[0, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
+                got = dx[0, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
+                tied = window == window.max()
+                where = f"channel {c}, window ({i}, {j}), tied maxima {np.argwhere(tied).tolist()}"
+                if np.count_nonzero(got) != 1 or not np.isclose(got.sum(), dout[0, c, i, j]):
+                    spread = np.count_nonzero(got) > 1
+                    fail(f"with ties, the gradient {dout[0, c, i, j]:g} of a window must go to exactly one of the "
+                         f"tied positions (any one), whole; {where}: it went to {np.count_nonzero(got)} positions"
+                         + (" (the output changes at the rate of one input, not of all the tied ones)." if spread
+                            else "."),
+                         given={"window": window, "dout": dout[0, c, i, j]}, got=got,
+                         hint="record one position per window in the forward pass (np.argmax picks the first "
+                              "maximum) and send the gradient there only, not to every position equal to the max.")
+                if not tied[got != 0].all():
+                    fail(f"the gradient must go to a position holding the window's maximum; {where}.",
+                         given={"window": window}, got=got, hint=BACKWARD)
+
+
+def test_maxpool_backward_gives_zero_to_dropped_rows_and_columns():
+    x = distinct_values(13, (1, 1, 5, 5))
+    x[0, 0, 4, :] += 1000.0  # the largest values sit in the dropped row and column: they must not win
+    x[0, 0, :, 4] += 1000.0
+    dx, _, given_ = forward_and_backward(x, 2, 2, seed=13)
+    if np.any(dx[0, 0, 4, :] != 0) or np.any(dx[0, 0, :, 4] != 0):
+        fail("the last row and column of a 5x5 map pooled 2x2 with stride 2 are dropped: they are in no window, so "
+             "their gradient must be exactly 0.", given=given_, got=dx, hint=BACKWARD + " " + OUTPUT_SIZE)
+
+
+def test_maxpool_backward_keeps_float32():
+    x = distinct_values(14, (2, 2, 4, 4), dtype=np.float32)
+    for size, stride in ((2, 2), (3, 1)):
+        dx, _, given_ = forward_and_backward(x, size, stride, seed=14)
+        check_dtype(dx, np.float32, "maxpool_backward", given=given_)
+
+
+def test_maxpool_backward_does_not_modify_dout():
+    forward_and_backward(distinct_values(15, (1, 2, 6, 6)), 3, 1, seed=15)  # checks dout afterwards
