@@ -43,6 +43,7 @@ def main():
     parser.add_argument("--lr-schedule", default="linear")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--filters", default="8,16")
+    parser.add_argument("--hidden", type=int, default=0, help="units of the dense ReLU layer before the output")
     parser.add_argument("--l2", type=float, default=0.0)
     parser.add_argument("--dropout", type=float, default=0.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -53,9 +54,9 @@ def main():
     dataset = load_dataset()
     base = TrainConfig(model="cnn", filters=tuple(int(f) for f in args.filters.split(",")), epochs=args.epochs,
                        optimizer=args.optimizer, lr=args.lr, lr_schedule=args.lr_schedule,
-                       batch_size=args.batch_size, l2=args.l2, dropout=args.dropout, evals_per_epoch=1)
+                       batch_size=args.batch_size, cnn_hidden=args.hidden, l2=args.l2, dropout=args.dropout, evals_per_epoch=1)
     print(f"CNN {base.filters}, {args.optimizer} lr {args.lr} ({args.lr_schedule}), batch {args.batch_size}, "
-          f"{args.epochs} epochs, l2 {args.l2}, dropout {args.dropout}, BLAS threads {args.threads}", flush=True)
+          f"{args.epochs} epochs, hidden {args.hidden}, l2 {args.l2}, dropout {args.dropout}, BLAS threads {args.threads}", flush=True)
     for seed in args.seeds:
         config = replace(base, seed=seed)
         parts = load_parts("solutions", config)

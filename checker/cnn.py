@@ -30,7 +30,7 @@ POOL = 2  # max-pooling window and stride after every convolution layer
 DEFAULT_FILTERS = (8, 16)
 DEFAULT_KERNEL = 3
 # kata train's defaults for --model cnn where they differ from the MLP's (see README, "The CNN").
-CNN_DEFAULTS = {"epochs": 10, "optimizer": "adam", "lr_schedule": "linear", "evals_per_epoch": 1}
+CNN_DEFAULTS = {"epochs": 10, "optimizer": "adam", "lr_schedule": "linear", "cnn_hidden": 0, "evals_per_epoch": 1}
 CNN_LR = {"adam": 0.002, "momentum": 0.02, "sgd": 0.1}  # the starting learning rate, per --optimizer
 
 

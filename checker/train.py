@@ -69,6 +69,7 @@ class TrainConfig:
     model: str = "mlp"
     filters: tuple[int, ...] = (8, 16)  # of --model cnn: filters of each convolution layer
     kernel: int = 3  # of --model cnn: kernel side, with "same" padding kernel // 2
+    cnn_hidden: int = 0  # of --model cnn: units of a dense ReLU layer before the output; 0: none
 
     def layer_sizes(self, num_inputs: int) -> list[int]:
         return [num_inputs, *[self.hidden] * self.depth, NUM_CLASSES]
@@ -126,7 +127,7 @@ def load_parts(impl: str, config: TrainConfig) -> Parts:
     if config.model == "cnn":
         from . import cnn
 
-        init = cnn.initializer(impl, config.filters, config.kernel)
+        init = cnn.initializer(impl, config.filters, config.kernel, config.cnn_hidden)
         if config.dropout > 0:
             dropout = module(pieces.DROPOUT_MODULE)
             train_forward, forward, backward = cnn.network(
@@ -606,6 +607,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value}")
+    return value
+
+
 def nonnegative_float(text: str) -> float:
     try:
         value = float(text)
@@ -711,6 +722,9 @@ def add_part3_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) 
     group.add_argument("--filters", type=filter_counts, default=None, metavar="F1,F2",
                        help="of --model cnn: filters of each convolution layer, each followed by ReLU and "
                             f"2x2 max-pooling (default {','.join(map(str, defaults.filters))})")
+    group.add_argument("--cnn-hidden", type=non_negative_int, default=None, metavar="N",
+                       help="of --model cnn: units of a dense ReLU layer between the last pooling and the "
+                            f"output; 0: none (default {CNN_DEFAULTS['cnn_hidden']})")
     group.add_argument("--yes", action="store_true",
                        help="train even when the run is estimated to take over 10 minutes, without asking")
 
@@ -728,6 +742,8 @@ def apply_model_defaults(args: argparse.Namespace) -> None:
             setattr(args, name, CNN_DEFAULTS[name] if cnn else getattr(TrainConfig, name))
     if cnn and getattr(args, "lr", None) is None:
         args.lr = CNN_LR[args.optimizer]
+    if cnn and getattr(args, "cnn_hidden", None) is None:
+        args.cnn_hidden = CNN_DEFAULTS["cnn_hidden"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -184,12 +184,12 @@ def conv2d_backward(dout, cache):
     dw = (dout_mat @ cols.T).reshape(w.shape)
     dcols = (w.reshape(f, c * kh * kw).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
     # col2im: one strided slice per kernel position adds that weight's share for all windows at once;
-    # where windows overlap, the slices overlap and the contributions add up.
-    dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
+    # where windows overlap, the slices overlap and the contributions add up. dxpad is built channel
+    # first, in dcols's order, so each addition reads dcols in order; one transpose at the end.
+    dxpad = np.zeros((c, n, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
     for p in range(kh):
         for q in range(kw):
-            dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += \
-                dcols[:, p, q].transpose(1, 0, 2, 3)
-    dx = dxpad[:, :, pad:pad + h, pad:pad + width] if pad else dxpad
+            dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += dcols[:, p, q]
+    dx = dxpad[:, :, pad:pad + h, pad:pad + width].transpose(1, 0, 2, 3)
     return np.ascontiguousarray(dx), dw, db
     # END SOLUTION
