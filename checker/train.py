@@ -67,7 +67,7 @@ class TrainConfig:
     beta2: float = 0.999
     # Part III (checker.cnn): "mlp" (the network of Part I) or "cnn" (stages 13-14 with Part I's).
     model: str = "mlp"
-    filters: tuple[int, ...] = (8, 16)  # of --model cnn: filters of each convolution layer
+    filters: tuple[int, ...] = (16, 32)  # of --model cnn: filters of each convolution layer
     kernel: int = 3  # of --model cnn: kernel side, with "same" padding kernel // 2
     cnn_hidden: int = 0  # of --model cnn: units of a dense ReLU layer before the output; 0: none
 
@@ -712,8 +712,9 @@ def add_part3_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) 
 
     group = parser.add_argument_group("Part III options", textwrap.fill(
         "--model cnn uses your conv2d and maxpool functions (stages 13 and 14, which must pass first) with "
-        "your relu, dense, softmax and cross-entropy functions: conv 3x3 (8 filters, pad 1), ReLU, pool 2; "
-        "conv 3x3 (16 filters, pad 1), ReLU, pool 2; dense to 10. Its defaults differ from the MLP's: "
+        "your relu, dense, softmax and cross-entropy functions: conv 3x3 (16 filters, pad 1), ReLU, pool 2; "
+        "conv 3x3 (32 filters, pad 1), ReLU, pool 2; dense to 128, ReLU; dense to 10. Its defaults differ from "
+        "the MLP's: "
         + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in CNN_DEFAULTS.items() if k != "evals_per_epoch")
         + ", --lr " + ", ".join(f"{lr:g} with {name}" for name, lr in CNN_LR.items()) + "."))
     group.add_argument("--model", choices=("mlp", "cnn"), default=defaults.model,

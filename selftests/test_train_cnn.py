@@ -40,19 +40,23 @@ def test_the_cnn_backward_matches_finite_differences(filters, hidden):
 def test_the_cnn_is_described_by_its_weights():
     params = cnn.initializer("solutions")([784, 10], np.random.default_rng(0))
     assert {k: v.shape for k, v in params.items()} == {
-        "W1": (8, 1, 3, 3), "b1": (8,), "W2": (16, 8, 3, 3), "b2": (16,), "W3": (784, 10), "b3": (10,)}
+        "W1": (16, 1, 3, 3), "b1": (16,), "W2": (32, 16, 3, 3), "b2": (32,), "W3": (1568, 128), "b3": (128,),
+        "W4": (128, 10), "b4": (10,)}
     assert cnn.is_cnn(params)
-    assert cnn.describe(params) == "conv 3x3x8 - pool 2 - conv 3x3x16 - pool 2 - dense 784-10"
-    assert np.std(params["W2"]) == pytest.approx(np.sqrt(2 / 72), rel=0.1)  # He: fan_in = C*KH*KW
+    assert cnn.describe(params) == "conv 3x3x16 - pool 2 - conv 3x3x32 - pool 2 - dense 1568-128 - dense 128-10"
+    assert np.std(params["W2"]) == pytest.approx(np.sqrt(2 / 144), rel=0.1)  # He: fan_in = C*KH*KW
+    no_hidden = cnn.initializer("solutions", filters=(8, 16), hidden=0)([784, 10], np.random.default_rng(0))
+    assert cnn.describe(no_hidden) == "conv 3x3x8 - pool 2 - conv 3x3x16 - pool 2 - dense 784-10"
 
 
 def test_the_cnn_trains_in_the_one_loop_with_every_option(dataset):
     config = training.TrainConfig(model="cnn", filters=(2, 4), epochs=2, batch_size=32, optimizer="adam",
-                                  lr=0.01, l2=1e-4, dropout=0.1, evals_per_epoch=1)
+                                  lr=0.01, l2=1e-4, dropout=0.1, cnn_hidden=32, evals_per_epoch=1)
     parts = training.load_parts("solutions", config)
     assert parts.train_forward is not None and parts.penalty is not None
     result = training.train(parts, dataset, config)
     assert result.stopped is None and result.params["W1"].dtype == np.float32
+    assert result.params["W3"].shape == (4 * 7 * 7, 32) and result.params["W4"].shape == (32, 10)
     assert result.history.epochs[-1].validation_accuracy > 0.5  # ten classes: chance is 0.1
 
 
@@ -63,7 +67,7 @@ def test_kata_train_model_cnn_writes_a_run_that_predict_reads(monkeypatch, tmp_p
     run_dir = only_run_dir(tmp_path)
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"] == "cnn" and config["filters"] == [2, 3] and config["optimizer"] == "adam"
-    assert config["architecture"] == "conv 3x3x2 - pool 2 - conv 3x3x3 - pool 2 - dense 147-10"
+    assert config["architecture"] == "conv 3x3x2 - pool 2 - conv 3x3x3 - pool 2 - dense 147-128 - dense 128-10"
     assert (run_dir / "first_layer_filters.png").is_file()
     out = capsys.readouterr().out
     assert "One batch of 64 takes" in out and "this run should take about" in out
@@ -81,8 +85,11 @@ def test_the_cnn_has_its_own_defaults_and_explicit_options_win():
     cnn_config = config("--model", "cnn")
     assert (cnn_config.epochs, cnn_config.optimizer, cnn_config.lr, cnn_config.evals_per_epoch) == (
         cnn.CNN_DEFAULTS["epochs"], cnn.CNN_DEFAULTS["optimizer"], cnn.CNN_LR["adam"], 1)
-    mine = config("--model", "cnn", "--epochs", "3", "--optimizer", "sgd", "--filters", "4,8,8")
-    assert (mine.epochs, mine.optimizer, mine.lr, mine.filters) == (3, "sgd", cnn.CNN_LR["sgd"], (4, 8, 8))
+    assert (cnn_config.filters, cnn_config.cnn_hidden) == (cnn.DEFAULT_FILTERS, cnn.CNN_DEFAULTS["cnn_hidden"])
+    mine = config("--model", "cnn", "--epochs", "3", "--optimizer", "sgd", "--filters", "4,8,8", "--cnn-hidden", "0")
+    assert (mine.epochs, mine.optimizer, mine.lr, mine.filters, mine.cnn_hidden) == (
+        3, "sgd", cnn.CNN_LR["sgd"], (4, 8, 8), 0)
+    assert config("--cnn-hidden", "64").cnn_hidden == 64  # given, it is kept (the MLP does not use it)
     assert config("--model", "cnn", "--lr", "0.5").lr == 0.5
 
 
