@@ -4,8 +4,9 @@
     python bench/cnn_bench.py                      2 epochs each, BLAS at 1 thread
     python bench/cnn_bench.py --epochs 4 --threads 2
 
-Both train the same network (conv 3x3x8 pad 1, ReLU, pool 2; conv 3x3x16 pad 1, ReLU, pool 2;
-dense to 10; or --filters), from the same initial weights, with the same optimiser (Adam, the
+Both train the same network (kata's default CNN: conv 3x3x16 pad 1, ReLU, pool 2; conv 3x3x32
+pad 1, ReLU, pool 2; dense to 128, ReLU; dense to 10; or --filters and --hidden, e.g. --filters
+8,16 --hidden 0 for the first, smaller default), from the same initial weights, with the same optimiser (Adam, the
 kata's CNN defaults: lr decaying linearly, betas 0.9 and 0.999), batch size, batch order and
 number of updates, in float32. They take turns epoch by epoch in one process, so whatever else
 the machine is doing falls on both alike. Per epoch: wall and CPU seconds of the updates alone
@@ -61,22 +62,30 @@ def conv_layers(filters, kernel, side=28):
     return layers, channels * side * side
 
 
-def flops_per_image(filters, kernel) -> float:
+def dense_sizes(flat, hidden):
+    return [flat, *([hidden] if hidden else []), 10]
+
+
+def flops_per_image(filters, kernel, hidden=0) -> float:
     """FLOPs of the matrix products of one training image: forward, and backward's dW and dx (no dx
     for the first layer, which PyTorch skips; the kata's conv2d_backward computes it anyway)."""
     layers, flat = conv_layers(filters, kernel)
-    forward = [2 * h * w * f * c * kernel * kernel for c, f, h, w in layers] + [2 * flat * 10]
+    sizes = dense_sizes(flat, hidden)
+    forward = ([2 * h * w * f * c * kernel * kernel for c, f, h, w in layers]
+               + [2 * a * b for a, b in zip(sizes, sizes[1:])])
     return sum(forward) + sum(2 * x for x in forward[1:]) + forward[0]
 
 
-def gemm_shapes(filters, kernel, batch):
+def gemm_shapes(filters, kernel, batch, hidden=0):
     """(M, K, N) of every matrix product of one update of the reference (as solutions/conv.py runs them)."""
     layers, flat = conv_layers(filters, kernel)
     shapes = []
     for c, f, h, w in layers:
         ckk, positions = c * kernel * kernel, batch * h * w
         shapes += [(f, ckk, positions), (f, positions, ckk), (ckk, f, positions)]  # out, dw, dcols
-    shapes += [(batch, flat, 10), (flat, batch, 10), (batch, 10, flat)]  # dense: out, dW, dx
+    sizes = dense_sizes(flat, hidden)
+    for a, b in zip(sizes, sizes[1:]):
+        shapes += [(batch, a, b), (a, batch, b), (batch, b, a)]  # dense: out, dW, dx
     return shapes
 
 
@@ -90,17 +99,26 @@ def torch_model(params, filters, kernel):
         conv.weight.data = torch.tensor(params[f"W{i}"])
         conv.bias.data = torch.tensor(params[f"b{i}"])
         layers += [conv, nn.ReLU(), nn.MaxPool2d(2)]
-    dense = nn.Linear(*params[f"W{len(filters) + 1}"].shape)
-    dense.weight.data = torch.tensor(params[f"W{len(filters) + 1}"].T.copy())
-    dense.bias.data = torch.tensor(params[f"b{len(filters) + 1}"])
-    return nn.Sequential(*layers, nn.Flatten(), dense)
+    layers.append(nn.Flatten())
+    layer = len(filters) + 1
+    while f"W{layer}" in params:
+        dense = nn.Linear(*params[f"W{layer}"].shape)
+        dense.weight.data = torch.tensor(params[f"W{layer}"].T.copy())
+        dense.bias.data = torch.tensor(params[f"b{layer}"])
+        layers.append(dense)
+        if f"W{layer + 1}" in params:
+            layers.append(nn.ReLU())
+        layer += 1
+    return nn.Sequential(*layers)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--filters", default="8,16")
+    parser.add_argument("--filters", default=",".join(map(str, training.TrainConfig.filters)))
+    parser.add_argument("--hidden", type=int, default=cnn.CNN_DEFAULTS["cnn_hidden"],
+                        help="units of the dense ReLU layer before the output (0: none)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=cnn.CNN_LR["adam"])
     args = parser.parse_args(argv)
@@ -108,7 +126,8 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     filters = tuple(int(f) for f in args.filters.split(","))
-    config = training.TrainConfig(model="cnn", filters=filters, epochs=args.epochs, batch_size=args.batch_size,
+    config = training.TrainConfig(model="cnn", filters=filters, cnn_hidden=args.hidden, epochs=args.epochs,
+                                  batch_size=args.batch_size,
                                   optimizer="adam", lr=args.lr, lr_schedule="linear", evals_per_epoch=1)
     data = load_dataset()
     images, labels = data.train.images, data.train.labels
@@ -152,11 +171,11 @@ def main(argv=None) -> int:
                       flush=True)
         peak_numpy = gemm_peak(np.matmul, lambda n: np.random.default_rng(0).random((n, n), dtype=np.float32))
         peak_torch = gemm_peak(torch.matmul, lambda n: torch.rand(n, n))
-        shapes = gemm_shapes(filters, config.kernel, args.batch_size)
+        shapes = gemm_shapes(filters, config.kernel, args.batch_size, args.hidden)
         matrices = [(np.ones((m, k), np.float32), np.ones((k, n), np.float32)) for m, k, n in shapes]
         gemm_seconds = min(timed(lambda: [a @ b for a, b in matrices]) for _ in range(20)) * per_epoch
 
-    flops = flops_per_image(filters, config.kernel) * len(labels)
+    flops = flops_per_image(filters, config.kernel, args.hidden) * len(labels)
     medians = {name: (statistics.median(w for w, _ in rows), statistics.median(c for _, c in rows))
                for name, rows in timings.items()}
     print(f"\nmedian seconds per epoch: NumPy reference {medians['numpy'][0]:.1f} wall / {medians['numpy'][1]:.1f} CPU, "

@@ -4,6 +4,7 @@ kata's own loop (`kata train --model cnn --solutions`).
     python bench/cnn_recipe.py                                  kata's CNN defaults, seed 0, validation only
     python bench/cnn_recipe.py --filters 8,16 --hidden 0 --epochs 10    one alternative (a sweep step)
     python bench/cnn_recipe.py --seeds 0 1 2 3 4 --test         the 5-seed check of the defaults (README)
+    python bench/cnn_recipe.py --summary-of runs.jsonl          the same summary of seeds run apart (--json)
 
 Every option defaults to what `kata train --model cnn` uses (checker/cnn.py CNN_DEFAULTS, CNN_LR,
 TrainConfig.filters). BLAS is pinned to --threads (default 1, as kata train) and CPU time is
@@ -77,7 +78,12 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--test", action="store_true", help="also report test accuracy (for the chosen recipe)")
     parser.add_argument("--json", type=Path, help="append one JSON line per seed here")
+    parser.add_argument("--summary-of", type=Path, metavar="JSONL",
+                        help="train nothing: summarize the lines that --json wrote (e.g. one process per seed)")
     args = parser.parse_args()
+    if args.summary_of:
+        summarize([json.loads(line) for line in args.summary_of.read_text().splitlines() if line.strip()])
+        return
     if args.lr is None:
         args.lr = CNN_LR[args.optimizer]
     dataset = load_dataset()
