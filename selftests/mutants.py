@@ -1187,6 +1187,62 @@ MUTANTS = [
                         mask * dout[:, :, i:i + 1, j:j + 1]
             return dx
     """),
+    # Playtest (a new learner's first tries at Part II and III) ----------------------------------------
+    m("dropout_refuses_p_drop_zero", "dropout", "dropout_forward",
+      "test_dropout_forward_worked_example_without_dropping", "0 is allowed", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 < p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 < p_drop < 1, got {p_drop!r}")
+            mask = (rng.random(x.shape) >= p_drop).astype(x.dtype) / (1.0 - p_drop)
+            return x * mask, mask
+    """),
+    m("dropout_divides_by_p_drop", "dropout", "dropout_forward",
+      "test_dropout_forward_worked_example_without_dropping", "divided by p_drop", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mask = (rng.random(x.shape) >= p_drop).astype(x.dtype) / x.dtype.type(p_drop)
+            return x * mask, mask
+    """),
+    m("dropout_boolean_mask", "dropout", "dropout_forward", "test_dropout_forward_keeps_float64", "True and False", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            mask = rng.random(x.shape) >= p_drop
+            return x * mask / (1.0 - p_drop), mask
+    """),
+    m("adam_t_incremented_per_parameter", "optimizers", "adam_step",
+      "test_adam_step_keeps_float32", "once per parameter", """
+        def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+            if not np.isfinite(lr) or lr < 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or not eps > 0:
+                raise ValueError(f"bad Adam arguments: lr={lr!r}, beta1={beta1!r}, beta2={beta2!r}, eps={eps!r}")
+            for key in params:
+                state["t"] += 1
+                t = state["t"]
+                m, v = state["m"][key], state["v"][key]
+                m *= beta1
+                m += (1 - beta1) * grads[key]
+                v *= beta2
+                v += (1 - beta2) * grads[key] ** 2
+                params[key] -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+            return params
+    """),
+    m("adam_without_bias_correction_blamed_on_eps", "optimizers", "adam_step",
+      "test_adam_step_adds_eps_after_the_square_root", "bias correction is missing", """
+        def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+            if not np.isfinite(lr) or lr < 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or not eps > 0:
+                raise ValueError(f"bad Adam arguments: lr={lr!r}, beta1={beta1!r}, beta2={beta2!r}, eps={eps!r}")
+            state["t"] += 1
+            for key in params:
+                m, v = state["m"][key], state["v"][key]
+                m *= beta1
+                m += (1 - beta1) * grads[key]
+                v *= beta2
+                v += (1 - beta2) * grads[key] ** 2
+                params[key] -= lr * m / (np.sqrt(v) + eps)
+            return params
+    """),
 ]
 
 
