@@ -1228,6 +1228,62 @@ MUTANTS = [
                 params[key] -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
             return params
     """),
+    m("conv_without_the_bias", "conv", "conv2d_forward", "test_conv2d_forward_worked_example", "bias is missing", """
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            n, c, h, width = x.shape
+            f, _, kh, kw = w.shape
+            xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            h_out, w_out = (h + 2 * pad - kh) // stride + 1, (width + 2 * pad - kw) // stride + 1
+            out = np.zeros((n, f, h_out, w_out), dtype=x.dtype)
+            for i in range(h_out):
+                for j in range(w_out):
+                    window = xpad[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3]))
+            return out, (x, w, stride, pad)
+    """),
+    m("conv_backward_flips_dw", "conv", "conv2d_backward", "test_conv2d_backward_uses_the_stride",
+      "kernel flipped upside down", """
+        def conv2d_backward(dout, cache):
+            x_shape, cols, w, stride, pad = cache
+            n, c, h, width = x_shape
+            f, _, kh, kw = w.shape
+            _, _, h_out, w_out = dout.shape
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)
+            dw = (dout_mat @ cols.T).reshape(w.shape)[:, :, ::-1, ::-1]
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
+            dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
+            for p in range(kh):
+                for q in range(kw):
+                    dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += \\
+                        dcols[:, p, q].transpose(1, 0, 2, 3)
+            return dxpad[:, :, pad:pad + h, pad:pad + width], np.ascontiguousarray(dw), dout_mat.sum(axis=1)
+    """),
+    # Replaces maxpool_backward with a loop pair (the later maxpool_forward wins): = where overlapping windows share a
+    # maximum keeps the last window's gradient only.
+    m("pool_backward_loop_overwrites_where_windows_overlap", "pool", "maxpool_backward",
+      "test_maxpool_backward_uses_the_stride", "= keeps only the last one", """
+        def maxpool_forward(x, size=2, stride=2):
+            n, c, h, w = x.shape
+            h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
+            out = np.empty((n, c, h_out, w_out), dtype=x.dtype)
+            for i in range(h_out):
+                for j in range(w_out):
+                    out[:, :, i, j] = x[:, :, i * stride:i * stride + size, j * stride:j * stride + size].max(axis=(2, 3))
+            return out, (x, size, stride)
+
+
+        def maxpool_backward(dout, cache):
+            x, size, stride = cache
+            dx = np.zeros(x.shape, dtype=dout.dtype)
+            for a in range(dout.shape[0]):
+                for b in range(dout.shape[1]):
+                    for i in range(dout.shape[2]):
+                        for j in range(dout.shape[3]):
+                            window = x[a, b, i * stride:i * stride + size, j * stride:j * stride + size]
+                            p, q = np.unravel_index(np.argmax(window), window.shape)
+                            dx[a, b, i * stride + p, j * stride + q] = dout[a, b, i, j]
+            return dx
+    """),
     m("adam_without_bias_correction_blamed_on_eps", "optimizers", "adam_step",
       "test_adam_step_adds_eps_after_the_square_root", "bias correction is missing", """
         def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
