@@ -552,9 +552,11 @@ def test_all_stages_passing_without_training(run):
         f"\n[{'#' * 4 * STAGES}] {STAGES}/{STAGES} stages\n\n"
         f"All {STAGES} stages pass: your network is complete.\n\n"
         "Next:\n"
-        "  kata train               train your network on MNIST\n"
-        "  kata experiment init     He versus random initialisation\n"
-        "  kata predict IMAGE.png   read a digit you wrote\n")
+        "  kata train                   train your network on MNIST\n"
+        "  kata train --model cnn       train a CNN on your convolution and pooling\n"
+        "  kata experiment init         He versus random initialisation\n"
+        "  kata experiment optimizers   SGD, momentum and Adam compared\n"
+        "  kata predict IMAGE.png       read a digit you wrote\n")
 
 
 def test_after_training_the_report_shows_the_last_run(tmp_path):
@@ -570,7 +572,7 @@ def test_after_training_the_report_shows_the_last_run(tmp_path):
     assert last_training_run(tmp_path)["run_dir"] == "runs/20250102-090000-train"
     lines = all_passed(Style(enabled=False), tmp_path)
     assert lines[2:5] == [f"Last training run: 98.12% test accuracy on MNIST, in {run_dir}", "  plots: loss.png", ""]
-    assert lines[6] == "  kata train               train again (options: kata train --help)"
+    assert lines[6] == "  kata train                   train again (options: kata train --help)"
 
 
 # Reset ---------------------------------------------------------------------------------------
