@@ -498,6 +498,240 @@ MUTANTS = [
             for start in range(0, num_examples, batch_size):
                 yield order[start:start + batch_size]
     """),
+
+    # Stage 12: batchnorm -------------------------------------------------------------------
+    m("batchnorm_unbiased_variance_in_normalisation", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_normalises_with_the_biased_batch_variance", "biased variance", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0, ddof=1)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_running_var_without_bessel", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_updates_running_statistics", "N/(N-1)", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_momentum_wrong_way_round", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_updates_running_statistics", "wrong way round", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running["mean"] = momentum * running["mean"] + (1 - momentum) * mu
+                running["var"] = momentum * running["var"] + (1 - momentum) * var * (n / (n - 1))
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_eval_uses_batch_statistics", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_eval_mode_uses_running_statistics", "running mean and variance", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))
+            else:
+                mu, var = x.mean(axis=0), x.var(axis=0)
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_eps_outside_sqrt", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_adds_eps_inside_the_square_root", "inside the square root", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / (np.sqrt(var) + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_no_running_update", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_updates_running_statistics", "must update the running statistics", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_copies_running_dict", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_changes_only_the_running_dict", "the dict you are given", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running = dict(running)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_single_example_training", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_rejects_a_batch_of_one_in_training_mode", "ValueError", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            mu, var = (x.mean(axis=0), x.var(axis=0)) if training else (running["mean"], running["var"])
+            if training:
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var * (len(x) / max(len(x) - 1, 1))
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_backward_mu_var_constant", "batchnorm", "batchnorm_backward",
+      "test_batchnorm_backward_passes_numerical_gradient_checks_in_training_mode", "as constants", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n = dout.shape[0]
+            dx_hat = dout * gamma
+            return dx_hat * inv_std, np.sum(dout * x_hat, axis=0), np.sum(dout, axis=0)
+    """),
+    m("batchnorm_backward_dgamma_not_summed", "batchnorm", "batchnorm_backward",
+      "test_batchnorm_backward_worked_example", "dgamma", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n = dout.shape[0]
+            dx_hat = dout * gamma
+            dx = (inv_std / n) * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0))
+            if not cache["training"]:
+                dx = dx_hat * inv_std
+            return dx, dout * x_hat, np.sum(dout, axis=0)
+    """),
+    m("batchnorm_backward_forgets_gamma", "batchnorm", "batchnorm_backward",
+      "test_batchnorm_backward_passes_numerical_gradient_checks_in_training_mode", "gradient check", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n = dout.shape[0]
+            dx_hat = dout * gamma
+            dx_hat = dout
+            dx = (inv_std / n) * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0))
+            if not cache["training"]:
+                dx = dx_hat * inv_std
+            return dx, np.sum(dout * x_hat, axis=0), np.sum(dout, axis=0)
+    """),
+    m("batchnorm_backward_training_formula_in_eval", "batchnorm", "batchnorm_backward",
+      "test_batchnorm_backward_passes_numerical_gradient_checks_in_eval_mode", "evaluation mode", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n = dout.shape[0]
+            dx_hat = dout * gamma
+            dx = (inv_std / n) * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0))
+            return dx, np.sum(dout * x_hat, axis=0), np.sum(dout, axis=0)
+    """),
 ]
 
 
