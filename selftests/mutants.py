@@ -499,6 +499,207 @@ MUTANTS = [
                 yield order[start:start + batch_size]
     """),
 
+    # Stage 11: deep ------------------------------------------------------------------------
+    m("deep_forward_relu_after_last_layer", "deep", "deep_forward",
+      "test_deep_forward_equals_stage_5_forward_for_two_layers", "ReLU to the output layer", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers + 1):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            probs = softmax(a)
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_dropout_on_output_layer", "deep", "deep_forward",
+      "test_deep_forward_with_dropout_draws_one_mask_per_hidden_layer", "once per hidden layer", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            logits = dense_forward(a, params[f"W{layers}"], params[f"b{layers}"])
+            if p_drop > 0:
+                logits, _ = dropout_forward(logits, p_drop, rng)
+            probs = softmax(logits)
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_dropout_on_input", "deep", "deep_forward",
+      "test_deep_forward_with_dropout_draws_one_mask_per_hidden_layer", "once per hidden layer", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            if p_drop > 0:
+                a, _ = dropout_forward(a, p_drop, rng)
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_p_drop_checked_only_by_dropout", "deep", "deep_forward",
+      "test_deep_forward_validates_p_drop_whatever_the_depth", "ValueError", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_no_rng_check", "deep", "deep_forward",
+      "test_deep_forward_needs_an_rng_for_dropout", "ValueError", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_no_dropout_at_all", "deep", "deep_forward",
+      "test_deep_forward_with_dropout_is_reproducible_and_random", "not applied", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                pass
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_caches_input_before_dropout", "deep", "deep_forward",
+      "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "after its dropout mask", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            inputs.append(a)
+            for layer in range(1, layers):
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                inputs.append(a)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_backward_ignores_dropout_masks", "deep", "deep_backward",
+      "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "dropout_backward(da, mask)", """
+        def deep_backward(params, cache, targets):
+            layers = sum(1 for key in params if key.startswith("W"))
+            masks = cache["masks"]
+            grads = {}
+            dz = softmax_cross_entropy_backward(cache["probs"], targets)
+            for layer in range(layers, 1, -1):
+                da, grads[f"W{layer}"], grads[f"b{layer}"] = dense_backward(
+                    dz, cache["inputs"][layer - 1], params[f"W{layer}"])
+                dz = relu_backward(da, cache["pre_activations"][layer - 2])
+            grads["W1"] = cache["inputs"][0].T @ dz
+            grads["b1"] = dz.sum(axis=0)
+            return grads
+    """),
+    m("deep_backward_missing_1_over_n", "deep", "deep_backward",
+      "test_deep_backward_passes_numerical_gradient_checks", "N = 5 times too large", """
+        def deep_backward(params, cache, targets):
+            layers = sum(1 for key in params if key.startswith("W"))
+            masks = cache["masks"]
+            grads = {}
+            dz = cache["probs"] - targets
+            for layer in range(layers, 1, -1):
+                da, grads[f"W{layer}"], grads[f"b{layer}"] = dense_backward(
+                    dz, cache["inputs"][layer - 1], params[f"W{layer}"])
+                if masks:
+                    da = dropout_backward(da, masks[layer - 2])
+                dz = relu_backward(da, cache["pre_activations"][layer - 2])
+            grads["W1"] = cache["inputs"][0].T @ dz
+            grads["b1"] = dz.sum(axis=0)
+            return grads
+    """),
+    m("deep_backward_skips_the_first_layer", "deep", "deep_backward",
+      "test_deep_backward_worked_example", "every key of params", """
+        def deep_backward(params, cache, targets):
+            layers = sum(1 for key in params if key.startswith("W"))
+            masks = cache["masks"]
+            grads = {}
+            dz = softmax_cross_entropy_backward(cache["probs"], targets)
+            for layer in range(layers, 1, -1):
+                da, grads[f"W{layer}"], grads[f"b{layer}"] = dense_backward(
+                    dz, cache["inputs"][layer - 1], params[f"W{layer}"])
+                if masks:
+                    da = dropout_backward(da, masks[layer - 2])
+                dz = relu_backward(da, cache["pre_activations"][layer - 2])
+            return grads
+    """),
+
     # Stage 12: batchnorm -------------------------------------------------------------------
     m("batchnorm_unbiased_variance_in_normalisation", "batchnorm", "batchnorm_forward",
       "test_batchnorm_forward_normalises_with_the_biased_batch_variance", "biased variance", """

@@ -260,7 +260,8 @@ def test_batchnorm_forward_eval_mode_uses_running_statistics():
     if np.allclose(out, reference_forward(x, gamma, beta), rtol=1e-6):
         fail("evaluation mode (training=False) normalised with the batch's statistics; it must use the running "
              "mean and variance, so that one image is classified the same whatever batch it comes in.",
-             given=given_, got=out, expected=expected, hint="if not training: mu, var = running['mean'], running['var'].")
+             given=given_, got=out, expected=expected, hint="evaluation mode: x_hat = (x - running mean) / sqrt(running var + eps); the batch's "
+                  "own mean and variance play no part.")
     check_close(out, expected, problem="evaluation mode: out = gamma * (x - running mean) / sqrt(running var + eps) + beta",
                 given=given_, hint="the running variance is used as it is: no N/(N-1) at evaluation.")
     for key in ("mean", "var"):
