@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
                                        first_epoch_eval_every=DEFAULTS.first_epoch_eval_every)
     impl = "solutions" if args.solutions else "exercises"
     if not args.solutions:
-        training.require_all_stages_pass()
+        training.require_passing_stages(command="kata experiment init")
     from .data import load_dataset
 
     dataset = load_dataset(args.data_dir)

@@ -148,9 +148,10 @@ class RunResult:
         return self.first_unpassed() is None
 
 
-def first_unpassed_stage(impl: str = "exercises", root: Path = ROOT) -> Stage | None:
-    """The first stage whose suite does not pass on `impl`; None when every stage passes."""
-    result = run_stages(all_stages(), impl=impl, root=root).first_unpassed()
+def first_unpassed_stage(impl: str = "exercises", root: Path = ROOT, stages=None) -> Stage | None:
+    """The first of `stages` (default: every stage) whose suite does not pass on `impl`; None
+    when they all pass."""
+    result = run_stages(all_stages() if stages is None else stages, impl=impl, root=root).first_unpassed()
     return result.stage if result else None
 
 

@@ -2,8 +2,8 @@
 
 This is the kata's one training loop. It composes named pieces (`Parts`): the initialisation, the
 mini-batch order, the forward pass, the loss, the backward pass and the update step, each one a
-function of the curriculum. A bonus stage (L2, dropout, momentum or Adam, a deeper network) swaps
-one piece and keeps the loop.
+function of the curriculum. A Part II option (L2, dropout, momentum or Adam, a deeper network)
+swaps one piece and keeps the loop; those pieces are in checker.parts.
 
 Everything runs in float32: the parameters are cast once after initialisation, the images come as
 float32 from checker.data, and the one-hot targets are built once per run.
@@ -30,7 +30,8 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import KataError
+from . import parts as pieces  # the Part II pieces; `parts` names a Parts below
+from .errors import KataError, UsageError
 from .stages import ROOT
 from .teach import learner_frame
 
@@ -56,6 +57,13 @@ class TrainConfig:
     evals_per_epoch: int = 2  # full validation passes per epoch (mid-epoch and at its end): each
     # costs about a tenth of an epoch at the defaults, so more would break the 5 s budget
     first_epoch_eval_every: int = 0  # if > 0: evaluate every this many iterations in epoch 1
+    # Part II (checker.parts): each option that is on uses its stage's functions.
+    l2: float = 0.0  # lambda of the L2 penalty 0.5 * lambda * sum of W**2 (stage 8); 0: none
+    dropout: float = 0.0  # p_drop after every hidden ReLU, in training only (stage 9); 0: none
+    optimizer: str = "sgd"  # "sgd" (stage 7), "momentum" or "adam" (stage 10)
+    momentum: float = 0.9  # of --optimizer momentum
+    beta1: float = 0.9  # of --optimizer adam
+    beta2: float = 0.999
 
     def layer_sizes(self, num_inputs: int) -> list[int]:
         return [num_inputs, *[self.hidden] * self.depth, NUM_CLASSES]
@@ -70,10 +78,16 @@ class Parts:
     init(layer_sizes, rng) -> params {W1, b1, ...}
     batches(num_examples, batch_size, rng) -> iterable of 1-D index arrays, one epoch
     forward(params, X (N, D)) -> (probs (N, C), cache)
-    loss(probs (N, C), targets (N, C)) -> float
+    loss(probs (N, C), targets (N, C)) -> float, the data loss
     backward(params, cache, targets (N, C)) -> grads, the keys and shapes of params
-    step(params, grads, lr) -> params, updated in place
+    optimizer(params) -> step: called once per run with the initial params, it creates the
+        optimizer's state (none for SGD, a velocity for momentum, Adam's moments) and returns
+        step(params, grads, lr) -> params, updated in place
     lr_at(fraction_done) -> the learning rate factor, fraction_done in [0, 1)
+    train_forward(params, X, rng) -> (probs, cache): the forward pass of training, e.g. with
+        dropout, drawing from rng; None: forward. backward must accept its cache.
+    penalty(params) -> float: a term added to the loss (L2); None: none
+    penalty_gradient(params, grads) -> grads: the penalty's gradient added; None with penalty
     """
 
     impl: str
@@ -82,8 +96,11 @@ class Parts:
     forward: Callable
     loss: Callable
     backward: Callable
-    step: Callable
+    optimizer: Callable[[dict], Callable]
     lr_at: Callable[[float], float]
+    train_forward: Callable | None = None
+    penalty: Callable[[dict], float] | None = None
+    penalty_gradient: Callable[[dict, dict], dict] | None = None
 
 
 LR_SCHEDULES = {
@@ -97,15 +114,20 @@ LR_SCHEDULES = {
 def load_parts(impl: str, config: TrainConfig) -> Parts:
     """The Parts of package `impl` ("exercises" or "solutions") for this config."""
     module = lambda name: importlib.import_module(f"{impl}.{name}")  # noqa: E731
+    pieces.check_options(config)
     init_module = module("init")
     init = {"he": init_module.he_init, "random": init_module.random_init}[config.init]
-    if config.depth == 1:
+    train_forward = None
+    if config.dropout > 0:  # until stage 11: the checker composes the stage functions, any depth
+        train_forward, forward, backward = pieces.dropout(impl, config.dropout)
+    elif config.depth == 1:
         backprop = module("backprop")
         forward, backward = backprop.forward, backprop.backward
     else:
         from .network import layered
 
         forward, backward = layered(impl)
+    penalty, penalty_gradient = pieces.l2(impl, config.l2) if config.l2 > 0 else (None, None)
     descent = module("gradient_descent")
     return Parts(
         impl=impl,
@@ -114,8 +136,11 @@ def load_parts(impl: str, config: TrainConfig) -> Parts:
         forward=forward,
         loss=module("cross_entropy").cross_entropy,
         backward=backward,
-        step=descent.sgd_step,
+        optimizer=pieces.optimizer(impl, config.optimizer, config.momentum, config.beta1, config.beta2),
         lr_at=LR_SCHEDULES[config.lr_schedule],
+        train_forward=train_forward,
+        penalty=penalty,
+        penalty_gradient=penalty_gradient,
     )
 
 
@@ -130,6 +155,7 @@ class EpochRow:
     validation_loss: float
     validation_accuracy: float
     seconds: float  # training time of the epoch, evaluations included
+    penalty: float | None = None  # the L2 term at the epoch's end (not in train_loss); None: no L2
 
 
 @dataclass
@@ -190,8 +216,9 @@ class Progress(Silent):
 
     def epoch_end(self, row, epochs):
         clear = "\r" + " " * (self.WIDTH + 50) + "\r" if self.tty else ""
+        l2_term = "" if row.penalty is None else f" + L2 term {row.penalty:.4f}"
         self.stream.write(
-            f"{clear}epoch {row.epoch:>2}/{epochs}  train loss {row.train_loss:.4f}  "
+            f"{clear}epoch {row.epoch:>2}/{epochs}  train loss {row.train_loss:.4f}{l2_term}  "
             f"train acc {row.train_accuracy:6.2%}  val acc {row.validation_accuracy:6.2%}  "
             f"({row.seconds:.2f} s)\n")
         self.stream.flush()
@@ -215,10 +242,11 @@ def one_hot_targets(parts_impl: str, labels: np.ndarray) -> np.ndarray:
     return np.asarray(one_hot(labels, NUM_CLASSES), dtype=np.float32)
 
 
-def random_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
-    """(init_rng, batch_rng): separate streams, so the batch order does not depend on what (or
-    how much) the init draws; random_init and he_init see the very same batches."""
-    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+def random_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+    """(init_rng, batch_rng, dropout_rng): separate streams, so the batch order does not depend on
+    what (or how much) the init or dropout draws; random_init and he_init, with or without
+    dropout, see the very same batches. (The third stream left the first two unchanged.)"""
+    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
 
 
 def initial_params(parts: Parts, config: TrainConfig, num_inputs: int) -> dict:
@@ -266,7 +294,10 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
     num_examples = len(images)
 
     params = initial_params(parts, config, images.shape[1])
-    batch_rng = random_streams(config.seed)[1]
+    step = parts.optimizer(params)
+    _, batch_rng, dropout_rng = random_streams(config.seed)
+    train_forward = parts.train_forward or (lambda params, X, rng: parts.forward(params, X))
+    penalty_gradient = parts.penalty_gradient or (lambda params, grads: grads)
     iterations_per_epoch = math.ceil(num_examples / config.batch_size)
     total_iterations = iterations_per_epoch * config.epochs
     evals_at = eval_iterations(config, iterations_per_epoch)
@@ -286,12 +317,12 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
             for batch, index in enumerate(parts.batches(num_examples, config.batch_size, batch_rng), 1):
                 lr = config.lr * parts.lr_at(iteration / total_iterations)
                 batch_targets = targets[index]
-                probs, cache = parts.forward(params, images[index])
-                loss = parts.loss(probs, batch_targets)
+                probs, cache = train_forward(params, images[index], dropout_rng)
+                loss = parts.loss(probs, batch_targets)  # the data loss, without any penalty
                 if not math.isfinite(loss):
                     stopped, message = "diverged", diverged_message(iteration + 1, epoch, loss, config.lr)
                     break
-                parts.step(params, parts.backward(params, cache, batch_targets), lr)
+                step(params, penalty_gradient(params, parts.backward(params, cache, batch_targets)), lr)
                 iteration += 1
                 hits = int(np.count_nonzero(probs.argmax(axis=1) == labels[index]))
                 history.batch_loss.append(loss)
@@ -308,7 +339,8 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
                 validate()
             _, validation_loss, validation_accuracy = history.evals[-1]
             row = EpochRow(epoch, iteration, loss_sum / seen, correct / seen, validation_loss,
-                           validation_accuracy, time.perf_counter() - epoch_started)
+                           validation_accuracy, time.perf_counter() - epoch_started,
+                           parts.penalty(params) if parts.penalty else None)
             history.epochs.append(row)
             progress.epoch_end(row, config.epochs)
     except KeyboardInterrupt:
@@ -430,7 +462,8 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
     summary = {
         "test_accuracy": test_accuracy,
         "validation_accuracy": last.validation_accuracy if last else None,
-        "train_loss": last.train_loss if last else None,
+        "train_loss": last.train_loss if last else None,  # the data loss, without the L2 term
+        "l2_term": last.penalty if last else None,  # the L2 term at the end; None without --l2
         "impl": parts.impl,
         "run_dir": str(run_dir),
         "plots": [path.name for path in figures],
@@ -448,16 +481,39 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
 
 # --- the command -------------------------------------------------------------------------------
 
-def require_all_stages_pass() -> None:
-    """kata train trains the learner's own network: every stage must pass first."""
-    from .runner import first_unpassed_stage
+# The option of kata train that uses each Part II stage module, for the messages of the gate.
+OPTION_OF_MODULE = {"regularization": "--l2", "dropout": "--dropout",
+                    "optimizers": "--optimizer momentum or adam"}
 
-    stage = first_unpassed_stage(impl="exercises")
-    if stage is not None:
+
+def require_passing_stages(config: TrainConfig | None = None, command: str = "kata train") -> None:
+    """kata train trains the learner's own network: every Part I stage must pass first, and the
+    stage of every Part II option that `config` turns on (stage 8 for --l2, 9 for --dropout,
+    10 for momentum and Adam). Plain training never waits for Part II."""
+    from .runner import first_unpassed_stage
+    from .stages import all_stages, stage_of_module
+
+    part_one = [stage for stage in all_stages() if stage.part == 1]
+    option_stages = []
+    for module in pieces.required_modules(config) if config else []:
+        stage = stage_of_module(module)
+        if stage is None:
+            raise KataError(f"{OPTION_OF_MODULE[module]} needs the stage {module}, which this version "
+                            f"of the kata does not have yet. Update the kata (git pull).")
+        option_stages.append(stage)
+    stage = first_unpassed_stage(impl="exercises", stages=[*part_one, *option_stages])
+    if stage is None:
+        return
+    if stage.part == 1:
         raise KataError(
-            f"{stage.label} does not pass yet, and kata train builds your network from all seven "
-            f"stages. Finish it with: kata check {stage.id}  "
-            f"(to see the reference train meanwhile: kata train --solutions)")
+            f"{stage.label} does not pass yet, and {command} builds your network from all "
+            f"{len(part_one)} stages of Part I. Finish it with: kata check {stage.id}  "
+            f"(to see the reference train meanwhile: {command} --solutions)")
+    option = OPTION_OF_MODULE[stage.module]
+    raise KataError(
+        f"{stage.label} does not pass yet, and {option} uses your {' and '.join(stage.tasks)} "
+        f"({stage.exercise}). Finish it with: kata check {stage.id}  (to try {option} on the "
+        f"reference meanwhile, add --solutions)")
 
 
 def run_learner_code(impl: str, function, *args):
@@ -486,6 +542,27 @@ def positive_int(text: str) -> int:
     return value
 
 
+def nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def fraction_below_one(text: str) -> float:
+    """A number in [0, 1): a dropout probability, a momentum, Adam's betas."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 up to, but not including, 1, got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -496,7 +573,8 @@ def positive_float(text: str) -> float:
     return value
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
+                        lr_help: str | None = None) -> None:
     """The options kata train and kata experiment share."""
     parser.add_argument("--hidden", type=positive_int, default=defaults.hidden, metavar="N",
                         help=f"units per hidden layer (default {defaults.hidden})")
@@ -507,8 +585,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) 
                         help=f"passes over the training set (default {defaults.epochs})")
     parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
                         metavar="B", help=f"examples per update (default {defaults.batch_size})")
-    parser.add_argument("--lr", type=positive_float, default=defaults.lr,
-                        help=f"learning rate at the start (default {defaults.lr:g})")
+    parser.add_argument("--lr", type=positive_float, default=None if lr_help else defaults.lr,
+                        help=lr_help or f"learning rate at the start (default {defaults.lr:g})")
     parser.add_argument("--lr-schedule", choices=sorted(LR_SCHEDULES), default=defaults.lr_schedule,
                         help=f"linear: decays to 0 by the last update; constant: stays "
                              f"(default {defaults.lr_schedule})")
@@ -521,6 +599,39 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) 
                         help="create the run folder in DIR (default runs/)")
     parser.add_argument("--solutions", action="store_true",
                         help="use the reference implementation instead of your exercises/")
+
+
+def add_part2_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+    """--l2, --dropout, --optimizer and its settings: each uses a stage of Part II."""
+    group = parser.add_argument_group("Part II options", textwrap.fill(
+        "Each uses your functions of a Part II stage, which must pass first: stage 8 for --l2, "
+        "9 for --dropout, 10 for --optimizer momentum and adam."))
+    group.add_argument("--l2", type=nonnegative_float, default=defaults.l2, metavar="LAMBDA",
+                       help="L2 regularisation: adds 0.5 * LAMBDA * (sum of every weight squared, "
+                            "biases excluded) to the loss and LAMBDA * W to each weight's gradient "
+                            f"(default {defaults.l2:g}: none; e.g. 1e-4)")
+    group.add_argument("--dropout", type=fraction_below_one, default=defaults.dropout, metavar="P",
+                       help="inverted dropout after every hidden ReLU, in training only: each unit "
+                            f"is dropped with probability P (default {defaults.dropout:g}: none; e.g. 0.2)")
+    group.add_argument("--optimizer", choices=tuple(pieces.OPTIMIZERS), default=defaults.optimizer,
+                       help="sgd: sgd_step; momentum: momentum_step; adam: adam_step "
+                            f"(default {defaults.optimizer})")
+    group.add_argument("--momentum", type=fraction_below_one, default=None, metavar="M",
+                       help=f"of --optimizer momentum (default {defaults.momentum:g})")
+    group.add_argument("--beta1", type=fraction_below_one, default=None, metavar="B1",
+                       help=f"of --optimizer adam: decay of the gradient's average (default {defaults.beta1:g})")
+    group.add_argument("--beta2", type=fraction_below_one, default=None, metavar="B2",
+                       help=f"of --optimizer adam: decay of the squared gradient's average "
+                            f"(default {defaults.beta2:g})")
+
+
+def check_optimizer_settings(args: argparse.Namespace) -> None:
+    """--momentum, --beta1 and --beta2 only with the optimizer they belong to."""
+    for flag, optimizer in (("momentum", "momentum"), ("beta1", "adam"), ("beta2", "adam")):
+        if getattr(args, flag, None) is not None and args.optimizer != optimizer:
+            raise UsageError(f"--{flag} is a setting of --optimizer {optimizer}, and this run uses "
+                             f"--optimizer {args.optimizer}. Add --optimizer {optimizer}, or leave "
+                             f"--{flag} out. See: kata {args.command} --help")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -536,20 +647,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata train --solutions          the reference, to see the end result first\n"
         "  kata train --init random        the naive initialisation instead of He's\n"
         "  kata train --hidden 512 --epochs 20 --lr 0.2\n"
+        "  kata train --l2 1e-4 --dropout 0.2 --optimizer momentum   Part II options\n"
         "  kata train --data-dir /usr/share/datasets/fashion-mnist\n"
         "then: kata predict --index 0, or kata predict my_digit.png")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    add_model_arguments(parser, defaults)
+    add_model_arguments(parser, defaults, lr_help="learning rate at the start (default: "
+                        + ", ".join(f"{lr:g} with {name}" for name, lr in pieces.DEFAULT_LR.items()) + ")")
     parser.add_argument("--init", choices=("he", "random"), default=defaults.init,
                         help="he: he_init; random: random_init with scale 0.01 (default he)")
     parser.add_argument("--name", default=None,
                         help="name of the run folder after the time stamp (default: the implementation)")
+    add_part2_arguments(parser, defaults)
 
 
 def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
+    """The TrainConfig of the parsed options; an option left at None takes TrainConfig's default,
+    and --lr left out the default of the optimizer (parts.DEFAULT_LR)."""
     values = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__
-              if hasattr(args, name)}
+              if getattr(args, name, None) is not None}
+    values.setdefault("lr", pieces.DEFAULT_LR[values.get("optimizer", TrainConfig.optimizer)])
     return TrainConfig(**{**values, **overrides})
+
+
+def part2_description(config: TrainConfig) -> str:
+    """", L2 1e-4, dropout 0.2, adam (beta1 0.9, beta2 0.999)" for the Part II options that are on."""
+    words = []
+    if config.l2 > 0:
+        words.append(f"L2 {config.l2:g}")
+    if config.dropout > 0:
+        words.append(f"dropout {config.dropout:g}")
+    if config.optimizer == "momentum":
+        words.append(f"momentum {config.momentum:g}")
+    elif config.optimizer == "adam":
+        words.append(f"adam (beta1 {config.beta1:g}, beta2 {config.beta2:g})")
+    return "".join(f", {word}" for word in words)
 
 
 def plural(count: int, noun: str) -> str:
@@ -566,10 +697,11 @@ def display_path(path: Path) -> str:
 def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     """`kata train`; stages_known_to_pass: the caller has just run every suite (kata status)."""
     started = time.perf_counter()
+    check_optimizer_settings(args)
     config = config_from_args(args)
     impl = "solutions" if args.solutions else "exercises"
-    if not args.solutions and not stages_known_to_pass:
-        require_all_stages_pass()
+    if not args.solutions and not (stages_known_to_pass and not pieces.required_modules(config)):
+        require_passing_stages(config)
     from .data import load_dataset
 
     dataset = load_dataset(args.data_dir)
@@ -578,7 +710,7 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     who = "the reference implementation" if args.solutions else "your network"
     print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
           f"{plural(config.epochs, 'epoch')}, batches of {config.batch_size}, lr {config.lr:g} "
-          f"({config.lr_schedule}), seed {config.seed}.")
+          f"({config.lr_schedule}), seed {config.seed}{part2_description(config)}.")
     # Made before training, so that an unusable --out fails at once, not after the training.
     run_dir = new_run_dir(args.out or ROOT / "runs", args.name or impl)
     try:
@@ -595,6 +727,9 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
         raise KataError(f"{result.message} The metrics and curves so far are in {where}")
     print(f"Test accuracy: {summary['test_accuracy']:.2%} on {len(dataset.test.labels):,} test "
           f"images, after {plural(summary['epochs_completed'], 'epoch')}.")
+    if summary["l2_term"] is not None:
+        print(f"The training loss shown is the data loss (cross-entropy) alone, as in the plots; the "
+              f"L2 term 0.5 * {config.l2:g} * sum(W**2) adds {summary['l2_term']:.4f} to it at the end.")
     print(f"Training took {result.train_seconds:.1f} s; the whole run {summary['wall_time_s']:.1f} s.")
     print(f"Results in {where}: {METRICS_FILE}, {CONFIG_FILE}, {WEIGHTS_FILE}, {SUMMARY_FILE}")
     print(f"  plots: {', '.join(summary['plots'])}")

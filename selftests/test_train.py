@@ -97,9 +97,10 @@ def test_ctrl_c_keeps_what_was_measured(dataset):
         steps.append(1)
         if len(steps) == 25:
             raise KeyboardInterrupt
-        return training.load_parts("solutions", SMALL).step(params, grads, lr)
+        return sgd_step(params, grads, lr)
 
-    result = train_small(dataset, step=step_then_ctrl_c)
+    sgd_step = training.load_parts("solutions", SMALL).optimizer({})
+    result = train_small(dataset, optimizer=lambda params: step_then_ctrl_c)
     assert result.stopped == "interrupted"
     assert result.history.iterations == 24
     assert len(result.history.epochs) == 1
@@ -169,13 +170,17 @@ def test_ctrl_c_in_kata_train_saves_the_run_so_far(monkeypatch, tmp_path):
         parts = real_load_parts(impl, config)
         steps = []
 
-        def step(params, grads, lr):
-            steps.append(1)
-            if len(steps) == 30:
-                raise KeyboardInterrupt
-            return parts.step(params, grads, lr)
+        def start(params):
+            inner = parts.optimizer(params)
 
-        return replace(parts, step=step)
+            def step(params, grads, lr):
+                steps.append(1)
+                if len(steps) == 30:
+                    raise KeyboardInterrupt
+                return inner(params, grads, lr)
+            return step
+
+        return replace(parts, optimizer=start)
 
     monkeypatch.setattr(training, "load_parts", load_parts)
     assert run_command("train", "--solutions", "--out", str(tmp_path), *SMALL_ARGS) == 130

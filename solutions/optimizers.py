@@ -71,7 +71,7 @@ def momentum_step(params, grads, velocity, lr, momentum=0.9):
 
     Raises:
         ValueError: lr negative or not finite, or momentum outside [0, 1); the message names the
-        value. Nothing is changed then.
+        value.
 
     Example:
         >>> p, g = {"w": np.array([1.0])}, {"w": np.array([1.0])}
@@ -141,7 +141,7 @@ def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
 
     Raises:
         ValueError: lr negative or not finite, beta1 or beta2 outside [0, 1), or eps <= 0; the
-        message names the value. Nothing is changed then.
+        message names the value.
 
     Edge cases:
         At the first step m_hat = g and v_hat = g * g, so every parameter with a non-zero gradient
