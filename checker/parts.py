@@ -21,7 +21,7 @@ from typing import Callable
 # --optimizer NAME -> the stage module its functions come from
 OPTIMIZERS = {"sgd": "gradient_descent", "momentum": "optimizers", "adam": "optimizers"}
 # The stage module of each Part II option of kata train (see required_modules).
-L2_MODULE, DROPOUT_MODULE = "regularization", "dropout"
+L2_MODULE, DROPOUT_MODULE, BATCHNORM_MODULE = "regularization", "dropout", "batchnorm"
 
 # The learning rate when --lr is not given. SGD's 0.8 (decaying linearly to 0) is Part I's; momentum
 # 0.9 multiplies the step by about 1 / (1 - 0.9) = 10, so 0.08 takes the same effective step; Adam's
@@ -85,7 +85,9 @@ def required_modules(config) -> list[str]:
         needed.add(DROPOUT_MODULE)
     if config.optimizer != "sgd":
         needed.add(OPTIMIZERS[config.optimizer])
-    return [m for m in (L2_MODULE, DROPOUT_MODULE, "optimizers") if m in needed]
+    if getattr(config, "batchnorm", False):
+        needed.add(BATCHNORM_MODULE)
+    return [m for m in (L2_MODULE, DROPOUT_MODULE, "optimizers", BATCHNORM_MODULE) if m in needed]
 
 
 def check_options(config) -> None:

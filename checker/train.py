@@ -30,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import network
 from . import parts as pieces  # the Part II pieces; `parts` names a Parts below
 from .errors import KataError, UsageError
 from .stages import ROOT
@@ -47,7 +48,7 @@ class TrainConfig:
     # For the same time, a wider layer beats more epochs of a narrower one: 256 units reach about
     # 98.05% on average in 8 epochs, 384 units 98.16% in 6.
     hidden: int = 384  # units per hidden layer
-    depth: int = 1  # hidden layers; the learner's forward/backward serve 1, checker.network more
+    depth: int = 1  # hidden layers: stage 5's forward/backward serve 1, stage 11's deep_forward any
     epochs: int = 6
     batch_size: int = 64
     lr: float = 0.8  # learning rate at the start
@@ -64,6 +65,7 @@ class TrainConfig:
     momentum: float = 0.9  # of --optimizer momentum
     beta1: float = 0.9  # of --optimizer adam
     beta2: float = 0.999
+    batchnorm: bool = False  # batch normalisation after every hidden dense layer (stage 12)
 
     def layer_sizes(self, num_inputs: int) -> list[int]:
         return [num_inputs, *[self.hidden] * self.depth, NUM_CLASSES]
@@ -101,6 +103,7 @@ class Parts:
     train_forward: Callable | None = None
     penalty: Callable[[dict], float] | None = None
     penalty_gradient: Callable[[dict, dict], dict] | None = None
+    network: str = ""  # which functions make the forward and backward passes, for the learner
 
 
 LR_SCHEDULES = {
@@ -117,16 +120,25 @@ def load_parts(impl: str, config: TrainConfig) -> Parts:
     pieces.check_options(config)
     init_module = module("init")
     init = {"he": init_module.he_init, "random": init_module.random_init}[config.init]
+    optimizer = pieces.optimizer(impl, config.optimizer, config.momentum, config.beta1, config.beta2)
     train_forward = None
-    if config.dropout > 0:  # until stage 11: the checker composes the stage functions, any depth
+    if config.batchnorm:  # stage 12 inside a network the checker composes (deep_forward has no BN)
+        train_forward, forward, backward = network.batchnorm_network(impl, config.dropout)
+        init, optimizer = network.with_batchnorm(init), network.optimizing_trainable(optimizer)
+        source = "batchnorm_forward/backward (stage 12) in a network the checker chains from the stage functions"
+    elif (config.depth > 1 or config.dropout > 0) and network.learner_wrote_deep(impl):
+        train_forward, forward, backward = network.deep(impl, config.dropout)
+        source = "deep_forward and deep_backward (stage 11)"
+    elif config.dropout > 0:  # before stage 11: the checker composes the stage functions, any depth
         train_forward, forward, backward = pieces.dropout(impl, config.dropout)
+        source = "stage functions, chained by the checker (stage 11 does not pass yet)"
     elif config.depth == 1:
         backprop = module("backprop")
         forward, backward = backprop.forward, backprop.backward
+        source = "forward and backward (stage 5)"
     else:
-        from .network import layered
-
-        forward, backward = layered(impl)
+        forward, backward = network.layered(impl)
+        source = "stage functions, chained by the checker (stage 11 does not pass yet)"
     penalty, penalty_gradient = pieces.l2(impl, config.l2) if config.l2 > 0 else (None, None)
     descent = module("gradient_descent")
     return Parts(
@@ -136,11 +148,12 @@ def load_parts(impl: str, config: TrainConfig) -> Parts:
         forward=forward,
         loss=module("cross_entropy").cross_entropy,
         backward=backward,
-        optimizer=pieces.optimizer(impl, config.optimizer, config.momentum, config.beta1, config.beta2),
+        optimizer=optimizer,
         lr_at=LR_SCHEDULES[config.lr_schedule],
         train_forward=train_forward,
         penalty=penalty,
         penalty_gradient=penalty_gradient,
+        network=source,
     )
 
 
@@ -434,6 +447,13 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
         **asdict(config),
         "impl": parts.impl,
         "layer_sizes": config.layer_sizes(dataset.train.images.shape[1]),
+        "network": {  # what kata predict needs to rebuild it; weights.npz holds every array named here
+            "layers": config.depth + 1,
+            "batchnorm": config.batchnorm,
+            "batchnorm_eps": network.BN_EPS if config.batchnorm else None,
+            "arrays": list(result.params),
+            "forward_backward": parts.network,
+        },
         "dataset": getattr(dataset, "name", "mnist"),
         "data_dir": str(getattr(dataset, "data_dir", "")),
         "train_examples": len(dataset.train.labels),
@@ -483,13 +503,13 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
 
 # The option of kata train that uses each Part II stage module, for the messages of the gate.
 OPTION_OF_MODULE = {"regularization": "--l2", "dropout": "--dropout",
-                    "optimizers": "--optimizer momentum or adam"}
+                    "optimizers": "--optimizer momentum or adam", "batchnorm": "--batchnorm"}
 
 
 def require_passing_stages(config: TrainConfig | None = None, command: str = "kata train") -> None:
     """kata train trains the learner's own network: every Part I stage must pass first, and the
     stage of every Part II option that `config` turns on (stage 8 for --l2, 9 for --dropout,
-    10 for momentum and Adam). Plain training never waits for Part II."""
+    10 for momentum and Adam, 12 for --batchnorm). Plain training never waits for Part II."""
     from .runner import first_unpassed_stage
     from .stages import all_stages, stage_of_module
 
@@ -605,7 +625,7 @@ def add_part2_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) 
     """--l2, --dropout, --optimizer and its settings: each uses a stage of Part II."""
     group = parser.add_argument_group("Part II options", textwrap.fill(
         "Each uses your functions of a Part II stage, which must pass first: stage 8 for --l2, "
-        "9 for --dropout, 10 for --optimizer momentum and adam."))
+        "9 for --dropout, 10 for --optimizer momentum and adam, 12 for --batchnorm."))
     group.add_argument("--l2", type=nonnegative_float, default=defaults.l2, metavar="LAMBDA",
                        help="L2 regularisation: adds 0.5 * LAMBDA * (sum of every weight squared, "
                             "biases excluded) to the loss and LAMBDA * W to each weight's gradient "
@@ -616,6 +636,9 @@ def add_part2_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) 
     group.add_argument("--optimizer", choices=tuple(pieces.OPTIMIZERS), default=defaults.optimizer,
                        help="sgd: sgd_step; momentum: momentum_step; adam: adam_step "
                             f"(default {defaults.optimizer})")
+    group.add_argument("--batchnorm", action="store_true",
+                       help="batch normalisation after every hidden dense layer, before the ReLU "
+                            "(stage 12); evaluation uses the running statistics")
     group.add_argument("--momentum", type=fraction_below_one, default=None, metavar="M",
                        help=f"of --optimizer momentum (default {defaults.momentum:g})")
     group.add_argument("--beta1", type=fraction_below_one, default=None, metavar="B1",
@@ -676,6 +699,8 @@ def part2_description(config: TrainConfig) -> str:
         words.append(f"L2 {config.l2:g}")
     if config.dropout > 0:
         words.append(f"dropout {config.dropout:g}")
+    if config.batchnorm:
+        words.append("batch norm")
     if config.optimizer == "momentum":
         words.append(f"momentum {config.momentum:g}")
     elif config.optimizer == "adam":
@@ -711,6 +736,8 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
           f"{plural(config.epochs, 'epoch')}, batches of {config.batch_size}, lr {config.lr:g} "
           f"({config.lr_schedule}), seed {config.seed}{part2_description(config)}.")
+    if config.depth > 1 or config.dropout > 0 or config.batchnorm:
+        print(f"Forward and backward passes: {'the reference' if args.solutions else 'your'} {parts.network}.")
     # Made before training, so that an unusable --out fails at once, not after the training.
     run_dir = new_run_dir(args.out or ROOT / "runs", args.name or impl)
     try:
