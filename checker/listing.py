@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from .progress import Progress
 from .runner import run_stages
-from .stages import all_stages
+from .stages import all_stages, part_title
 from .term import Style, display_path
 
 DESCRIPTION = """\
-List the stages in order: number and name (either one names a stage in other commands), title,
-the file you write, the state (passed, current, locked) and what you learn in it."""
+List the stages in order, grouped by part (Part I, the core; the later parts go further and are
+optional): number and name (either one names a stage in other commands), title, the file you
+write, the state (passed, current, locked) and what you learn in it."""
 
 EXAMPLES = """\
 examples:
@@ -34,8 +35,12 @@ def run(args) -> int:
     id_width = max(len(s.id) for s in stages)
     title_width = max(len(s.title) for s in stages)
     path_width = max(len(display_path(s.exercise)) for s in stages)
+    previous_part = None
     for stage_result in result.stages:
         stage = stage_result.stage
+        if stage.part != previous_part:  # the stages grouped by part, each under its heading
+            print(("\n" if previous_part is not None else "") + style.bold(part_title(stage.part)))
+            previous_part = stage.part
         if stage_result.passed:
             state = style.good("passed")
         elif stage_result is current:

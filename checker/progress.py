@@ -34,7 +34,7 @@ class Progress:
     path: Path
     first_passed: dict[str, str] = field(default_factory=dict)  # stage id -> when it first passed
     hints_shown: dict[str, int] = field(default_factory=dict)  # stage id -> hint levels seen
-    completed: str | None = None  # when every stage passed and the final training was started
+    completed: str | None = None  # when Part I (stages 1-7) first passed and its training was started
 
     @classmethod
     def load(cls, root: Path = ROOT) -> Progress:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .stages import ROOT, all_stages
+from .stages import ROOT, all_stages, part_title, stages_of_part
 
 README = ROOT / "README.md"
 START = "<!-- stage table: generated from checker/stages.toml by `python -m checker.readme` -->"
@@ -17,11 +17,16 @@ END = "<!-- end of stage table -->"
 
 
 def stage_table() -> str:
-    rows = ["| # | Stage | Your file | Functions | What you learn |", "|---|---|---|---|---|"]
-    for stage in all_stages():
-        tasks = ", ".join(f"`{t}`" for t in stage.tasks)
-        rows.append(f"| {stage.number} | {stage.title} | [`{stage.exercise}`]({stage.exercise}) | {tasks} | {stage.goal} |")
-    return "\n".join(rows)
+    """One table per part, under the part's heading."""
+    blocks = []
+    for part in sorted({stage.part for stage in all_stages()}):
+        rows = [f"**{part_title(part)}**", "", "| # | Stage | Your file | Functions | What you learn |",
+                "|---|---|---|---|---|"]
+        for stage in stages_of_part(part):
+            tasks = ", ".join(f"`{t}`" for t in stage.tasks)
+            rows.append(f"| {stage.number} | {stage.title} | [`{stage.exercise}`]({stage.exercise}) | {tasks} | {stage.goal} |")
+        blocks.append("\n".join(rows))
+    return "\n\n".join(blocks)
 
 
 def with_table(text: str) -> str:

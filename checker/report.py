@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .progress import Progress
 from .runner import RunResult, StageResult
-from .stages import ROOT, Stage, all_stages
+from .stages import ROOT, Stage, all_stages, part_name, part_title, stages_of_part
 from .term import Style, display_path
 
 MESSAGE_LINES = 12  # a teaching message longer than this is cut; `kata check` shows it whole
@@ -20,7 +20,7 @@ def render_status(run: RunResult, progress: Progress, style: Style, newly_passed
                   root: Path = ROOT, training_next: bool = False, watching: bool = False) -> str:
     """The whole report of `kata`: celebration, stage list, progress bar, then what to do next.
 
-    training_next: every stage passes for the first time and the training starts right after.
+    training_next: Part I passes for the first time and the training starts right after.
     watching: shown by `kata watch`, which needs no advice to run `kata`.
     """
     lines: list[str] = []
@@ -29,33 +29,77 @@ def render_status(run: RunResult, progress: Progress, style: Style, newly_passed
     lines += stage_list(run, progress, style)
     lines += ["", progress_bar(run, style), ""]
     current = run.first_unpassed()
-    if current is None and training_next:
-        lines += [style.good(style.bold(f"All {len(run.stages)} stages pass: your network is complete!")),
+    if training_next:
+        lines += [style.good(style.bold(f"Part I complete: all {len(stages_of_part(1))} stages pass, your network "
+                                        "is complete!")),
                   "Now it learns: training it on MNIST with your own code (the defaults of kata train; "
                   "kata --no-train skips this)."]
     elif current is None:
         lines += all_passed(style, root)
     else:
+        if opens_a_part(current.stage) and not progress.passed_before(current.stage):
+            lines += part_complete(current.stage, style, root) + [""]
         lines += current_stage_details(current, run, progress, style, root, watching)
     return "\n".join(lines)
+
+
+def part_one_passes(run: RunResult) -> bool:
+    """Every stage of Part I passes: the network of `kata train` can be built from the learner's code."""
+    results = [r for r in run.stages if r.stage.part == 1]
+    return bool(results) and all(r.passed for r in results)
+
+
+def opens_a_part(stage: Stage) -> bool:
+    """stage is the first of Part II or a later part."""
+    return stage.part > 1 and stages_of_part(stage.part)[0] == stage
+
+
+def part_complete(stage: Stage, style: Style, root: Path = ROOT) -> list[str]:
+    """The part before `stage` (the first of its part) is complete; the next one is optional.
+
+    After Part I: "Part I complete: your network reads 98.05% of the test digits." with the test
+    accuracy of the learner's last training run, two decimals as kata train prints it.
+    """
+    done = stage.part - 1
+    headline = f"{part_name(done)} complete."
+    if done == 1:
+        run = last_training_run(root)
+        headline = (f"Part I complete: your network reads {100 * run['test_accuracy']:.2f}% of the test digits."
+                    if run else "Part I complete: your network is built. Train it on MNIST with: kata train")
+    stages = stages_of_part(stage.part)
+    topics = ", ".join(t if t[1:2].isupper() or t[1:2].isdigit() else t[0].lower() + t[1:]
+                       for t in (s.title for s in stages))
+    span = f"stage {stages[0].number}" if len(stages) == 1 else f"stages {stages[0].number}-{stages[-1].number}"
+    return [style.good(style.bold(headline)),
+            f"{part_name(stage.part)} goes further: {topics} ({span}).",
+            "It is optional: your network, kata train and kata predict are complete without it."]
 
 
 def celebration(stage: Stage, style: Style) -> str:
     stages = all_stages()
     star = style.symbol("star")
     text = f"{stage.label} passed!"
-    if stage.number < len(stages):
-        text += f" {stages[stage.number].label} is unlocked."
+    following = stages[stage.number] if stage.number < len(stages) else None
+    if following is not None and following.part != stage.part:
+        text += f" {part_name(stage.part)} is complete. {following.label} is unlocked: {part_name(following.part)}, optional."
+    elif following is not None:
+        text += f" {following.label} is unlocked."
+    elif stage.part > 1:
+        text += f" {part_name(stage.part)} is complete."
     return style.good(style.bold(f"{star} {text}" if star else text))
 
 
 def stage_list(run: RunResult, progress: Progress, style: Style) -> list[str]:
     current = run.first_unpassed()
     title_width = max(len(r.stage.title) for r in run.stages)
+    number_width = len(str(max(r.stage.number for r in run.stages)))
     lines = []
     for result in run.stages:
         stage = result.stage
-        name = f"{stage.number}  {stage.title:<{title_width}}"
+        if result is run.stages[0] or stage.part != previous_part:
+            lines += ([""] if lines else []) + [style.bold(part_title(stage.part))]
+        previous_part = stage.part
+        name = f"{stage.number:>{number_width}}  {stage.title:<{title_width}}"
         if result.passed:
             lines.append(f"{style.good(style.symbol('passed'))} {name}  {style.good('passed')}")
         elif result is current:
@@ -226,7 +270,7 @@ def all_passed(style: Style, root: Path = ROOT) -> list[str]:
     if run:
         plots = ", ".join(run.get("plots") or []) or "none"
         lines += [
-            f"Last training run: {100 * run['test_accuracy']:.1f}% test accuracy on MNIST, "
+            f"Last training run: {100 * run['test_accuracy']:.2f}% test accuracy on MNIST, "
             f"in {display_path(run['run_dir'], root)}",
             f"  plots: {plots}",
             "",

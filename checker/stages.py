@@ -82,3 +82,21 @@ def find_stage(name: str | int) -> Stage | None:
 
 def stage_of_module(module: str) -> Stage | None:
     return next((s for s in all_stages() if s.module == module), None)
+
+
+# The parts of the curriculum: Part I is the core; the later parts go further and are optional.
+PART_TITLES = {1: "Part I: the core", 2: "Part II: going further", 3: "Part III: convolution"}
+
+
+def part_title(part: int) -> str:
+    """The part's heading, e.g. "Part II: going further"; a part without a title is just "Part N"."""
+    return PART_TITLES.get(part, f"Part {part}")
+
+
+def part_name(part: int) -> str:
+    """The part's name without its subtitle, e.g. "Part II"."""
+    return part_title(part).split(":", 1)[0]
+
+
+def stages_of_part(part: int) -> tuple[Stage, ...]:
+    return tuple(stage for stage in all_stages() if stage.part == part)

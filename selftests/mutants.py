@@ -498,6 +498,365 @@ MUTANTS = [
             for start in range(0, num_examples, batch_size):
                 yield order[start:start + batch_size]
     """),
+    # Stage 8: regularization (Part II) ------------------------------------------------------
+    m("l2_penalty_includes_biases", "regularization", "l2_penalty", "test_l2_penalty_worked_example", "biases", """
+        def l2_penalty(params, weight_decay):
+            if not np.isfinite(weight_decay) or weight_decay < 0:
+                raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+            return float(0.5 * weight_decay * sum(np.sum(v ** 2) for v in params.values()))
+    """),
+    m("l2_penalty_missing_half", "regularization", "l2_penalty", "test_l2_penalty_worked_example", "0.5", """
+        def l2_penalty(params, weight_decay):
+            if not np.isfinite(weight_decay) or weight_decay < 0:
+                raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+            return float(weight_decay * sum(np.sum(v ** 2) for k, v in params.items() if k.startswith("W")))
+    """),
+    m("l2_penalty_only_w1_and_w2", "regularization", "l2_penalty", "test_l2_penalty_matches_the_formula_for_any_weights",
+      "Every W key", """
+        def l2_penalty(params, weight_decay):
+            if not np.isfinite(weight_decay) or weight_decay < 0:
+                raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+            return float(0.5 * weight_decay * sum(np.sum(params[k] ** 2) for k in ("W1", "W2") if k in params))
+    """),
+    m("l2_penalty_returns_a_numpy_scalar", "regularization", "l2_penalty",
+      "test_l2_penalty_returns_a_python_float_for_float32_weights", "Python float", """
+        def l2_penalty(params, weight_decay):
+            if not np.isfinite(weight_decay) or weight_decay < 0:
+                raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+            return 0.5 * weight_decay * sum(np.sum(v * v) for k, v in params.items() if k.startswith("W"))
+    """),
+    m("l2_penalty_no_validation", "regularization", "l2_penalty", "test_l2_penalty_rejects_a_bad_weight_decay",
+      "ValueError", """
+        def l2_penalty(params, weight_decay):
+            return float(0.5 * weight_decay * sum(np.sum(v ** 2) for k, v in params.items() if k.startswith("W")))
+    """),
+    m("l2_gradient_two_lambda", "regularization", "l2_gradient", "test_l2_gradient_is_the_gradient_of_the_penalty",
+      "gradient of the penalty", """
+        def l2_gradient(params, grads, weight_decay):
+            if not np.isfinite(weight_decay) or weight_decay < 0:
+                raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+            return {k: g + 2 * weight_decay * params[k] if k.startswith("W") else g for k, g in grads.items()}
+    """),
+    m("l2_gradient_includes_biases", "regularization", "l2_gradient", "test_l2_gradient_worked_example", "bias", """
+        def l2_gradient(params, grads, weight_decay):
+            if not np.isfinite(weight_decay) or weight_decay < 0:
+                raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+            return {k: g + weight_decay * params[k] for k, g in grads.items()}
+    """),
+    m("l2_gradient_in_place", "regularization", "l2_gradient", "test_l2_gradient_does_not_modify_params_or_grads",
+      "modified grads", """
+        def l2_gradient(params, grads, weight_decay):
+            if not np.isfinite(weight_decay) or weight_decay < 0:
+                raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+            for k in grads:
+                if k.startswith("W"):
+                    grads[k] += weight_decay * params[k]
+            return dict(grads)
+    """),
+    m("l2_gradient_sign_like_l1", "regularization", "l2_gradient", "test_l2_gradient_is_the_gradient_of_the_penalty",
+      "numerical gradient check", """
+        def l2_gradient(params, grads, weight_decay):
+            if not np.isfinite(weight_decay) or weight_decay < 0:
+                raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+            return {k: g + weight_decay * np.sign(params[k]) if k.startswith("W") else g for k, g in grads.items()}
+    """),
+    m("l2_gradient_drops_the_bias_keys", "regularization", "l2_gradient", "test_l2_gradient_worked_example", "keys", """
+        def l2_gradient(params, grads, weight_decay):
+            if not np.isfinite(weight_decay) or weight_decay < 0:
+                raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+            return {k: g + weight_decay * params[k] for k, g in grads.items() if k.startswith("W")}
+    """),
+    m("l2_gradient_no_validation", "regularization", "l2_gradient", "test_l2_gradient_rejects_a_bad_weight_decay",
+      "ValueError", """
+        def l2_gradient(params, grads, weight_decay):
+            return {k: g + weight_decay * params[k] if k.startswith("W") else g for k, g in grads.items()}
+    """),
+    # Stage 9: dropout (Part II) -------------------------------------------------------------
+    m("dropout_without_inverted_scaling", "dropout", "dropout_forward",
+      "test_dropout_forward_mask_is_zero_or_the_inverted_scale", "scaling by 1 / (1 - p_drop) is missing", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            mask = (rng.random(x.shape) >= p_drop).astype(x.dtype)
+            return x * mask, mask
+    """),
+    m("dropout_multiplies_by_keep_probability", "dropout", "dropout_forward",
+      "test_dropout_forward_mask_is_zero_or_the_inverted_scale", "not multiplied", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            mask = (rng.random(x.shape) >= p_drop).astype(x.dtype) * (1.0 - p_drop)
+            return x * mask, mask
+    """),
+    m("dropout_keeps_with_probability_p", "dropout", "dropout_forward", "test_dropout_forward_drops_the_right_fraction",
+      "keeps elements with probability p_drop", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            mask = (rng.random(x.shape) < p_drop).astype(x.dtype) / (1.0 - p_drop)
+            return x * mask, mask
+    """),
+    m("dropout_global_random_state", "dropout", "dropout_forward",
+      "test_dropout_forward_leaves_the_global_random_state_alone", "global random state", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            mask = (np.random.rand(*x.shape) >= p_drop).astype(x.dtype) / (1.0 - p_drop)
+            return x * mask, mask
+    """),
+    m("dropout_fixed_seed_inside", "dropout", "dropout_forward", "test_dropout_forward_draws_a_fresh_mask_at_every_call",
+      "new mask", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            mask = (np.random.default_rng(0).random(x.shape) >= p_drop).astype(x.dtype) / (1.0 - p_drop)
+            return x * mask, mask
+    """),
+    m("dropout_one_mask_for_the_whole_batch", "dropout", "dropout_forward",
+      "test_dropout_forward_drops_each_element_independently", "independently", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            mask = (rng.random(x.shape[-1]) >= p_drop).astype(x.dtype) / (1.0 - p_drop)
+            mask = np.broadcast_to(mask, x.shape).copy()
+            return x * mask, mask
+    """),
+    m("dropout_float64_mask", "dropout", "dropout_forward", "test_dropout_forward_keeps_float32", "dtype", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            mask = (rng.random(x.shape) >= p_drop) / (1.0 - p_drop)
+            return x * mask, mask
+    """),
+    m("dropout_in_place_on_x", "dropout", "dropout_forward", "test_dropout_forward_does_not_modify_its_input",
+      "modified its input x", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            mask = (rng.random(x.shape) >= p_drop).astype(x.dtype) / (1.0 - p_drop)
+            x *= mask
+            return x, mask
+    """),
+    m("dropout_accepts_p_drop_one", "dropout", "dropout_forward", "test_dropout_forward_rejects_a_bad_p_drop",
+      "p_drop = 1", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop <= 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop <= 1, got {p_drop!r}")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mask = (rng.random(x.shape) >= p_drop).astype(x.dtype) / (1.0 - p_drop)
+            return x * mask, mask
+    """),
+    m("dropout_backward_unscaled", "dropout", "dropout_backward", "test_dropout_backward_passes_the_gradient_of_dropout",
+      "numerical gradient check", """
+        def dropout_backward(dout, mask):
+            return dout * (mask != 0)
+    """),
+    m("dropout_backward_mask_from_dout", "dropout", "dropout_backward", "test_dropout_backward_worked_example",
+      "where the mask is 0", """
+        def dropout_backward(dout, mask):
+            return dout * (dout > 0) * mask
+    """),
+    m("dropout_backward_ignores_the_mask", "dropout", "dropout_backward",
+      "test_dropout_backward_is_zero_exactly_where_the_forward_pass_dropped", "exactly where", """
+        def dropout_backward(dout, mask):
+            return dout.copy()
+    """),
+    m("dropout_backward_in_place", "dropout", "dropout_backward", "test_dropout_backward_does_not_modify_its_inputs",
+      "modified its input dout", """
+        def dropout_backward(dout, mask):
+            dout *= mask
+            return dout
+    """),
+    # Stage 10: optimizers (Part II) ---------------------------------------------------------
+    m("momentum_init_float64", "optimizers", "momentum_init", "test_momentum_init_keeps_float32", "dtype", """
+        def momentum_init(params):
+            return {key: np.zeros(value.shape) for key, value in params.items()}
+    """),
+    m("momentum_init_shares_the_weights", "optimizers", "momentum_init", "test_momentum_init_worked_example",
+      "start at zero", """
+        def momentum_init(params):
+            return dict(params)
+    """),
+    m("momentum_with_dampening", "optimizers", "momentum_step", "test_momentum_step_matches_pytorch_sgd_with_momentum",
+      "dampening", """
+        def momentum_step(params, grads, velocity, lr, momentum=0.9):
+            if not np.isfinite(lr) or lr < 0:
+                raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+            if not 0 <= momentum < 1:
+                raise ValueError(f"momentum must satisfy 0 <= momentum < 1, got {momentum!r}")
+            for key in params:
+                velocity[key] *= momentum
+                velocity[key] += (1 - momentum) * grads[key]
+                params[key] -= lr * velocity[key]
+            return params
+    """),
+    m("momentum_steps_with_the_old_velocity", "optimizers", "momentum_step",
+      "test_momentum_step_matches_pytorch_sgd_with_momentum", "old velocity", """
+        def momentum_step(params, grads, velocity, lr, momentum=0.9):
+            if not np.isfinite(lr) or lr < 0:
+                raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+            if not 0 <= momentum < 1:
+                raise ValueError(f"momentum must satisfy 0 <= momentum < 1, got {momentum!r}")
+            for key in params:
+                params[key] -= lr * velocity[key]
+                velocity[key] *= momentum
+                velocity[key] += grads[key]
+            return params
+    """),
+    m("momentum_cs231n_velocity", "optimizers", "momentum_step", "test_momentum_step_matches_pytorch_sgd_with_momentum",
+      "without lr and without a minus sign", """
+        def momentum_step(params, grads, velocity, lr, momentum=0.9):
+            if not np.isfinite(lr) or lr < 0:
+                raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+            if not 0 <= momentum < 1:
+                raise ValueError(f"momentum must satisfy 0 <= momentum < 1, got {momentum!r}")
+            for key in params:
+                velocity[key] *= momentum
+                velocity[key] -= lr * grads[key]
+                params[key] += velocity[key]
+            return params
+    """),
+    m("momentum_velocity_not_in_place", "optimizers", "momentum_step",
+      "test_momentum_step_updates_params_and_velocity_in_place", "in place", """
+        def momentum_step(params, grads, velocity, lr, momentum=0.9):
+            if not np.isfinite(lr) or lr < 0:
+                raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+            if not 0 <= momentum < 1:
+                raise ValueError(f"momentum must satisfy 0 <= momentum < 1, got {momentum!r}")
+            for key in params:
+                velocity[key] = momentum * velocity[key] + grads[key]
+                params[key] -= lr * velocity[key]
+            return params
+    """),
+    m("momentum_only_the_keys_of_the_first_layer", "optimizers", "momentum_step",
+      "test_momentum_step_follows_the_formula_over_several_steps", "every key", """
+        def momentum_step(params, grads, velocity, lr, momentum=0.9):
+            if not np.isfinite(lr) or lr < 0:
+                raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+            if not 0 <= momentum < 1:
+                raise ValueError(f"momentum must satisfy 0 <= momentum < 1, got {momentum!r}")
+            for key in ("W1", "b1"):
+                if key in params:
+                    velocity[key] *= momentum
+                    velocity[key] += grads[key]
+                    params[key] -= lr * velocity[key]
+            return params
+    """),
+    m("momentum_accepts_momentum_one", "optimizers", "momentum_step", "test_momentum_step_rejects_bad_arguments",
+      "momentum = 1", """
+        def momentum_step(params, grads, velocity, lr, momentum=0.9):
+            if not np.isfinite(lr) or lr < 0:
+                raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+            if not 0 <= momentum <= 1:
+                raise ValueError(f"momentum must satisfy 0 <= momentum <= 1, got {momentum!r}")
+            for key in params:
+                velocity[key] *= momentum
+                velocity[key] += grads[key]
+                params[key] -= lr * velocity[key]
+            return params
+    """),
+    m("adam_init_m_and_v_share_arrays", "optimizers", "adam_init", "test_adam_init_worked_example", "separate", """
+        def adam_init(params):
+            zeros = {key: np.zeros_like(value) for key, value in params.items()}
+            return {"t": 0, "m": zeros, "v": zeros}
+    """),
+    m("adam_init_starts_at_step_one", "optimizers", "adam_init", "test_adam_init_worked_example", "integer 0", """
+        def adam_init(params):
+            return {"t": 1, "m": {k: np.zeros_like(p) for k, p in params.items()},
+                    "v": {k: np.zeros_like(p) for k, p in params.items()}}
+    """),
+    m("adam_without_bias_correction", "optimizers", "adam_step", "test_adam_step_matches_pytorch_adam",
+      "bias correction is missing", """
+        def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+            if not np.isfinite(lr) or lr < 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or not eps > 0:
+                raise ValueError(f"bad Adam arguments: lr={lr!r}, beta1={beta1!r}, beta2={beta2!r}, eps={eps!r}")
+            state["t"] += 1
+            for key in params:
+                m, v = state["m"][key], state["v"][key]
+                m *= beta1
+                m += (1 - beta1) * grads[key]
+                v *= beta2
+                v += (1 - beta2) * grads[key] ** 2
+                params[key] -= lr * m / (np.sqrt(v) + eps)
+            return params
+    """),
+    m("adam_t_not_incremented", "optimizers", "adam_step", "test_adam_step_first_step_moves_every_parameter_by_about_lr",
+      "state['t'] must be 1", """
+        def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+            if not np.isfinite(lr) or lr < 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or not eps > 0:
+                raise ValueError(f"bad Adam arguments: lr={lr!r}, beta1={beta1!r}, beta2={beta2!r}, eps={eps!r}")
+            t = state["t"] + 1
+            for key in params:
+                m, v = state["m"][key], state["v"][key]
+                m *= beta1
+                m += (1 - beta1) * grads[key]
+                v *= beta2
+                v += (1 - beta2) * grads[key] ** 2
+                params[key] -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+            return params
+    """),
+    m("adam_eps_inside_the_square_root", "optimizers", "adam_step", "test_adam_step_adds_eps_after_the_square_root",
+      "after the square root", """
+        def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+            if not np.isfinite(lr) or lr < 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or not eps > 0:
+                raise ValueError(f"bad Adam arguments: lr={lr!r}, beta1={beta1!r}, beta2={beta2!r}, eps={eps!r}")
+            state["t"] += 1
+            t = state["t"]
+            for key in params:
+                m, v = state["m"][key], state["v"][key]
+                m *= beta1
+                m += (1 - beta1) * grads[key]
+                v *= beta2
+                v += (1 - beta2) * grads[key] ** 2
+                params[key] -= lr * (m / (1 - beta1**t)) / np.sqrt(v / (1 - beta2**t) + eps)
+            return params
+    """),
+    m("adam_state_not_in_place", "optimizers", "adam_step", "test_adam_step_updates_params_and_state_in_place",
+      "in place", """
+        def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+            if not np.isfinite(lr) or lr < 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or not eps > 0:
+                raise ValueError(f"bad Adam arguments: lr={lr!r}, beta1={beta1!r}, beta2={beta2!r}, eps={eps!r}")
+            state["t"] += 1
+            t = state["t"]
+            for key in params:
+                state["m"][key] = beta1 * state["m"][key] + (1 - beta1) * grads[key]
+                state["v"][key] = beta2 * state["v"][key] + (1 - beta2) * grads[key] ** 2
+                m_hat = state["m"][key] / (1 - beta1**t)
+                v_hat = state["v"][key] / (1 - beta2**t)
+                params[key] -= lr * m_hat / (np.sqrt(v_hat) + eps)
+            return params
+    """),
+    m("adam_v_from_the_gradient_not_its_square", "optimizers", "adam_step", "test_adam_step_matches_pytorch_adam",
+      "squared gradient", """
+        def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+            if not np.isfinite(lr) or lr < 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or not eps > 0:
+                raise ValueError(f"bad Adam arguments: lr={lr!r}, beta1={beta1!r}, beta2={beta2!r}, eps={eps!r}")
+            state["t"] += 1
+            t = state["t"]
+            for key in params:
+                m, v = state["m"][key], state["v"][key]
+                m *= beta1
+                m += (1 - beta1) * grads[key]
+                v *= beta2
+                v += (1 - beta2) * np.abs(grads[key])
+                params[key] -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+            return params
+    """),
+    m("adam_accepts_eps_zero", "optimizers", "adam_step", "test_adam_step_rejects_bad_arguments", "eps = 0", """
+        def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+            if not np.isfinite(lr) or lr < 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or eps < 0:
+                raise ValueError(f"bad Adam arguments: lr={lr!r}, beta1={beta1!r}, beta2={beta2!r}, eps={eps!r}")
+            state["t"] += 1
+            t = state["t"]
+            for key in params:
+                m, v = state["m"][key], state["v"][key]
+                m *= beta1
+                m += (1 - beta1) * grads[key]
+                v *= beta2
+                v += (1 - beta2) * grads[key] ** 2
+                params[key] -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+            return params
+    """),
 
     # Stage 11: deep ------------------------------------------------------------------------
     m("deep_forward_relu_after_last_layer", "deep", "deep_forward",

@@ -25,7 +25,7 @@ from checker.progress import Progress
 from checker.report import all_passed, last_training_run
 from checker.runner import RunResult, StageResult, TestResult
 from checker.solution import solution_code
-from checker.stages import ROOT, all_stages, find_stage
+from checker.stages import ROOT, all_stages, find_stage, part_name, part_title, stages_of_part
 from checker.stubgen import stub_for
 from checker.term import Style
 
@@ -79,13 +79,31 @@ def count_tests(stage: str) -> int:
 
 
 LOCKED_AFTER_1 = """\
-  2  ReLU                locked
-  3  Softmax             locked
-  4  Cross-entropy loss  locked
-  5  Backpropagation     locked
-  6  He initialisation   locked
-  7  Gradient descent    locked
+   2  ReLU                locked
+   3  Softmax             locked
+   4  Cross-entropy loss  locked
+   5  Backpropagation     locked
+   6  He initialisation   locked
+   7  Gradient descent    locked
 """
+
+
+def later_parts(state: str = "locked") -> str:
+    """The report's lines for the stages after Part I, every one in `state`, under their parts' headings."""
+    width = max(len(s.title) for s in all_stages())
+    text, part = "", 1
+    for stage in all_stages():
+        if stage.part == 1:
+            continue
+        if stage.part != part:
+            text += f"\n{part_title(stage.part)}\n"
+            part = stage.part
+        text += f"  {stage.number:>2}  {stage.title:<{width}}  {state}\n"
+    return text
+
+
+STAGES = len(all_stages())
+LATER_STAGE_NAMES = ", ".join(f"{s.number} {s.id}" for s in all_stages() if s.part > 1)  # 8 regularization, ...
 
 MORE = """\
       kata hint {n}    hint 1 of 3
@@ -109,9 +127,10 @@ def test_untouched_stubs_make_stage_1_current_and_a_corrupt_progress_file_is_reb
     assert (done.returncode, done.stderr) == (1, "")
     assert json.loads(box.read(".kata/progress.json"))["version"] == 1  # the corrupt progress file, rebuilt
     assert done.stdout == (
-        "> 1  One-hot encoding    not started\n"
-        + LOCKED_AFTER_1
-        + "\n[............................] 0/7 stages\n\n"
+        "Part I: the core\n"
+        ">  1  One-hot encoding    not started\n"
+        + LOCKED_AFTER_1 + later_parts()
+        + f"\n[{'.' * 4 * STAGES}] 0/{STAGES} stages\n\n"
         "Stage 1 (One-hot encoding): Turn class labels into the target vectors a softmax output is compared with.\n\n"
         f"Next: open exercises/one_hot.py:{def_line(box, 'one_hot', 'one_hot')} and write one_hot(), then run: kata\n"
         + MORE.format(n=1)
@@ -132,16 +151,18 @@ def test_three_solved_stages_pass_and_unlock_stage_4(run):
     assert (done.returncode, done.stderr) == (1, "")
     assert done.stdout == (
         "Stage 3 (Softmax) passed! Stage 4 (Cross-entropy loss) is unlocked.\n\n"
-        "  1  One-hot encoding    passed\n"
-        "  2  ReLU                passed\n"
-        "  3  Softmax             passed\n"
-        "> 4  Cross-entropy loss  not started\n"
+        "Part I: the core\n"
+        "   1  One-hot encoding    passed\n"
+        "   2  ReLU                passed\n"
+        "   3  Softmax             passed\n"
+        ">  4  Cross-entropy loss  not started\n"
         "     - cross_entropy()                   not started\n"
         "     - softmax_cross_entropy_backward()  not started\n"
-        "  5  Backpropagation     locked\n"
-        "  6  He initialisation   locked\n"
-        "  7  Gradient descent    locked\n\n"
-        "[############................] 3/7 stages\n\n"
+        "   5  Backpropagation     locked\n"
+        "   6  He initialisation   locked\n"
+        "   7  Gradient descent    locked\n"
+        + later_parts()
+        + f"\n[{'#' * 12}{'.' * (4 * STAGES - 12)}] 3/{STAGES} stages\n\n"
         "Stage 4 (Cross-entropy loss): Measure how wrong the predicted probabilities are, and get the gradient "
         "of softmax + loss.\n\n"
         f"Next: open exercises/cross_entropy.py:{def_line(box, 'cross_entropy', 'cross_entropy')} and write "
@@ -155,11 +176,11 @@ def test_breaking_a_passed_stage_is_reported_as_a_regression_and_locks_the_rest_
     box, (_, done) = run
     assert (done.returncode, done.stderr) == (1, "")
     out = done.stdout
-    assert out.startswith("  1  One-hot encoding    passed\n! 2  ReLU                broken: ")
+    assert out.startswith("Part I: the core\n   1  One-hot encoding    passed\n!  2  ReLU                broken: ")
     assert re.search(r"^     - relu\(\)           done\n     - relu_backward\(\)  \d+ of \d+ tests passing\n"
-                     r"  3  Softmax             locked again \(passed before\)\n"
-                     r"  4  Cross-entropy loss  locked\n", out, re.M)
-    assert "\n[####........................] 1/7 stages\n" in out
+                     r"   3  Softmax             locked again \(passed before\)\n"
+                     r"   4  Cross-entropy loss  locked\n", out, re.M)
+    assert f"\n[####{'.' * (4 * STAGES - 4)}] 1/{STAGES} stages\n" in out
     assert ("\nStage 2 (ReLU) passed before, but fails now: a change broke it. "
             "Stage 3 is locked until it passes again.\n\nStage 2 (ReLU): test_relu_backward_") in out
     assert f"\nNext: fix relu_backward() in exercises/relu.py:{def_line(box, 'relu', 'relu_backward')}, " \
@@ -180,6 +201,15 @@ def test_first_unpassed_stage_is_what_kata_train_asks_before_training(monkeypatc
         assert runner.first_unpassed_stage() == expected
 
 
+def test_kata_train_asks_only_for_part_one(monkeypatch):
+    from checker import train
+
+    asked = []
+    monkeypatch.setattr(runner, "first_unpassed_stage", lambda **kw: asked.append(kw.get("stages")) or None)
+    train.require_passing_stages()
+    assert [tuple(stages) for stages in asked] == [stages_of_part(1)]
+
+
 # The learner's code misbehaves: one clear line, and the checker goes on ------------------------
 
 
@@ -195,7 +225,8 @@ def test_a_syntax_error_is_one_line_with_the_place_to_fix(run):
     box, done = run
     line = line_of(box, "one_hot", "labels = np.asarray(labels")
     assert (done.returncode, done.stderr) == (1, "")
-    assert done.stdout.startswith(f"> 1  One-hot encoding    0 of {count_tests('one_hot')} tests passing\n")
+    assert done.stdout.startswith(f"Part I: the core\n>  1  One-hot encoding    0 of {count_tests('one_hot')} "
+                                  "tests passing\n")
     assert (f"\nStage 1 (One-hot encoding): exercises/one_hot.py line {line}: SyntaxError: '(' was never closed. "
             f"Fix the file, then run the tests again.\n\nNext: fix exercises/one_hot.py:{line}, then run: kata\n"
             in done.stdout)
@@ -213,7 +244,7 @@ def endless_loop(box):
 def test_an_endless_loop_is_stopped_after_the_time_limit_naming_the_function(run):
     box, (done, seconds) = run
     assert (done.returncode, done.stderr) == (1, "")
-    assert done.stdout.startswith("> 1  One-hot encoding    0 of 13 tests passing, then stopped\n".replace(
+    assert done.stdout.startswith("Part I: the core\n>  1  One-hot encoding    0 of 13 tests passing, then stopped\n".replace(
         "13", str(count_tests("one_hot"))))
     assert ("\nStage 1 (One-hot encoding): stopped after 1.5 s: is there an endless loop in one_hot()?\n\n"
             f"Next: fix one_hot() in exercises/one_hot.py:{def_line(box, 'one_hot', 'one_hot')}, then run: kata\n"
@@ -386,11 +417,16 @@ def test_list_shows_every_stage_with_file_goal_and_state(run):
     _, done = run
     assert (done.returncode, done.stderr) == (0, "")
     lines = done.stdout.splitlines()
-    assert lines[0] == " 1  one_hot           One-hot encoding    exercises/one_hot.py           passed"
-    assert lines[1] == "    Turn class labels into the target vectors a softmax output is compared with."
-    assert lines[2] == " 2  relu              ReLU                exercises/relu.py              current"
-    assert lines[12] == " 7  gradient_descent  Gradient descent    exercises/gradient_descent.py  locked"
+    assert lines[0] == "Part I: the core"
+    assert lines[1] == " 1  one_hot           One-hot encoding    exercises/one_hot.py           passed"
+    assert lines[2] == "    Turn class labels into the target vectors a softmax output is compared with."
+    assert lines[3] == " 2  relu              ReLU                exercises/relu.py              current"
+    assert lines[13] == " 7  gradient_descent  Gradient descent    exercises/gradient_descent.py  locked"
+    assert lines[15:18] == ["", "Part II: going further",
+                            " 8  regularization    L2 regularisation   exercises/regularization.py    locked"]
     assert lines[-1] == "Name a stage by its number or its name: kata check 3, kata hint softmax."
+    headings = [line for line in lines if line.startswith("Part ")]
+    assert headings == [part_title(part) for part in sorted({s.part for s in all_stages()})]
 
 
 @scenario
@@ -428,41 +464,84 @@ def test_solution_code_is_each_signature_with_its_marked_body():
     assert solution_code(text) == "def f(a,\n      b):  # two lines\n    return a\n\ndef g():\n    return 1"
 
 
-# Every stage passed: the final training, once -------------------------------------------------
+# Part I passed: the first training, once; then Part II, optional ---------------------------------
+
+
+PART_TWO = ("Part II goes further: L2 regularisation, dropout, momentum and Adam (stages 8-{last}).\n"
+            "It is optional: your network, kata train and kata predict are complete without it.\n").format(
+    last=stages_of_part(2)[-1].number)
+
+
+@scenario
+def part_one_passes(box):
+    box.solve(*(stage.id for stage in stages_of_part(1)))
+    box.write("checker/train.py", FAKE_TRAIN)
+    return box.kata("--no-train"), box.kata(), box.kata()
+
+
+@uses("part_one_passes")
+def test_part_one_passing_without_training_unlocks_part_two_as_optional(run):
+    box, (done, _, _) = run
+    assert (done.returncode, done.stderr) == (1, "")
+    out = done.stdout
+    assert out.startswith("Stage 7 (Gradient descent) passed! Part I is complete. Stage 8 (L2 regularisation) is "
+                          "unlocked: Part II, optional.\n\nPart I: the core\n   1  One-hot encoding    passed\n")
+    assert ("   7  Gradient descent    passed\n\nPart II: going further\n>  8  L2 regularisation   not started\n"
+            in out)
+    assert f"\n[{'#' * 28}{'.' * (4 * STAGES - 28)}] 7/{STAGES} stages\n\n" in out
+    assert ("\nPart I complete: your network is built. Train it on MNIST with: kata train\n" + PART_TWO + "\n"
+            "Stage 8 (L2 regularisation): Penalise large weights so the network cannot simply memorise its "
+            "training images.\n\n"
+            f"Next: open exercises/regularization.py:{def_line(box, 'regularization', 'l2_penalty')} and write "
+            "l2_penalty(), then run: kata\n") in out
+    assert "fake training" not in out
+
+
+@uses("part_one_passes")
+def test_the_first_time_part_one_passes_the_network_is_trained_with_the_train_defaults(run):
+    box, (_, done, _) = run
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.endswith(
+        f"\n[{'#' * 28}{'.' * (4 * STAGES - 28)}] 7/{STAGES} stages\n\n"
+        "Part I complete: all 7 stages pass, your network is complete!\n"
+        "Now it learns: training it on MNIST with your own code (the defaults of kata train; "
+        "kata --no-train skips this).\n\n"
+        "fake training: 3 epochs\n\n"
+        "Part I complete: your network reads 98.12% of the test digits.\n" + PART_TWO +
+        "Next: run kata to start Stage 8 (L2 regularisation), or stop here: your network works.\n")
+    assert Progress.load(box.path).completed
+
+
+@uses("part_one_passes")
+def test_after_the_first_training_the_report_shows_its_accuracy_and_part_two_and_does_not_train_again(run):
+    box, (_, _, done) = run
+    assert (done.returncode, done.stderr) == (1, "")
+    assert ("\n\nPart I complete: your network reads 98.12% of the test digits.\n" + PART_TWO + "\n"
+            "Stage 8 (L2 regularisation): ") in done.stdout
+    assert "fake training" not in done.stdout and "Now it learns" not in done.stdout
 
 
 @scenario
 def every_stage_passes(box):
     box.solve(*(stage.id for stage in all_stages()))
     box.write("checker/train.py", FAKE_TRAIN)
-    return box.kata("--no-train"), box.kata()
+    return box.kata("--no-train")
 
 
 @uses("every_stage_passes")
 def test_all_stages_passing_without_training(run):
-    _, (done, _) = run
+    _, done = run
+    last = all_stages()[-1]
     assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout.startswith("Stage 7 (Gradient descent) passed!\n\n  1  One-hot encoding    passed\n")
+    assert done.stdout.startswith(f"{last.label} passed! {part_name(last.part)} is complete.\n\n"
+                                  "Part I: the core\n   1  One-hot encoding    passed\n")
     assert done.stdout.endswith(
-        "\n[############################] 7/7 stages\n\n"
-        "All 7 stages pass: your network is complete.\n\n"
+        f"\n[{'#' * 4 * STAGES}] {STAGES}/{STAGES} stages\n\n"
+        f"All {STAGES} stages pass: your network is complete.\n\n"
         "Next:\n"
         "  kata train               train your network on MNIST\n"
         "  kata experiment init     He versus random initialisation\n"
         "  kata predict IMAGE.png   read a digit you wrote\n")
-
-
-@uses("every_stage_passes")
-def test_the_first_time_all_stages_pass_the_network_is_trained_with_the_train_defaults(run):
-    box, (_, done) = run
-    assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout.endswith(
-        "\n[############################] 7/7 stages\n\n"
-        "All 7 stages pass: your network is complete!\n"
-        "Now it learns: training it on MNIST with your own code (the defaults of kata train; "
-        "kata --no-train skips this).\n\n"
-        "fake training: 3 epochs\n")
-    assert Progress.load(box.path).completed
 
 
 def test_after_training_the_report_shows_the_last_run(tmp_path):
@@ -477,7 +556,7 @@ def test_after_training_the_report_shows_the_last_run(tmp_path):
     os.utime(tmp_path / "runs/20250101-080000-train/summary.json", (1, 1))
     assert last_training_run(tmp_path)["run_dir"] == "runs/20250102-090000-train"
     lines = all_passed(Style(enabled=False), tmp_path)
-    assert lines[2:5] == [f"Last training run: 98.1% test accuracy on MNIST, in {run_dir}", "  plots: loss.png", ""]
+    assert lines[2:5] == [f"Last training run: 98.12% test accuracy on MNIST, in {run_dir}", "  plots: loss.png", ""]
     assert lines[6] == "  kata train               train again (options: kata train --help)"
 
 
@@ -528,19 +607,19 @@ def test_colour_and_symbols_on_a_terminal_only_and_never_with_no_color(tmp_path)
     box = Sandbox(tmp_path)
     code, output = box.in_terminal()
     assert code == 1 and "\x1b[" in output
-    assert plain(output).startswith("▶ 1  One-hot encoding    not started\n· 2  ReLU")
+    assert plain(output).startswith("Part I: the core\n▶  1  One-hot encoding    not started\n·  2  ReLU")
     assert "━" in output or "─" in output
     code, output = box.in_terminal("hint", "1", env={"NO_COLOR": "1"})
     assert code == 0 and "\x1b" not in output
 
 
 @pytest.mark.parametrize("args, message", [
-    (["check", "9"], "Error: there is no stage '9'. The stages are: 1 one_hot, 2 relu, 3 softmax, 4 cross_entropy, "
-                     "5 backprop, 6 init, 7 gradient_descent. Name one by number or name, e.g. kata check 3 or "
-                     "kata check softmax.\n"),
+    (["check", "99"], "Error: there is no stage '99'. The stages are: 1 one_hot, 2 relu, 3 softmax, 4 cross_entropy, "
+                      f"5 backprop, 6 init, 7 gradient_descent, {LATER_STAGE_NAMES}. Name one by number or name, e.g. "
+                      "kata check 3 or kata check softmax.\n"),
     (["hint", "softmaks"], "Error: there is no stage 'softmaks'. The stages are: 1 one_hot, 2 relu, 3 softmax, "
-                           "4 cross_entropy, 5 backprop, 6 init, 7 gradient_descent. Name one by number or name, "
-                           "e.g. kata check 3 or kata check softmax.\n"),
+                           f"4 cross_entropy, 5 backprop, 6 init, 7 gradient_descent, {LATER_STAGE_NAMES}. Name one "
+                           "by number or name, e.g. kata check 3 or kata check softmax.\n"),
     (["reset"], "Error: the following arguments are required: STAGE. See: kata reset --help\n"),
     (["hint", "1", "2"], "Error: unrecognized arguments: 2. See: kata --help\n"),
     (["chek"], "Error: there is no command 'chek'. Did you mean: kata check? The commands are: status, check, hint, "
@@ -628,7 +707,7 @@ def test_watch_reruns_on_save_moves_on_and_stops_on_ctrl_c(tmp_path):
 
     try:
         wait_for("Watching exercises/ for saved changes", 1)
-        assert lines[0] == "> 1  One-hot encoding    not started\n"
+        assert lines[0:2] == ["Part I: the core\n", ">  1  One-hot encoding    not started\n"]
         box.solve("one_hot")
         wait_for("Watching exercises/ for saved changes", 2)
         output = "".join(lines)

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from checker.stages import ROOT, all_stages
+from checker.stages import ROOT, all_stages, stage_of_module
 from mutants import MUTANTS, build_package
 from runner_helpers import run_suites
 
@@ -34,6 +34,18 @@ def outcomes(tmp_path_factory):
     return by_package
 
 
+def solution_lines(module):
+    """The reference's code lines between the solution markers (15 characters or more, whole statements: not `return x`)."""
+    lines, inside = [], False
+    for line in (ROOT / "solutions" / f"{module}.py").read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if stripped in ("# BEGIN SOLUTION", "# END SOLUTION"):
+            inside = stripped == "# BEGIN SOLUTION"
+        elif inside and len(stripped) >= 15 and not stripped.startswith("#") and stripped[-1] not in "([{,":
+            lines.append(stripped.split("  #")[0])
+    return lines
+
+
 def test_every_suite_passes_on_an_unchanged_copy_of_the_reference(outcomes):
     assert len(outcomes[CONTROL]) == len(all_stages())
     for result in outcomes[CONTROL]:
@@ -51,6 +63,11 @@ def test_suite_rejects_mutant(mutant, outcomes):
     caught = {name: text for name, text in failures.items() if name.startswith(mutant.caught_by)}
     assert caught, (f"the mutant {mutant.id} ({mutant.function} in {mutant.module}.py) is not caught by "
                     f"{mutant.caught_by}; what failed: {sorted(failures)}")
+    # Part II onwards (Part I's minibatches hint still shows `order = rng.permutation(num_examples)`).
+    answer_lines = solution_lines(mutant.module) if stage_of_module(mutant.module).part >= 2 else []
+    for name, text in caught.items():
+        shown = [line for line in answer_lines if line in text]
+        assert not shown, f"{name}'s message on {mutant.id} prints the answer's code: {shown}"
     if mutant.says:
         assert any(mutant.says in text for text in caught.values()), (
             f"{mutant.caught_by} fails on {mutant.id} but its message does not mention {mutant.says!r}:\n"

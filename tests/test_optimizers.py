@@ -4,7 +4,8 @@ momentum_step is PyTorch's SGD with momentum (no dampening, no Nesterov) and ada
 torch.optim.Adam (no weight decay, no amsgrad). The worked examples below hold values computed
 once with torch 2.13.0 (torch.optim.SGD(momentum=0.9, dampening=0, nesterov=False) and
 torch.optim.Adam(lr=0.1) in float64, from p = [1, -2] with the three gradients of GRADIENTS), so
-that these tests check the match without needing torch.
+that these tests check the match without needing torch. bench/optimizers_vs_torch.py redoes that
+check (six steps, several settings) and prints these values.
 """
 
 import math
@@ -35,10 +36,10 @@ TORCH_ADAM_V = [0.00029946025, 0.010149001]
 MOMENTUM = ("velocity[k] = momentum * velocity[k] + grads[k] (no dampening: the gradient is not multiplied by "
             "1 - momentum), then params[k] -= lr * velocity[k], with the new velocity. This is PyTorch's SGD with "
             "momentum; the velocity holds the sum of gradients, without lr and without a minus sign.")
-ADAM = ("t += 1; m = beta1 * m + (1 - beta1) * g; v = beta2 * v + (1 - beta2) * g * g; m_hat = m / (1 - beta1**t); "
-        "v_hat = v / (1 - beta2**t); params -= lr * m_hat / (sqrt(v_hat) + eps).")
+ADAM = ("Adam's step: t goes up by 1; m <- beta1 m + (1 - beta1) g; v <- beta2 v + (1 - beta2) g^2; "
+        "m_hat = m / (1 - beta1^t); v_hat = v / (1 - beta2^t); p <- p - lr m_hat / (sqrt(v_hat) + eps).")
 BIAS_CORRECTION = ("m and v start at 0, so early on they are too small; Adam's bias correction divides them by "
-                   "1 - beta1**t and 1 - beta2**t, with t the number of steps taken so far including this one "
+                   "1 - beta1^t and 1 - beta2^t, with t the number of steps taken so far including this one "
                    "(t = 1 at the first step).")
 IN_PLACE = ("update the arrays in place (x -= ..., x *= ..., x += ...): x = ... makes a new array, and the dict the "
             "training loop holds (params, velocity, state) would not see it or would get a new object.")
@@ -190,12 +191,12 @@ def test_momentum_step_matches_pytorch_sgd_with_momentum():
     if not matches(got, TORCH_MOMENTUM):
         diagnoses = [
             (reference_momentum(START, GRADIENTS, 0.1, 0.9, dampening=0.9)[0],
-             "the gradient is multiplied by 1 - momentum (dampening); the contract has no dampening."),
+             "The gradient is multiplied by 1 - momentum (dampening); the contract has no dampening."),
             (reference_momentum(START, GRADIENTS, 0.1, 0.9, nesterov=True)[0],
-             "that is Nesterov momentum; the contract is plain momentum."),
+             "That is Nesterov momentum; the contract is plain momentum."),
             (reference_momentum(START, GRADIENTS, 0.1, 0.9, velocity_first=False)[0],
-             "the step uses the old velocity: update the velocity first, then step with the new one."),
-            (reference_momentum(START, GRADIENTS, 0.1, 0.0)[0], "that is plain SGD: the momentum term is missing."),
+             "The step uses the old velocity: update the velocity first, then step with the new one."),
+            (reference_momentum(START, GRADIENTS, 0.1, 0.0)[0], "That is plain SGD: the momentum term is missing."),
         ]
         why = next((text for history, text in diagnoses if matches(got, history)), "")
         fail(f"three steps of momentum_step (lr 0.1, momentum 0.9) from p = {START} must give PyTorch's values. {why}",
@@ -219,7 +220,7 @@ def test_momentum_step_follows_the_formula_over_several_steps(params, lr, moment
                     given={f"params[{key!r}] at the start": start[key]}, hint=MOMENTUM + " Update every key of params.")
         check_close(velocity[key], expected_velocity, rtol=1e-9, atol=1e-9,
                     problem=f"after 3 steps, velocity[{key!r}] must be the momentum-weighted sum of the gradients",
-                    hint=MOMENTUM)
+                    hint=MOMENTUM + " Update every key of params (and of velocity).")
 
 
 def test_momentum_step_with_zero_momentum_is_plain_sgd():
@@ -319,10 +320,16 @@ def test_adam_step_matches_pytorch_adam():
     if not matches(got, TORCH_ADAM):
         diagnoses = [
             (reference_adam(START, GRADIENTS, lr=0.1, bias_correction=False)[0],
-             "the bias correction is missing (" + BIAS_CORRECTION + ")"),
-            (reference_adam(START, GRADIENTS, lr=0.1, eps_inside=True)[0], "eps is added inside the square root."),
+             "The bias correction is missing: " + BIAS_CORRECTION),
+            (reference_adam(START, GRADIENTS, lr=0.1, eps_inside=True)[0], "eps is added inside the square root; it goes after it."),
         ]
         why = next((text for history, text in diagnoses if matches(got, history)), "")
+        if not why and not np.allclose(state["v"]["p"], TORCH_ADAM_V, rtol=1e-6):
+            why = (f"state['v']['p'] is {state['v']['p'].tolist()}, not PyTorch's {TORCH_ADAM_V}: v is the running "
+                   "average of the squared gradient g * g.")
+        elif not why and not np.allclose(state["m"]["p"], TORCH_ADAM_M, rtol=1e-6):
+            why = (f"state['m']['p'] is {state['m']['p'].tolist()}, not PyTorch's {TORCH_ADAM_M}: m is the running "
+                   "average of the gradient g.")
         fail(f"three steps of adam_step (lr 0.1, default betas and eps) from p = {START} must give PyTorch's values. {why}",
              given={"gradients": np.array(GRADIENTS)}, got=np.array(got), expected=np.array(TORCH_ADAM), hint=ADAM)
     if state["t"] != 3:

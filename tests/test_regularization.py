@@ -130,10 +130,10 @@ def test_l2_penalty_worked_example():
     if not math.isclose(got, expected, rel_tol=1e-9):
         with_biases = 0.5 * 0.1 * (19 + 25 + 25 + 49)
         diagnosis = {
-            2 * expected: "it is twice too large: the factor 0.5 is missing.",
-            with_biases: "it includes the biases b1 and b2, which are not penalised.",
-            2 * with_biases: "it includes the biases, and the factor 0.5 is missing.",
-            expected / 0.1: "weight_decay (lambda) is missing.",
+            2 * expected: "It is twice too large: the factor 0.5 is missing.",
+            with_biases: "It includes the biases b1 and b2, which are not penalised.",
+            2 * with_biases: "It includes the biases, and the factor 0.5 is missing.",
+            expected / 0.1: "The factor weight_decay (lambda) is missing.",
         }
         reason = next((text for value, text in diagnosis.items() if math.isclose(got, value, rel_tol=1e-6)), "")
         fail(f"l2_penalty(params, 0.1) must be 0.5 * 0.1 * (1 + 4 + 0 + 1 + 9 + 4) = 0.95 (W1 and W2 only). {reason}",
