@@ -196,10 +196,15 @@ class TrainResult:
 
 
 class Silent:
-    """A progress reporter that says nothing (tests, experiments); Progress shows a bar."""
+    """A progress reporter that says nothing (tests, experiments); Progress shows a bar.
+
+    evaluated(iteration, params) is called after each validation pass, with the weights as they
+    are then (an experiment may measure more on them; it must not change them).
+    """
 
     def epoch_start(self, epoch, epochs, batches): pass
     def batch(self, done, running_loss): pass
+    def evaluated(self, iteration, params): pass
     def epoch_end(self, row, epochs): pass
 
 
@@ -320,6 +325,7 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
     def validate():
         loss, accuracy, _ = evaluate(parts, params, val_images, val_targets)
         history.evals.append((iteration, loss, accuracy))
+        progress.evaluated(iteration, params)
 
     started = time.perf_counter()
     try:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from checker import experiment, plots
+from checker import plots
+from checker.experiments import init as experiment
 from checker import train as training
 from checker.errors import KataError, UsageError
 from checker.stages import find_stage

@@ -15,16 +15,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import textwrap
 import time
 from dataclasses import asdict, dataclass, replace
 
-import numpy as np
-
-from . import train as training
-from .errors import KataError
-from .stages import ROOT
+from .. import train as training
+from .common import format_cell, format_table, implementation, new_run_dir, run_or_clean_up
 
 ARMS = {"random": "random_init (scale 0.01)", "he": "he_init"}
 EXPERIMENT_JSON = "experiment.json"
@@ -65,22 +61,10 @@ def table_rows(results: dict[str, list[ArmResult]]) -> list[tuple[str, dict[str,
     return rows
 
 
-def format_cell(values: list[float | None], percent: bool) -> str:
-    """mean, and +- the standard deviation over seeds when there are several; '-' if unmeasured."""
-    if any(v is None or not math.isfinite(v) for v in values):
-        return "-"
-    scale, unit, digits = (100, "%", 2) if percent else (1, "", 3)
-    mean = f"{scale * np.mean(values):.{digits}f}{unit}"
-    return mean if len(values) == 1 else f"{mean} +- {scale * np.std(values):.{digits}f}"
-
-
-def format_table(rows, inits: list[str]) -> list[str]:
+def init_table(rows, inits: list[str]) -> list[str]:
     header = ["", *(ARMS[i] for i in inits)]
-    body = [[name, *(format_cell(values[i], "accuracy" in name) for i in inits)] for name, values in rows]
-    widths = [max(len(line[c]) for line in [header, *body]) for c in range(len(header))]
-    fmt = lambda line: "  ".join(cell.ljust(w) if c == 0 else cell.rjust(w)  # noqa: E731
-                                 for c, (cell, w) in enumerate(zip(line, widths)))
-    return [fmt(header), *(fmt(line) for line in body)]
+    return format_table(header, [[name, *(format_cell(values[i], "accuracy" in name) for i in inits)]
+                                 for name, values in rows])
 
 
 def run_experiment(impl: str, dataset, config: training.TrainConfig, seeds: list[int],
@@ -106,7 +90,7 @@ def run_experiment(impl: str, dataset, config: training.TrainConfig, seeds: list
 
 
 def write_results(run_dir, results, config, seeds, impl, sizes, rows, table) -> list:
-    from . import plots
+    from .. import plots
 
     figure_title = (f"He versus naive initialisation: {sizes}, batches of {config.batch_size}, "
                     f"lr {config.lr:g} ({config.lr_schedule}), {config.epochs} epochs, "
@@ -158,7 +142,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment init --seeds 3       mean and spread over three seeds\n"
         "  kata experiment init --solutions     the same with the reference implementation")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("experiment", choices=["init"], help="init: random_init versus he_init")
     training.add_model_arguments(parser, DEFAULTS)
     parser.add_argument("--seeds", type=training.positive_int, default=1, metavar="K",
                         help="repeat with K seeds (seed, seed+1, ...) and show mean and spread (default 1)")
@@ -168,10 +151,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     config = training.config_from_args(args, evals_per_epoch=DEFAULTS.evals_per_epoch,
                                        first_epoch_eval_every=DEFAULTS.first_epoch_eval_every)
-    impl = "solutions" if args.solutions else "exercises"
-    if not args.solutions:
-        training.require_passing_stages(command="kata experiment init")
-    from .data import load_dataset
+    impl = implementation(args, config, "kata experiment init")
+    from ..data import load_dataset
 
     dataset = load_dataset(args.data_dir)
     seeds = list(range(args.seed, args.seed + args.seeds))
@@ -180,20 +161,11 @@ def run(args: argparse.Namespace) -> int:
           f"{sizes}: random_init (scale 0.01) versus he_init, {config.epochs} epochs each, "
           f"lr {config.lr:g} ({config.lr_schedule}), batches of {config.batch_size}, "
           f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}.")
-    run_dir = training.new_run_dir(args.out or ROOT / "runs", "experiment-init")  # a bad --out fails now
-    try:
-        results = training.run_learner_code(
-            impl, run_experiment, impl, dataset, config, seeds,
-            lambda init, seed: ArmProgress(f"{ARMS[init]}, seed {seed}"))
-    except KeyboardInterrupt:
-        run_dir.rmdir()
-        raise KataError("the experiment was stopped by Ctrl-C before every run had trained, so "
-                        "there is nothing to compare. Run it again; --epochs 1 is quicker.") from None
-    except BaseException:
-        run_dir.rmdir()
-        raise
+    run_dir = new_run_dir(args, "init")
+    results = run_or_clean_up(run_dir, training.run_learner_code, impl, run_experiment, impl, dataset,
+                              config, seeds, lambda init, seed: ArmProgress(f"{ARMS[init]}, seed {seed}"))
     rows = table_rows(results)
-    table = format_table(rows, list(ARMS))
+    table = init_table(rows, list(ARMS))
     figures = write_results(run_dir, results, config, seeds, impl, sizes, rows, table)
     print()
     print("\n".join(table))

@@ -1,0 +1,42 @@
+"""`kata experiment NAME`: controlled experiments, one module each, sharing checker.experiments.common.
+
+    init             random_init against he_init                                    (Part I)
+    regularization   none, L2, dropout and both on a small training set             (stages 8, 9)
+    optimizers       SGD, momentum and Adam from the same weights and batches       (stage 10)
+
+Each module has add_arguments(parser) and run(args) -> exit code, as the kata's commands do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import textwrap
+
+EXPERIMENTS = {
+    "init": "random_init (scale 0.01) against he_init",
+    "regularization": "no regularisation, L2, dropout and both, on a small training set",
+    "optimizers": "SGD, momentum and Adam, each with its learning rate tuned on validation",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = textwrap.fill(
+        "Controlled experiments: the same data, batches and seeds in every arm, one factor changed, "
+        "mean +- sd over --seeds, settings chosen on the validation set, the test set measured "
+        "once at the end. Each writes runs/<time>-experiment-<name>/.")
+    parser.epilog = ("experiments:\n" + "".join(f"  kata experiment {name:<15} {summary}\n"
+                                                for name, summary in EXPERIMENTS.items())
+                     + "Each has its own help, e.g. kata experiment regularization --help.")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    experiments = parser.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True,
+                                        title="experiments", parser_class=type(parser))
+    for name, summary in EXPERIMENTS.items():
+        module = importlib.import_module(f"{__name__}.{name}")
+        sub = experiments.add_parser(name, help=summary, prog=f"kata experiment {name}")
+        module.add_arguments(sub)
+        sub.set_defaults(experiment_module=module)
+
+
+def run(args: argparse.Namespace) -> int:
+    return args.experiment_module.run(args)

@@ -1,0 +1,249 @@
+"""What every controlled experiment shares: same data, batches and seeds; K seeds; mean +- sd;
+small validation sweeps; a figure, a metrics CSV, the config and a table.
+
+An experiment module says which arms it trains (a TrainConfig each, differing in one factor) and
+how to draw them; `Bench` trains them with checker.train's one loop. Within a seed, every arm starts
+from the same weights and sees the same batches: both come from the seed alone (train.random_streams),
+whatever the arm changes. Sweeps pick a setting on the validation set; the test set is measured once
+per final run, at its end, never during a sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .. import train as training
+from ..data import Dataset, Split
+from ..errors import KataError
+from ..stages import ROOT
+
+METRICS_FILE = "metrics.csv"
+CONFIG_FILE = "config.json"
+TABLE_CSV = "table.csv"
+TABLE_TEXT = "table.txt"
+
+
+@dataclass
+class RunRecord:
+    """One configuration trained with one seed."""
+
+    config: training.TrainConfig
+    history: training.History
+    params: dict
+    cpu_seconds: float
+    diverged: bool
+    # (iteration, loss, accuracy) on the training set itself, at each validation pass, without
+    # dropout: only when the Bench was asked for it (measure_train=True)
+    train_evals: list[tuple[int, float, float]] = field(default_factory=list)
+    test_accuracy: float | None = None  # measured by Bench.arms only, once, at the end
+
+    @property
+    def validation_accuracy(self) -> float:
+        """At the end of the run; 0 for a run that diverged, so that a sweep never picks it."""
+        return self.history.evals[-1][2] if self.history.evals and not self.diverged else 0.0
+
+    def iterations_to_reach(self, accuracy: float) -> int | None:
+        """The first validation pass at or above `accuracy`: its iteration; None if never."""
+        return next((at for at, _, value in self.history.evals if value >= accuracy), None)
+
+
+class TrainSetWatcher(training.Silent):
+    """Measures loss and accuracy on the training images at every validation pass (no dropout)."""
+
+    def __init__(self, parts, images, targets):
+        self.parts, self.images, self.targets, self.evals = parts, images, targets, []
+
+    def evaluated(self, iteration, params):
+        loss, accuracy, _ = training.evaluate(self.parts, params, self.images, self.targets)
+        self.evals.append((iteration, loss, accuracy))
+
+
+class Bench:
+    """Trains configurations of one implementation on one dataset, each config once (memoised:
+    a sweep's run is reused by the arm with the same settings), and reports each run in a line."""
+
+    def __init__(self, impl: str, dataset: Dataset, *, measure_train: bool = False, out=None):
+        self.impl, self.dataset, self.measure_train = impl, dataset, measure_train
+        self.out = out or sys.stdout
+        self.runs: dict[training.TrainConfig, RunRecord] = {}
+        self.cpu_seconds = 0.0
+        self._targets: dict[str, np.ndarray] = {}
+
+    def targets(self, split: str) -> np.ndarray:
+        if split not in self._targets:
+            labels = getattr(self.dataset, split).labels
+            self._targets[split] = training.one_hot_targets(self.impl, labels)
+        return self._targets[split]
+
+    def train(self, config: training.TrainConfig, label: str) -> RunRecord:
+        if config in self.runs:
+            run = self.runs[config]
+            self.out.write(f"  {label}, seed {config.seed}: {self.outcome(run)}  (the same run as above)\n")
+            return run
+        parts = training.load_parts(self.impl, config)
+        watcher = (TrainSetWatcher(parts, self.dataset.train.images, self.targets("train"))
+                   if self.measure_train else training.Silent())
+        started = time.process_time()
+        result = training.run_learner_code(self.impl, training.train, parts, self.dataset, config, watcher)
+        if result.stopped == "interrupted":
+            raise KeyboardInterrupt
+        cpu = time.process_time() - started
+        self.cpu_seconds += cpu
+        run = RunRecord(config, result.history, result.params, cpu, result.stopped == "diverged",
+                        getattr(watcher, "evals", []))
+        self.runs[config] = run
+        self.out.write(f"  {label}, seed {config.seed}: {self.outcome(run)}  ({cpu:.1f} s CPU)\n")
+        self.out.flush()
+        return run
+
+    @staticmethod
+    def outcome(run: RunRecord) -> str:
+        return ("diverged: its loss stopped being finite" if run.diverged
+                else f"validation accuracy {run.validation_accuracy:.2%}")
+
+    def sweep(self, name: str, values: list, config_of) -> tuple[object, list[tuple[object, RunRecord]]]:
+        """Train config_of(value) for every value (one seed) and pick the best final validation
+        accuracy (the first of equals). Returns (best value, [(value, run), ...])."""
+        runs = [(value, self.train(config_of(value), f"{name} {value:g}")) for value in values]
+        best_value, best_run = max(runs, key=lambda pair: pair[1].validation_accuracy)
+        edge = "" if len(values) < 3 or best_value not in (values[0], values[-1]) else (
+            "; it is at the edge of the grid, so a wider sweep might find better")
+        self.out.write(f"  -> {name} {best_value:g}: the best validation accuracy, "
+                       f"{best_run.validation_accuracy:.2%}{edge}\n\n")
+        return best_value, runs
+
+    def arms(self, arms: dict[str, training.TrainConfig], seeds: list[int]) -> dict[str, list[RunRecord]]:
+        """Every arm with every seed; then each run's test accuracy, measured once at its end."""
+        results = {name: [self.train(replace(config, seed=seed), name) for seed in seeds]
+                   for name, config in arms.items()}
+        for runs in results.values():
+            for run in runs:
+                if not run.diverged and run.test_accuracy is None:
+                    parts = training.load_parts(self.impl, run.config)
+                    run.test_accuracy = training.evaluate(parts, run.params, self.dataset.test.images,
+                                                          self.targets("test"))[1]
+        return results
+
+
+# --- the numbers: mean +- sd over seeds ----------------------------------------------------------
+
+def mean_sd(values) -> tuple[float, float] | None:
+    """(mean, standard deviation over seeds); None when a value is missing or not finite."""
+    if any(v is None or not math.isfinite(v) for v in values):
+        return None
+    return float(np.mean(values)), float(np.std(values))
+
+
+def format_cell(values: list[float | None], percent: bool) -> str:
+    """mean, and +- the standard deviation over seeds when there are several; '-' if unmeasured."""
+    summary = mean_sd(values)
+    if summary is None:
+        return "-"
+    scale, unit, digits = (100, "%", 2) if percent else (1, "", 3)
+    mean = f"{scale * summary[0]:.{digits}f}{unit}"
+    return mean if len(values) == 1 else f"{mean} +- {scale * summary[1]:.{digits}f}"
+
+
+def format_table(header: list[str], body: list[list[str]]) -> list[str]:
+    """Aligned text lines: the first column left-aligned, the others right-aligned."""
+    widths = [max(len(line[c]) for line in [header, *body]) for c in range(len(header))]
+    fmt = lambda line: "  ".join(cell.ljust(w) if c == 0 else cell.rjust(w)  # noqa: E731
+                                 for c, (cell, w) in enumerate(zip(line, widths)))
+    return [fmt(header), *(fmt(line) for line in body)]
+
+
+# --- the run folder ------------------------------------------------------------------------------
+
+def write_table_csv(path: Path, header: list[str], rows: list[tuple[str, dict[str, list]]],
+                    seeds: list[int]) -> None:
+    """One line per measure: every arm's value for every seed, then its mean and sd."""
+    arms = header
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["measure", *(f"{arm} seed {s}" for arm in arms for s in seeds),
+                      *(f"{arm} {stat}" for arm in arms for stat in ("mean", "sd"))])
+        for name, values in rows:
+            cells = ["" if v is None else f"{v:.6g}" for arm in arms for v in values[arm]]
+            stats = []
+            for arm in arms:
+                summary = mean_sd(values[arm])
+                stats += ["", ""] if summary is None else [f"{summary[0]:.6g}", f"{summary[1]:.6g}"]
+            out.writerow([name, *cells, *stats])
+
+
+def write_metrics_csv(path: Path, runs: dict[str, list[RunRecord]]) -> None:
+    """Every validation pass of every run: arm, seed, iteration, the mean training loss since
+    the previous pass (as trained: with dropout, without the L2 term), validation loss and
+    accuracy, and, when measured, loss and accuracy on the training set without dropout."""
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["arm", "seed", "iteration", "train_batch_loss", "validation_loss",
+                      "validation_accuracy", "train_set_loss", "train_set_accuracy"])
+        for arm, records in runs.items():
+            for run in records:
+                train_at = {at: (loss, acc) for at, loss, acc in run.train_evals}
+                previous = 0
+                for at, loss, accuracy in run.history.evals:
+                    batch_loss = float(np.mean(run.history.batch_loss[previous:at])) if at > previous else math.nan
+                    previous = at
+                    train_loss, train_accuracy = train_at.get(at, ("", ""))
+                    out.writerow([arm, run.config.seed, at, f"{batch_loss:.6g}", f"{loss:.6g}", f"{accuracy:.6g}",
+                                  train_loss if train_loss == "" else f"{train_loss:.6g}",
+                                  train_accuracy if train_accuracy == "" else f"{train_accuracy:.6g}"])
+
+
+def new_run_dir(args: argparse.Namespace, name: str) -> Path:
+    """runs/<time>-experiment-<name>/ (or under --out), made before training so a bad --out fails now."""
+    return training.new_run_dir(args.out or ROOT / "runs", f"experiment-{name}")
+
+
+def config_dict(config: training.TrainConfig, **more) -> dict:
+    return {**asdict(config), **more}
+
+
+def subset(dataset: Dataset, train_size: int | None = None, validation_size: int | None = None) -> Dataset:
+    """The dataset with only the first train_size training and validation_size validation images
+    (None: all of them). The test set stays whole."""
+    def first(split: Split, size: int | None) -> Split:
+        return split if size is None else Split(images=split.images[:size], labels=split.labels[:size])
+
+    return replace(dataset, train=first(dataset.train, train_size),
+                   validation=first(dataset.validation, validation_size))
+
+
+def implementation(args: argparse.Namespace, config: training.TrainConfig, command: str) -> str:
+    """"solutions" with --solutions; else "exercises", once the stages the config uses pass."""
+    if args.solutions:
+        return "solutions"
+    training.require_passing_stages(config, command=command)
+    return "exercises"
+
+
+def run_or_clean_up(run_dir: Path, experiment, *args):
+    """experiment(*args); on Ctrl-C or a crash the (still empty) run folder is removed."""
+    try:
+        return experiment(*args)
+    except KeyboardInterrupt:
+        run_dir.rmdir()
+        raise KataError("the experiment was stopped by Ctrl-C before every run had trained, so "
+                        "there is nothing to compare. Run it again; fewer --epochs or --seeds is quicker.") from None
+    except BaseException:
+        run_dir.rmdir()
+        raise
+
+
+def add_seed_arguments(parser: argparse.ArgumentParser, seeds: int) -> None:
+    parser.add_argument("--seeds", type=training.positive_int, default=seeds, metavar="K",
+                        help=f"repeat every arm with K seeds (seed, seed+1, ...): mean +- sd (default {seeds})")
+
+
+def seeds_of(args: argparse.Namespace) -> list[int]:
+    return list(range(args.seed, args.seed + args.seeds))

@@ -1,0 +1,155 @@
+"""kata experiment regularization and optimizers on a tiny fabricated dataset: one factor changed,
+sweeps on validation, the table, the figure and the files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+
+import pytest
+from PIL import Image
+
+from checker import train as training
+from checker.errors import KataError, UsageError
+from checker.experiments import common, optimizers, regularization
+from checker.stages import find_stage
+from training_helpers import only_run_dir, parse, run_command, tiny_dataset, use_tiny_dataset
+
+TINY = ("--hidden", "16", "--batch-size", "32", "--seeds", "2")
+FILES = {common.METRICS_FILE, common.CONFIG_FILE, common.TABLE_CSV, common.TABLE_TEXT}
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return tiny_dataset(train=320, validation=100, test=100)
+
+
+def bench(dataset, **options):
+    return common.Bench("solutions", dataset, out=io.StringIO(), **options)
+
+
+def test_the_regularization_arms_differ_in_their_regularisation_only(dataset):
+    config = replace(regularization.DEFAULTS, hidden=16, epochs=2, batch_size=32)
+    results, sweeps = regularization.run_experiment(
+        bench(dataset, measure_train=True), config, [0, 1], (1e-3, 1e-2), (0.5,), io.StringIO())
+    assert list(results) == ["none", "L2", "dropout", "both"]
+    l2, p_drop = sweeps["L2"][0], sweeps["dropout"][0]
+    for arm, (want_l2, want_p) in {"none": (0, 0), "L2": (l2, 0), "dropout": (0, p_drop), "both": (l2, p_drop)}.items():
+        for seed, run in zip([0, 1], results[arm]):
+            assert run.config == replace(config, seed=seed, l2=want_l2, dropout=want_p)
+            assert len(run.train_evals) == len(run.history.evals) == 2  # train set measured at each pass
+            assert run.test_accuracy is not None
+    # Same weights and first batch: the data loss of the first batch is the same with or without L2.
+    assert results["L2"][0].history.batch_loss[0] == results["none"][0].history.batch_loss[0]
+    dropped = results["dropout"][0].history.batch_loss[0] != results["none"][0].history.batch_loss[0]
+    assert dropped == (p_drop > 0)  # the sweep may keep p = 0 on this easy data
+    # The sweeps pick on validation, with lambda 0 and p 0 as the baseline, and never measure test.
+    for name, (best, runs) in sweeps.items():
+        assert [value for value, _ in runs][0] == 0.0
+        assert dict(runs)[best].validation_accuracy == max(run.validation_accuracy for _, run in runs)
+        assert all(run.test_accuracy is None for value, run in runs if value != best and value != 0)
+
+
+def test_kata_experiment_regularization_writes_the_table_figure_and_files(monkeypatch, tmp_path, capsys):
+    use_tiny_dataset(monkeypatch)
+    assert run_command("experiment", "regularization", "--solutions", "--out", str(tmp_path), *TINY,
+                       "--epochs", "3", "--train-size", "200", "--validation-size", "100",
+                       "--l2-grid", "0.001,0.01", "--dropout-grid", "0.5") == 0
+    run_dir = only_run_dir(tmp_path)
+    assert run_dir.name.endswith("-experiment-regularization")
+    assert {p.name for p in run_dir.iterdir()} == FILES | {regularization.FIGURE_FILE}
+    with Image.open(run_dir / regularization.FIGURE_FILE) as image:
+        assert image.width >= 1200 and image.height >= 800
+    config = json.loads((run_dir / common.CONFIG_FILE).read_text())
+    assert (config["train_size"], config["validation_size"], config["seeds"]) == (200, 100, [0, 1])
+    assert config["picked_l2"] in (0.0, 0.001, 0.01) and config["picked_dropout"] in (0.0, 0.5)
+    with (run_dir / common.METRICS_FILE).open() as f:
+        rows = list(csv.DictReader(f))
+    assert {r["arm"] for r in rows} == {"none", "L2", "dropout", "both"} and len(rows) == 4 * 2 * 3
+    assert all(r["train_set_accuracy"] for r in rows)
+    out = capsys.readouterr().out
+    assert "Sweep of the L2 lambda on validation" in out and "lambda 0.01, seed 0" in out
+    for measure in ("train accuracy (final)", "validation accuracy (final)", "gap: train - validation",
+                    "test accuracy (once, at the end)", "+-", "points against none"):
+        assert measure in out
+    assert "validation accuracy" in (run_dir / common.TABLE_TEXT).read_text()
+
+
+def test_the_optimizers_start_from_the_same_weights_and_batches(dataset):
+    config = replace(optimizers.DEFAULTS, hidden=16, epochs=1, batch_size=32, evals_per_epoch=2)
+    grids = {"sgd": (0.1, 0.5), "momentum": (0.05,), "adam": (0.005,)}
+    results, sweeps = optimizers.run_experiment(bench(dataset), config, [3], grids, io.StringIO())
+    assert list(results) == ["sgd", "momentum", "adam"]
+    assert [run.config.lr for run in (results[n][0] for n in results)] == [sweeps[n][0] for n in results]
+    first_losses = {results[name][0].history.batch_loss[0] for name in results}
+    assert len(first_losses) == 1  # the first batch, before any step: the same weights and images
+    assert len({tuple(results[name][0].history.batch_loss[:3]) for name in results}) == 3
+    assert all(results[name][0].config.seed == 3 for name in results)
+
+
+def test_kata_experiment_optimizers_writes_the_table_figure_and_files(monkeypatch, tmp_path, capsys):
+    use_tiny_dataset(monkeypatch)
+    assert run_command("experiment", "optimizers", "--solutions", "--out", str(tmp_path), *TINY,
+                       "--epochs", "1", "--sgd-lrs", "0.1,0.5", "--momentum-lrs", "0.05",
+                       "--adam-lrs", "0.005", "--threshold", "0.5") == 0
+    run_dir = only_run_dir(tmp_path)
+    assert {p.name for p in run_dir.iterdir()} == FILES | {optimizers.FIGURE_FILE}
+    with Image.open(run_dir / optimizers.FIGURE_FILE) as image:
+        assert image.width >= 1200 and image.height >= 800
+    config = json.loads((run_dir / common.CONFIG_FILE).read_text())
+    assert config["lr_grids"]["sgd"] == [0.1, 0.5] and config["picked_lr"]["momentum"] == 0.05
+    assert config["threshold"] == 0.5 and config["lr"] is None
+    out = capsys.readouterr().out
+    assert "Sweep of the learning rate of sgd on validation" in out and "sgd lr 0.5, seed 0" in out
+    assert "iterations to 50.0% validation accuracy" in out and "test accuracy (once, at the end)" in out
+
+
+def test_iterations_to_reach_counts_at_the_validation_passes():
+    history = training.History(10, evals=[(5, 1.0, 0.4), (10, 0.8, 0.7), (15, 0.7, 0.65)])
+    run = common.RunRecord(training.TrainConfig(), history, {}, 0.0, False)
+    assert run.iterations_to_reach(0.7) == 10 and run.iterations_to_reach(0.8) is None
+    assert optimizers.format_row("iterations to 70%", [10, 20], 2) == "15 +- 5"
+    assert optimizers.format_row("iterations to 70%", [None, None], 2) == "not reached (2 of 2)"
+    assert optimizers.format_row("iterations to 70%", [10, None], 2) == "10 (1 of 2 not)"
+
+
+def test_a_diverged_sweep_run_is_never_picked(dataset):
+    config = replace(optimizers.DEFAULTS, hidden=16, epochs=1, batch_size=32, evals_per_epoch=1)
+    best, runs = bench(dataset).sweep("sgd lr", [1e9, 0.1], lambda lr: replace(config, lr=lr))
+    assert best == 0.1 and runs[0][1].diverged
+
+
+@pytest.mark.parametrize("argv, problem", [
+    (("regularization", "--dropout-grid", "0.5,x"), "numbers separated by commas"),
+    (("regularization", "--l2-grid", "-1"), "finite numbers >= 0"),
+    (("regularization", "--train-size", "0"), "at least 1"),
+    (("optimizers", "--sgd-lrs", "0,0.1"), "positive numbers"),
+    (("optimizers", "--threshold", "1.5"), "up to, but not including, 1"),
+    (("optimizers", "--threshold", "0"), "accuracy between 0 and 1"),
+    (("speed",), "invalid choice"),
+    ((), "required"),
+])
+def test_bad_experiment_options_are_usage_errors(argv, problem):
+    with pytest.raises(UsageError, match=problem):
+        parse("experiment", *argv)
+
+
+@pytest.mark.parametrize("argv, problem", [
+    (("regularization", "--dropout-grid", "0.5,1"), "must be below 1"),
+    (("optimizers", "--lr", "0.1"), "comes from its sweep"),
+])
+def test_experiment_options_checked_when_run_are_usage_errors(argv, problem):
+    with pytest.raises(UsageError, match=problem):
+        run_command("experiment", *argv, "--solutions")
+
+
+@pytest.mark.parametrize("experiment, stage", [("regularization", "dropout"), ("optimizers", "optimizers")])
+def test_the_experiments_need_their_stages(monkeypatch, experiment, stage):
+    def first_unpassed_stage(impl="exercises", stages=None, **k):
+        return next((s for s in stages if s.id == stage), None)
+
+    monkeypatch.setattr("checker.runner.first_unpassed_stage", first_unpassed_stage)
+    with pytest.raises(KataError, match=rf"Stage {find_stage(stage).number} .*kata check {stage}"):
+        run_command("experiment", experiment)
