@@ -35,7 +35,7 @@ COMMANDS = {
     "solution": ("solution", "the reference solution of a stage you have passed"),
     "list": ("listing", "the stages: titles, files, goals and states"),
     "train": ("train", "train your network on MNIST, once every stage passes"),
-    "experiment": ("experiments", "controlled experiments: init, regularization, optimizers"),
+    "experiment": ("experiments", "controlled experiments: init, regularization, optimizers, depth"),
     "predict": ("predict", "read a handwritten digit with a trained network"),
 }
 
