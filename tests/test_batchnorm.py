@@ -23,10 +23,11 @@ batchnorm_forward = learner_function("batchnorm", "batchnorm_forward")
 batchnorm_backward = learner_function("batchnorm", "batchnorm_backward")
 
 EPS = 1e-5
-FORMULA = ("training mode: mu = x.mean(axis=0), var = x.var(axis=0) (biased: divide by N), "
-           "x_hat = (x - mu) / sqrt(var + eps), out = gamma * x_hat + beta.")
-RUNNING = ('running["mean"] = (1 - momentum) * running["mean"] + momentum * mu; running["var"] = '
-           '(1 - momentum) * running["var"] + momentum * var * N / (N - 1), as torch.nn.BatchNorm1d.')
+FORMULA = ("training mode, per feature (column): mu = the mean over the batch, var = the mean of (x - mu)^2 "
+           "over the batch (biased: divide by N), x_hat = (x - mu) / sqrt(var + eps), out = gamma * x_hat + beta.")
+RUNNING = ("the new running mean is (1 - momentum) times the old one plus momentum times mu; the new running "
+           "variance is (1 - momentum) times the old one plus momentum times var * N / (N - 1), as "
+           "torch.nn.BatchNorm1d does.")
 FULL_GRADIENT = ("in training mode mu and var depend on every row of x: with dxh = dout * gamma, "
                  "dx = (dxh - mean_i(dxh) - x_hat * mean_i(dxh * x_hat)) / sqrt(var + eps), means over the batch.")
 
@@ -97,7 +98,7 @@ def run_backward(dout, cache, shape):
     for grad, name in ((dgamma, "dgamma"), (dbeta, "dbeta")):
         check_shape(grad, (shape[1],), f"batchnorm_backward's {name}", given={"dout": dout},
                     hint=f"{name} has the shape of {name[1:]}, (D,): the same {name[1:]} scales every row, "
-                         f"so its gradient sums over the batch (axis=0).")
+                         f"so its gradient sums over the batch (the rows).")
     return dx, dgamma, dbeta
 
 
@@ -169,7 +170,7 @@ def test_batchnorm_forward_normalises_with_the_biased_batch_variance():
     if np.allclose(out, (x - 2.0) / np.sqrt(7.0 + EPS), rtol=1e-6):
         fail("batchnorm_forward normalises with the unbiased variance (divided by N - 1); the normalisation "
              "uses the biased variance, the mean of (x - mu)**2 (divided by N).", given={"x": x}, got=out,
-             expected=expected, hint="x.var(axis=0) is biased (ddof=0). Only the running variance uses N/(N-1).")
+             expected=expected, hint="the variance that normalises divides by N (biased); only the running variance uses N/(N-1).")
     check_close(out, expected, problem="x_hat of [0, 1, 5] (mu = 2, var = 14/3) is wrong", given={"x": x},
                 hint=FORMULA)
 
@@ -287,7 +288,7 @@ def test_batchnorm_forward_changes_only_the_running_dict():
     _, _, running = run_forward(x, gamma, beta, running)
     mean, var = reference_running(x, before)
     check_close(running["mean"], mean, problem='the caller\'s running["mean"] after a training batch',
-                given={"x": x}, hint="update the dict you are given (running[key] = ... or running[key][...] = ...), "
+                given={"x": x}, hint="update the dict you are given (replace its entries or write into its arrays), "
                                      "not a copy of it. " + RUNNING)
     check_close(running["var"], var, problem='the caller\'s running["var"] after a training batch',
                 given={"x": x}, hint=RUNNING)
@@ -353,9 +354,9 @@ def test_batchnorm_backward_worked_example():
     dx, dgamma, dbeta = run_backward(dout, cache, x.shape)
     given_ = {"x": x, "gamma": gamma, "dout": dout}
     check_close(dbeta, [1.0], problem="dbeta must sum dout over the batch", given=given_,
-                hint="dbeta = dout.sum(axis=0).")
+                hint="dbeta = the sum of dout over the batch (rows).")
     check_close(dgamma, [-2 / np.sqrt(14 / 3 + EPS)], problem="dgamma must be the sum over the batch of dout * x_hat (x_hat[0] = (0 - 2) / sqrt(14/3 + eps))", given=given_,
-                hint="dgamma = (dout * x_hat).sum(axis=0).", rtol=1e-6)
+                hint="dgamma = the sum over the batch (rows) of dout * x_hat.", rtol=1e-6)
     check_close(dx, [[0.35273], [-0.44091], [0.08818]], given=given_, hint=FULL_GRADIENT, rtol=1e-4, atol=1e-5,
                 problem="dx for the docstring's example is wrong (the columns of dx sum to 0 in training mode)")
 
@@ -364,10 +365,9 @@ def test_batchnorm_backward_matches_torch_autograd():
     _, cache, _ = run_forward(TORCH_X, TORCH_GAMMA, TORCH_BETA, fresh(TORCH_RUNNING))
     dx, dgamma, dbeta = run_backward(TORCH_DOUT, cache, TORCH_X.shape)
     given_ = {"x": TORCH_X, "dout": TORCH_DOUT}
-    check_close(dbeta, TORCH_DBETA, problem="dbeta differs from torch's", given=given_, hint="dbeta = dout.sum(axis=0).",
-                rtol=1e-7)
+    check_close(dbeta, TORCH_DBETA, problem="dbeta differs from torch's", given=given_, hint="dbeta = the sum of dout over the batch (rows).", rtol=1e-7)
     check_close(dgamma, TORCH_DGAMMA, problem="dgamma differs from torch's", given=given_,
-                hint="dgamma = (dout * x_hat).sum(axis=0).", rtol=1e-7)
+                hint="dgamma = the sum over the batch (rows) of dout * x_hat.", rtol=1e-7)
     check_close(dx, TORCH_DX, problem="dx differs from torch's autograd", given=given_, hint=FULL_GRADIENT,
                 rtol=1e-7, atol=1e-10)
 
@@ -396,9 +396,9 @@ def test_batchnorm_backward_passes_numerical_gradient_checks_in_training_mode(sh
         gradient_failure("dx", result, dx, given_, FULL_GRADIENT)
     for name, f, point, analytic, hint in (
             ("dgamma", lambda v: np.sum(reference_forward(x, v, beta) * dout), gamma, dgamma,
-             "dgamma = (dout * x_hat).sum(axis=0): gamma multiplies x_hat in every row."),
+             "dgamma = the sum over the batch of dout * x_hat: gamma multiplies x_hat in every row."),
             ("dbeta", lambda v: np.sum(reference_forward(x, gamma, v) * dout), beta, dbeta,
-             "dbeta = dout.sum(axis=0): beta is added to every row.")):
+             "dbeta = the sum of dout over the batch: beta is added to every row.")):
         result = check_gradient(f, point, analytic)
         if not result:
             gradient_failure(name, result, analytic, given_, hint)

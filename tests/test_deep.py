@@ -214,7 +214,8 @@ def test_deep_forward_with_dropout_is_reproducible_and_random():
     if all(np.allclose(other, first) for other in others):
         fail("deep_forward with p_drop = 0.5 gives the same probs for 6 different generators: dropout is not "
              "applied to the hidden layers.", given={"X": X}, got=first,
-             hint="if p_drop > 0: a_l, mask_l = dropout_forward(a_l, p_drop, rng) after each hidden ReLU.")
+             hint="with p_drop above 0, every hidden activation goes through dropout_forward (with p_drop and "
+                  "rng) after its ReLU, and the masked activation goes on to the next layer.")
 
 
 def expect_value_error(call, what, needle, hint):
@@ -247,7 +248,8 @@ def test_deep_forward_validates_p_drop_whatever_the_depth(sizes, p_drop):
 def test_deep_forward_needs_an_rng_for_dropout():
     params, X, _, _ = make_network(14, [3, 4, 2])
     expect_value_error(lambda: deep_forward(params, X, 0.3), "p_drop = 0.3 without an rng", "0.3",
-                       "if p_drop > 0 and rng is None: raise ValueError naming p_drop and saying an rng is needed.")
+                       "dropout needs a random generator: when p_drop is above 0 and no rng is given, raise ValueError naming "
+                       "p_drop and saying an rng is needed.")
 
 
 def test_deep_forward_keeps_float32():
