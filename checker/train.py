@@ -605,8 +605,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
     parser.add_argument("--hidden", type=positive_int, default=defaults.hidden, metavar="N",
                         help=f"units per hidden layer (default {defaults.hidden})")
     parser.add_argument("--depth", type=positive_int, default=defaults.depth, metavar="D",
-                        help=f"hidden layers (default {defaults.depth}: your forward/backward; "
-                             f"more uses a generalisation built from your stage functions)")
+                        help=f"hidden layers (default {defaults.depth}: your stage-5 forward/backward; "
+                             f"more: your deep_forward/deep_backward once stage 11 passes, before "
+                             f"that your stage functions chained by the checker)")
     parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, metavar="E",
                         help=f"passes over the training set (default {defaults.epochs})")
     parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
