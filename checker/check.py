@@ -9,7 +9,7 @@ from . import cli
 from .progress import Progress
 from .report import next_action
 from .runner import Cancelled, RunResult, StageResult, run_stages
-from .stages import Stage, all_stages
+from .stages import Stage, all_stages, part_name
 from .term import Style, display_path
 
 DESCRIPTION = """\
@@ -114,8 +114,11 @@ def verdict(result: StageResult, earlier: list[StageResult], newly_passed: bool,
         if newly_passed:
             star = style.symbol("star")
             lines = [style.good(style.bold(f"{star} {stage.label} passed: {tests}!".lstrip()))]
-            if stage.number < len(stages):
-                following = stages[stage.number]
+            following = stages[stage.number] if stage.number < len(stages) else None
+            if following is not None and stage.part == 1 and following.part != 1:
+                lines.append(f"Part I is complete. {style.bold('Next:')} kata (it trains your network on MNIST). "
+                             f"Then, optional: {part_name(following.part)} starts with {following.label}.")
+            elif following is not None:
                 lines.append(f"{following.label} is unlocked. {style.bold('Next:')} open "
                              f"{display_path(following.exercise)} and write {following.tasks[0]}(), then run: kata")
             else:

@@ -34,7 +34,7 @@ COMMANDS = {
     "reset": ("reset", "put a stage's stub back (your version is backed up first)"),
     "solution": ("solution", "the reference solution of a stage you have passed"),
     "list": ("listing", "the stages: titles, files, goals and states"),
-    "train": ("train", "train your network on MNIST, once every stage passes"),
+    "train": ("train", "train your network on MNIST, once Part I (stages 1-7) passes"),
     "experiment": ("experiments", "controlled experiments: init, regularization, optimizers, depth"),
     "predict": ("predict", "read a handwritten digit with a trained network"),
 }

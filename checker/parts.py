@@ -10,18 +10,28 @@ training never touches the Part II stages.
     penalty(params) -> float                       the L2 term 0.5 * lambda * sum of W**2 (stage 8)
     penalty_gradient(params, grads) -> grads       grads + lambda * W for the weights (stage 8)
     train_forward(params, X, rng) -> (probs, cache) dropout after every hidden ReLU (stage 9)
+
+It also holds the options of kata train that choose them (add_arguments), with their checks.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import math
+import textwrap
 from typing import Callable
+
+from .errors import UsageError
 
 # --optimizer NAME -> the stage module its functions come from
 OPTIMIZERS = {"sgd": "gradient_descent", "momentum": "optimizers", "adam": "optimizers"}
 # The stage module of each Part II option of kata train (see required_modules).
 L2_MODULE, DROPOUT_MODULE, BATCHNORM_MODULE = "regularization", "dropout", "batchnorm"
+
+# The option of kata train that uses each Part II stage module, for the messages of the gate.
+OPTION_OF_MODULE = {"regularization": "--l2", "dropout": "--dropout",
+                    "optimizers": "--optimizer momentum or adam", "batchnorm": "--batchnorm"}
 
 # The learning rate when --lr is not given. SGD's 0.8 (decaying linearly to 0) is Part I's; momentum
 # 0.9 multiplies the step by about 1 / (1 - 0.9) = 10, so 0.08 takes the same effective step; Adam's
@@ -103,3 +113,58 @@ def check_options(config) -> None:
     for name, value, valid, expected in checks:
         if not valid:
             raise ValueError(f"{name} must be {expected}, got {value!r}")
+
+
+# --- the options of kata train ------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser, defaults) -> None:
+    """--l2, --dropout, --optimizer and its settings, --batchnorm: each uses a stage of Part II."""
+    from .train import fraction_below_one, nonnegative_float  # train imports this module
+    group = parser.add_argument_group("Part II options", textwrap.fill(
+        "Each uses your functions of a Part II stage, which must pass first: stage 8 for --l2, "
+        "9 for --dropout, 10 for --optimizer momentum and adam, 12 for --batchnorm."))
+    group.add_argument("--l2", type=nonnegative_float, default=defaults.l2, metavar="LAMBDA",
+                       help="L2 regularisation: adds 0.5 * LAMBDA * (sum of every weight squared, "
+                            "biases excluded) to the loss and LAMBDA * W to each weight's gradient "
+                            f"(default {defaults.l2:g}: none; e.g. 1e-4)")
+    group.add_argument("--dropout", type=fraction_below_one, default=defaults.dropout, metavar="P",
+                       help="inverted dropout after every hidden ReLU, in training only: each unit "
+                            f"is dropped with probability P (default {defaults.dropout:g}: none; e.g. 0.2)")
+    group.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=defaults.optimizer,
+                       help="sgd: sgd_step; momentum: momentum_step; adam: adam_step "
+                            f"(default {defaults.optimizer})")
+    group.add_argument("--batchnorm", action="store_true",
+                       help="batch normalisation after every hidden dense layer, before the ReLU "
+                            "(stage 12); evaluation uses the running statistics")
+    group.add_argument("--momentum", type=fraction_below_one, default=None, metavar="M",
+                       help=f"of --optimizer momentum (default {defaults.momentum:g})")
+    group.add_argument("--beta1", type=fraction_below_one, default=None, metavar="B1",
+                       help=f"of --optimizer adam: decay of the gradient's average (default {defaults.beta1:g})")
+    group.add_argument("--beta2", type=fraction_below_one, default=None, metavar="B2",
+                       help=f"of --optimizer adam: decay of the squared gradient's average "
+                            f"(default {defaults.beta2:g})")
+
+
+def check_optimizer_settings(args: argparse.Namespace) -> None:
+    """--momentum, --beta1 and --beta2 only with the optimizer they belong to."""
+    for flag, optimizer in (("momentum", "momentum"), ("beta1", "adam"), ("beta2", "adam")):
+        if getattr(args, flag, None) is not None and args.optimizer != optimizer:
+            raise UsageError(f"--{flag} is a setting of --optimizer {optimizer}, and this run uses "
+                             f"--optimizer {args.optimizer}. Add --optimizer {optimizer}, or leave "
+                             f"--{flag} out. See: kata {args.command} --help")
+
+
+def describe(config) -> str:
+    """", L2 1e-4, dropout 0.2, adam (beta1 0.9, beta2 0.999)" for the Part II options that are on."""
+    words = []
+    if config.l2 > 0:
+        words.append(f"L2 {config.l2:g}")
+    if config.dropout > 0:
+        words.append(f"dropout {config.dropout:g}")
+    if getattr(config, "batchnorm", False):
+        words.append("batch norm")
+    if config.optimizer == "momentum":
+        words.append(f"momentum {config.momentum:g}")
+    elif config.optimizer == "adam":
+        words.append(f"adam (beta1 {config.beta1:g}, beta2 {config.beta2:g})")
+    return "".join(f", {word}" for word in words)

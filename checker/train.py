@@ -32,7 +32,7 @@ import numpy as np
 
 from . import network
 from . import parts as pieces  # the Part II pieces; `parts` names a Parts below
-from .errors import KataError, UsageError
+from .errors import KataError
 from .stages import ROOT
 from .teach import learner_frame
 
@@ -507,24 +507,19 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
 
 # --- the command -------------------------------------------------------------------------------
 
-# The option of kata train that uses each Part II stage module, for the messages of the gate.
-OPTION_OF_MODULE = {"regularization": "--l2", "dropout": "--dropout",
-                    "optimizers": "--optimizer momentum or adam", "batchnorm": "--batchnorm"}
-
-
 def require_passing_stages(config: TrainConfig | None = None, command: str = "kata train") -> None:
     """kata train trains the learner's own network: every Part I stage must pass first, and the
     stage of every Part II option that `config` turns on (stage 8 for --l2, 9 for --dropout,
     10 for momentum and Adam, 12 for --batchnorm). Plain training never waits for Part II."""
     from .runner import first_unpassed_stage
-    from .stages import all_stages, stage_of_module
+    from .stages import stage_of_module, stages_of_part
 
-    part_one = [stage for stage in all_stages() if stage.part == 1]
+    part_one = stages_of_part(1)
     option_stages = []
     for module in pieces.required_modules(config) if config else []:
         stage = stage_of_module(module)
         if stage is None:
-            raise KataError(f"{OPTION_OF_MODULE[module]} needs the stage {module}, which this version "
+            raise KataError(f"{pieces.OPTION_OF_MODULE[module]} needs the stage {module}, which this version "
                             f"of the kata does not have yet. Update the kata (git pull).")
         option_stages.append(stage)
     stage = first_unpassed_stage(impl="exercises", stages=[*part_one, *option_stages])
@@ -535,7 +530,7 @@ def require_passing_stages(config: TrainConfig | None = None, command: str = "ka
             f"{stage.label} does not pass yet, and {command} builds your network from all "
             f"{len(part_one)} stages of Part I. Finish it with: kata check {stage.id}  "
             f"(to see the reference train meanwhile: {command} --solutions)")
-    option = OPTION_OF_MODULE[stage.module]
+    option = pieces.OPTION_OF_MODULE[stage.module]
     raise KataError(
         f"{stage.label} does not pass yet, and {option} uses your {' and '.join(stage.tasks)} "
         f"({stage.exercise}). Finish it with: kata check {stage.id}  (to try {option} on the "
@@ -600,8 +595,9 @@ def positive_float(text: str) -> float:
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
-                        lr_help: str | None = None) -> None:
-    """The options kata train and kata experiment share."""
+                        lr_help: str | None = None, lr: bool = True) -> None:
+    """The options kata train and kata experiment share; lr_help: --lr defaults to None, resolved
+    by config_from_args; lr=False: no --lr (an experiment that sweeps it)."""
     parser.add_argument("--hidden", type=positive_int, default=defaults.hidden, metavar="N",
                         help=f"units per hidden layer (default {defaults.hidden})")
     parser.add_argument("--depth", type=positive_int, default=defaults.depth, metavar="D",
@@ -612,8 +608,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
                         help=f"passes over the training set (default {defaults.epochs})")
     parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
                         metavar="B", help=f"examples per update (default {defaults.batch_size})")
-    parser.add_argument("--lr", type=positive_float, default=None if lr_help else defaults.lr,
-                        help=lr_help or f"learning rate at the start (default {defaults.lr:g})")
+    if lr:
+        parser.add_argument("--lr", type=positive_float, default=None if lr_help else defaults.lr,
+                            help=lr_help or f"learning rate at the start (default {defaults.lr:g})")
     parser.add_argument("--lr-schedule", choices=sorted(LR_SCHEDULES), default=defaults.lr_schedule,
                         help=f"linear: decays to 0 by the last update; constant: stays "
                              f"(default {defaults.lr_schedule})")
@@ -626,42 +623,6 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
                         help="create the run folder in DIR (default runs/)")
     parser.add_argument("--solutions", action="store_true",
                         help="use the reference implementation instead of your exercises/")
-
-
-def add_part2_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
-    """--l2, --dropout, --optimizer and its settings: each uses a stage of Part II."""
-    group = parser.add_argument_group("Part II options", textwrap.fill(
-        "Each uses your functions of a Part II stage, which must pass first: stage 8 for --l2, "
-        "9 for --dropout, 10 for --optimizer momentum and adam, 12 for --batchnorm."))
-    group.add_argument("--l2", type=nonnegative_float, default=defaults.l2, metavar="LAMBDA",
-                       help="L2 regularisation: adds 0.5 * LAMBDA * (sum of every weight squared, "
-                            "biases excluded) to the loss and LAMBDA * W to each weight's gradient "
-                            f"(default {defaults.l2:g}: none; e.g. 1e-4)")
-    group.add_argument("--dropout", type=fraction_below_one, default=defaults.dropout, metavar="P",
-                       help="inverted dropout after every hidden ReLU, in training only: each unit "
-                            f"is dropped with probability P (default {defaults.dropout:g}: none; e.g. 0.2)")
-    group.add_argument("--optimizer", choices=tuple(pieces.OPTIMIZERS), default=defaults.optimizer,
-                       help="sgd: sgd_step; momentum: momentum_step; adam: adam_step "
-                            f"(default {defaults.optimizer})")
-    group.add_argument("--batchnorm", action="store_true",
-                       help="batch normalisation after every hidden dense layer, before the ReLU "
-                            "(stage 12); evaluation uses the running statistics")
-    group.add_argument("--momentum", type=fraction_below_one, default=None, metavar="M",
-                       help=f"of --optimizer momentum (default {defaults.momentum:g})")
-    group.add_argument("--beta1", type=fraction_below_one, default=None, metavar="B1",
-                       help=f"of --optimizer adam: decay of the gradient's average (default {defaults.beta1:g})")
-    group.add_argument("--beta2", type=fraction_below_one, default=None, metavar="B2",
-                       help=f"of --optimizer adam: decay of the squared gradient's average "
-                            f"(default {defaults.beta2:g})")
-
-
-def check_optimizer_settings(args: argparse.Namespace) -> None:
-    """--momentum, --beta1 and --beta2 only with the optimizer they belong to."""
-    for flag, optimizer in (("momentum", "momentum"), ("beta1", "adam"), ("beta2", "adam")):
-        if getattr(args, flag, None) is not None and args.optimizer != optimizer:
-            raise UsageError(f"--{flag} is a setting of --optimizer {optimizer}, and this run uses "
-                             f"--optimizer {args.optimizer}. Add --optimizer {optimizer}, or leave "
-                             f"--{flag} out. See: kata {args.command} --help")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -687,7 +648,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="he: he_init; random: random_init with scale 0.01 (default he)")
     parser.add_argument("--name", default=None,
                         help="name of the run folder after the time stamp (default: the implementation)")
-    add_part2_arguments(parser, defaults)
+    pieces.add_arguments(parser, defaults)
 
 
 def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
@@ -697,22 +658,6 @@ def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
               if getattr(args, name, None) is not None}
     values.setdefault("lr", pieces.DEFAULT_LR[values.get("optimizer", TrainConfig.optimizer)])
     return TrainConfig(**{**values, **overrides})
-
-
-def part2_description(config: TrainConfig) -> str:
-    """", L2 1e-4, dropout 0.2, adam (beta1 0.9, beta2 0.999)" for the Part II options that are on."""
-    words = []
-    if config.l2 > 0:
-        words.append(f"L2 {config.l2:g}")
-    if config.dropout > 0:
-        words.append(f"dropout {config.dropout:g}")
-    if config.batchnorm:
-        words.append("batch norm")
-    if config.optimizer == "momentum":
-        words.append(f"momentum {config.momentum:g}")
-    elif config.optimizer == "adam":
-        words.append(f"adam (beta1 {config.beta1:g}, beta2 {config.beta2:g})")
-    return "".join(f", {word}" for word in words)
 
 
 def plural(count: int, noun: str) -> str:
@@ -729,7 +674,7 @@ def display_path(path: Path) -> str:
 def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     """`kata train`; stages_known_to_pass: the caller has just run every suite (kata status)."""
     started = time.perf_counter()
-    check_optimizer_settings(args)
+    pieces.check_optimizer_settings(args)
     config = config_from_args(args)
     impl = "solutions" if args.solutions else "exercises"
     if not args.solutions and not (stages_known_to_pass and not pieces.required_modules(config)):
@@ -742,7 +687,7 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     who = "the reference implementation" if args.solutions else "your network"
     print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
           f"{plural(config.epochs, 'epoch')}, batches of {config.batch_size}, lr {config.lr:g} "
-          f"({config.lr_schedule}), seed {config.seed}{part2_description(config)}.")
+          f"({config.lr_schedule}), seed {config.seed}{pieces.describe(config)}.")
     if config.depth > 1 or config.dropout > 0 or config.batchnorm:
         print(f"Forward and backward passes: {'the reference' if args.solutions else 'your'} {parts.network}.")
     # Made before training, so that an unusable --out fails at once, not after the training.

@@ -8,15 +8,17 @@ from pathlib import Path
 
 from .errors import KataError
 from .progress import Progress
-from .report import render_status
+from .report import part_one_passes, render_status
 from .runner import run_stages
+from .status import first_completion
 from .stages import ROOT, all_stages
 from .term import Style, display_path
 
 DESCRIPTION = """\
 Watch exercises/ and show the progress report again whenever you save a file there: clear the
 screen, run the stages, show where you are. When the current stage passes, the report moves on to
-the next one by itself. Polls the files (works on every file system). Ctrl-C stops it."""
+the next one by itself, and stops when Part I first passes (then kata trains your network) or every
+stage passes. Polls the files (works on every file system). Ctrl-C stops it."""
 
 EXAMPLES = """\
 examples:
@@ -46,6 +48,10 @@ def run(args) -> int:
             print()
             if result.all_passed:
                 print("Every stage passes. Stopped watching. Next: kata (it trains your network on MNIST)")
+                return 0
+            if part_one_passes(result) and first_completion(progress):  # as kata would, train now
+                print("Part I passes. Stopped watching. Next: kata (it trains your network on MNIST); "
+                      "then, optional, Part II.")
                 return 0
             print(style.dim(f"Watching {display_path('exercises')}/ for saved changes. Ctrl-C to stop."),
                   flush=True)

@@ -811,6 +811,22 @@ MUTANTS = [
                 params[key] -= lr * (m / (1 - beta1**t)) / np.sqrt(v / (1 - beta2**t) + eps)
             return params
     """),
+    m("adam_eps_outside_the_division", "optimizers", "adam_step", "test_adam_step_with_a_zero_gradient_stays_finite",
+      "0 / 0 is nan", """
+        def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+            if not np.isfinite(lr) or lr < 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or not eps > 0:
+                raise ValueError(f"bad Adam arguments: lr={lr!r}, beta1={beta1!r}, beta2={beta2!r}, eps={eps!r}")
+            state["t"] += 1
+            t = state["t"]
+            for key in params:
+                m, v = state["m"][key], state["v"][key]
+                m *= beta1
+                m += (1 - beta1) * grads[key]
+                v *= beta2
+                v += (1 - beta2) * grads[key] ** 2
+                params[key] -= lr * (m / (1 - beta1**t)) / np.sqrt(v / (1 - beta2**t)) + eps
+            return params
+    """),
     m("adam_state_not_in_place", "optimizers", "adam_step", "test_adam_step_updates_params_and_state_in_place",
       "in place", """
         def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):

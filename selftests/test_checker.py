@@ -373,6 +373,19 @@ def test_check_shows_pytest_output_then_the_verdict_and_what_unlocked(run):
         "Stage 2 (ReLU) is unlocked. Next: open exercises/relu.py and write relu(), then run: kata\n")
 
 
+def test_check_at_the_end_of_part_one_sends_the_learner_to_train_and_offers_part_two():
+    from checker.check import verdict
+
+    def passed(stage):
+        return StageResult(stage, ran=True, expected=["test_a"], tests=[TestResult("test_a", None, "passed")])
+
+    last = stages_of_part(1)[-1]
+    text = verdict(passed(last), [passed(s) for s in stages_of_part(1)[:-1]], True, Style(enabled=False))
+    assert text == ("Stage 7 (Gradient descent) passed: 1 of 1 tests!\n"
+                    "Part I is complete. Next: kata (it trains your network on MNIST). "
+                    "Then, optional: Part II starts with Stage 8 (L2 regularisation).")
+
+
 @uses("check_stages")
 def test_check_without_a_stage_checks_the_current_one(run):
     box, (_, done) = run
@@ -721,6 +734,26 @@ def test_watch_reruns_on_save_moves_on_and_stops_on_ctrl_c(tmp_path):
         reader.join(timeout=5)
     assert process.returncode == 0
     assert lines[-1] == "Stopped watching.\n"
+
+
+def test_watch_stops_when_part_one_first_passes_so_that_kata_trains(tmp_path):
+    box = Sandbox(tmp_path)
+    box.solve(*(stage.id for stage in stages_of_part(1)[:-1]))
+    process = box.start("watch", env={"KATA_WATCH_INTERVAL": "0.1"})
+    try:
+        first = ""
+        deadline = time.monotonic() + 60
+        while "Watching exercises/ for saved changes" not in first:  # the first report, then solve stage 7
+            assert time.monotonic() < deadline, first
+            first += process.stdout.readline()
+        box.solve(stages_of_part(1)[-1].id)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert output.endswith("Part I passes. Stopped watching. Next: kata (it trains your network on MNIST); "
+                           "then, optional, Part II.\n")
 
 
 @uses("untouched", "syntax_error", "listing")

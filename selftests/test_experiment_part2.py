@@ -138,7 +138,7 @@ def test_bad_experiment_options_are_usage_errors(argv, problem):
 
 @pytest.mark.parametrize("argv, problem", [
     (("regularization", "--dropout-grid", "0.5,1"), "must be below 1"),
-    (("optimizers", "--lr", "0.1"), "comes from its sweep"),
+    (("optimizers", "--lr", "0.1"), "comes from its sweep on validation"),
 ])
 def test_experiment_options_checked_when_run_are_usage_errors(argv, problem):
     with pytest.raises(UsageError, match=problem):

@@ -19,15 +19,15 @@ from checker.teach import (Lesson, check_close, check_dtype, check_shape, check_
 dropout_forward = learner_function("dropout", "dropout_forward")
 dropout_backward = learner_function("dropout", "dropout_backward")
 
-INVERTED = ("inverted dropout scales the kept elements up by 1 / (1 - p_drop), so that the expected value of "
+INVERTED = ("Inverted dropout scales the kept elements up by 1 / (1 - p_drop), so that the expected value of "
             "each output equals its input and evaluation needs no change.")
-KEEP_PROBABILITY = ("each element is dropped (0) with probability p_drop and kept with probability 1 - p_drop; "
+KEEP_PROBABILITY = ("Each element is dropped (0) with probability p_drop and kept with probability 1 - p_drop; "
                     "p_drop is the probability of dropping, not of keeping.")
-GENERATOR = ("draw the mask from the generator you are given (rng.random, rng.binomial, ...), never from np.random "
+GENERATOR = ("Draw the mask from the generator you are given (rng.random, rng.binomial, ...), never from np.random "
              "and never from a new generator made inside the function.")
 VALIDATE = ("check p_drop first: 0 <= p_drop < 1 (p_drop = 1 would drop everything and divide by zero); otherwise "
             "raise ValueError naming the value, e.g. f'p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}'.")
-BACKWARD = ("the gradient flows back exactly where the forward pass kept an element, scaled like the forward "
+BACKWARD = ("The gradient flows back exactly where the forward pass kept an element, scaled like the forward "
             "pass: dx = dout * mask, with the mask dropout_forward returned (its values are 0 and 1 / (1 - p_drop)).")
 
 

@@ -362,6 +362,20 @@ def test_adam_step_adds_eps_after_the_square_root():
                         "square root, sqrt(v_hat) + eps (as in PyTorch)", hint=ADAM)
 
 
+def test_adam_step_with_a_zero_gradient_stays_finite():
+    gradients = [[0.0, 0.5], [0.0, -0.25], [0.0, 0.0]]  # the first parameter never gets a gradient: v stays 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got, _ = adam_run([1.0, 2.0], gradients, lr=0.1)
+    if not all(np.all(np.isfinite(p)) for p in got):
+        fail("adam_step made a parameter nan or inf where the gradient is 0 (then m and v are 0, and 0 / 0 is nan).",
+             given={"gradients": np.array(gradients)}, got=np.array(got),
+             hint="eps keeps the division safe: divide by (sqrt(v_hat) + eps), the sum in parentheses. " + ADAM)
+    expected = reference_adam([1.0, 2.0], gradients, lr=0.1)[0]
+    check_close(np.array(got), np.array(expected), rtol=1e-7,
+                problem="with a zero gradient, a parameter must not move (m = 0); the others follow Adam's step",
+                given={"gradients": np.array(gradients)}, hint=ADAM)
+
+
 @given(parameter_dicts, st.floats(0.0, 0.5), st.floats(0.0, 0.99), st.floats(0.0, 0.999), st.data())
 def test_adam_step_follows_the_formula_over_several_steps(params, lr, beta1, beta2, data):
     gradients = draw_gradients(data, params, 3)

@@ -18,10 +18,10 @@ from checker.teach import Lesson, check_close, check_dtype, check_shape, check_u
 l2_penalty = learner_function("regularization", "l2_penalty")
 l2_gradient = learner_function("regularization", "l2_gradient")
 
-WEIGHTS_ONLY = ('only the weight matrices are penalised: the keys that start with "W" (W1, W2, W3, ...). '
+WEIGHTS_ONLY = ('Only the weight matrices are penalised: the keys that start with "W" (W1, W2, W3, ...). '
                 "Biases (b1, b2) and any other keys are left out.")
-FORMULA = "penalty = 0.5 * lambda * (sum of the squares of every element of every W array); the 0.5 is part of it."
-GRADIENT = ("d/dW of 0.5 * lambda * W^2 is lambda * W: the 0.5 cancels the 2 of the square. "
+FORMULA = "The penalty is 0.5 * lambda * (sum of the squares of every element of every W array); the 0.5 is part of it."
+GRADIENT = ("The derivative d/dW of 0.5 * lambda * W^2 is lambda * W: the 0.5 cancels the 2 of the square. "
             "Add lambda * params[k] to grads[k] for the W keys; keep grads[k] as it is for the others.")
 VALIDATE = ("check weight_decay first: it must be a finite number >= 0 (np.isfinite); otherwise raise ValueError "
             "naming the value, e.g. f'weight_decay must be a finite number >= 0, got {weight_decay!r}'.")

@@ -27,12 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Controlled experiments: the same data, batches and seeds in every arm, one factor changed, "
         "mean +- sd over --seeds, settings chosen on the validation set, the test set measured "
         "once at the end. Each writes runs/<time>-experiment-<name>/.")
-    parser.epilog = ("experiments:\n" + "".join(f"  kata experiment {name:<15} {summary}\n"
-                                                for name, summary in EXPERIMENTS.items())
-                     + "Each has its own help, e.g. kata experiment regularization --help.")
+    parser.epilog = "Each experiment has its own options, e.g. kata experiment regularization --help."
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     experiments = parser.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True,
-                                        title="experiments", parser_class=type(parser))
+                                        parser_class=type(parser))
     for name, summary in EXPERIMENTS.items():
         module = importlib.import_module(f"{__name__}.{name}")
         sub = experiments.add_parser(name, help=summary, prog=f"kata experiment {name}")

@@ -36,7 +36,7 @@ VALIDATION_SIZE = 5000
 THRESHOLD = 0.96
 SEEDS = 3
 LR_GRIDS = {"sgd": (0.1, 0.2, 0.4, 0.8), "momentum": (0.01, 0.02, 0.04, 0.08),
-            "adam": (0.0005, 0.001, 0.002, 0.004)}
+            "adam": (0.001, 0.002, 0.004, 0.008)}
 COLOURS = {"sgd": "tab:red", "momentum": "tab:blue", "adam": "tab:green"}
 
 
@@ -128,7 +128,7 @@ def plot(results, sweeps, threshold: float, title: str, folder) -> object:
     first_seed = next(iter(sweeps.values()))[1][0][1].config.seed
     sweep_ax.set_title(f"Learning-rate sweeps on validation, seed {first_seed}")
     sweep_ax.grid(True, which="both", alpha=0.3)
-    sweep_ax.legend(fontsize=9, loc="lower right")
+    sweep_ax.legend(fontsize=9, loc="lower left")
     return _save(fig, folder, FIGURE_FILE)
 
 
@@ -160,8 +160,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment optimizers --adam-lrs 0.001,0.003,0.01 --threshold 0.97\n"
         "  kata experiment optimizers --epochs 5 --seeds 5    longer, and more seeds")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    training.add_model_arguments(parser, DEFAULTS, lr_help="(not used: each optimiser's learning rate "
-                                 "comes from its sweep; see --sgd-lrs, --momentum-lrs, --adam-lrs)")
+    training.add_model_arguments(parser, DEFAULTS, lr=False)  # the sweeps give the learning rates
+    # Caught, so that --lr is not taken for an abbreviation of --lr-schedule.
+    parser.add_argument("--lr", default=None, help=argparse.SUPPRESS)
     common.add_seed_arguments(parser, SEEDS)
     parser.add_argument("--train-size", type=training.positive_int, default=None, metavar="N",
                         help="train on the first N training images (default: all 50,000)")
@@ -184,8 +185,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     started, cpu_started = time.perf_counter(), time.process_time()
     if args.lr is not None:
-        raise UsageError("--lr: each optimiser's learning rate comes from its sweep. Give the rates "
-                         "to try with --sgd-lrs, --momentum-lrs and --adam-lrs instead. "
+        raise UsageError("--lr: each optimiser's learning rate comes from its sweep on validation. "
+                         "Give the rates to try with --sgd-lrs, --momentum-lrs and --adam-lrs. "
                          "See: kata experiment optimizers --help")
     config = training.config_from_args(args, lr=1.0, evals_per_epoch=DEFAULTS.evals_per_epoch,
                                        first_epoch_eval_every=0)
