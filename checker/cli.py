@@ -38,7 +38,7 @@ COMMANDS = {
     "solution": ("solution", "the reference solution of a stage you have passed"),
     "list": ("listing", "the stages: titles, files, goals and states"),
     "train": ("train", "train your network on MNIST, once Part I (stages 1-7) passes"),
-    "experiment": ("experiments", "controlled experiments: init, regularization, optimizers"),
+    "experiment": ("experiments", "controlled experiments: init, regularization, optimizers, depth"),
     "predict": ("predict", "read a handwritten digit with a trained network"),
     "report": ("webpage", "write a run's web page: its figures, and a canvas your network reads"),
     "class-report": ("class_report", "for teachers: a class's progress from many kata status --json files"),

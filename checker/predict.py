@@ -72,6 +72,10 @@ def load_run(run_dir: Path) -> tuple[dict, dict, dict]:
     layers = sum(1 for key in params if key.startswith("W"))
     if layers == 0 or any(f"{k}{l}" not in params for l in range(1, layers + 1) for k in "Wb"):
         raise KataError(f"{weights} does not hold the weights W1, b1, ... of a network. Train again: kata train.")
+    normalisation = ("gamma", "beta", "running_mean", "running_var")
+    if "gamma1" in params and any(f"{k}{l}" not in params for l in range(1, layers) for k in normalisation):
+        raise KataError(f"{weights} holds batch normalisation for some hidden layers but not all of "
+                        f"gamma, beta, running_mean and running_var for each. Train again: kata train --batchnorm.")
     if not all(np.isfinite(p).all() for p in params.values()):
         raise KataError(f"the weights in {weights} are not finite (that run diverged). "
                         f"Use another run with --run DIR, or train again: kata train.")
@@ -166,12 +170,13 @@ def ascii_image(image: np.ndarray) -> list[str]:
 # --- the command -------------------------------------------------------------------------------
 
 def predict(params: dict, image: np.ndarray) -> np.ndarray:
-    """Probabilities (C,) for one image (784,), with the reference's forward pass of any depth,
-    or of the CNN when the weights are a CNN's (a 4-D W1)."""
+    """Probabilities (C,) for one image (784,), with the reference's forward pass in evaluation
+    mode: the CNN when the weights are a CNN's (a 4-D W1); otherwise any depth, with or without
+    batch normalisation (its running statistics); no dropout."""
     from . import cnn
-    from .network import layered
+    from .network import evaluation_forward
 
-    forward, _ = cnn.network("solutions") if cnn.is_cnn(params) else layered("solutions")
+    forward = cnn.network("solutions")[0] if cnn.is_cnn(params) else evaluation_forward("solutions", params)
     probs, _ = forward(params, image.reshape(1, -1).astype(np.float32))
     return probs[0]
 

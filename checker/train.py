@@ -30,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import network
 from . import parts as pieces  # the Part II pieces; `parts` names a Parts below
 from .errors import KataError
 from .stages import ROOT
@@ -48,7 +49,7 @@ class TrainConfig:
     # For the same time, a wider layer beats more epochs of a narrower one: 256 units reach about
     # 98.05% on average in 8 epochs, 384 units 98.16% in 6.
     hidden: int = 384  # units per hidden layer
-    depth: int = 1  # hidden layers; the learner's forward/backward serve 1, checker.network more
+    depth: int = 1  # hidden layers: stage 5's forward/backward serve 1, stage 11's deep_forward any
     epochs: int = 6
     batch_size: int = 64
     lr: float = 0.8  # learning rate at the start
@@ -65,6 +66,7 @@ class TrainConfig:
     momentum: float = 0.9  # of --optimizer momentum
     beta1: float = 0.9  # of --optimizer adam
     beta2: float = 0.999
+    batchnorm: bool = False  # batch normalisation after every hidden dense layer (stage 12)
     # Part III (checker.cnn): "mlp" (the network of Part I) or "cnn" (stages 13-14 with Part I's).
     model: str = "mlp"
     filters: tuple[int, ...] = (8, 16)  # of --model cnn: filters of each convolution layer
@@ -106,6 +108,7 @@ class Parts:
     train_forward: Callable | None = None
     penalty: Callable[[dict], float] | None = None
     penalty_gradient: Callable[[dict, dict], dict] | None = None
+    network: str = ""  # which functions make the forward and backward passes, for the learner
 
 
 LR_SCHEDULES = {
@@ -122,6 +125,7 @@ def load_parts(impl: str, config: TrainConfig) -> Parts:
     pieces.check_options(config)
     init_module = module("init")
     init = {"he": init_module.he_init, "random": init_module.random_init}[config.init]
+    optimizer = pieces.optimizer(impl, config.optimizer, config.momentum, config.beta1, config.beta2)
     train_forward = None
     if config.model == "cnn":
         from . import cnn
@@ -133,15 +137,24 @@ def load_parts(impl: str, config: TrainConfig) -> Parts:
                 impl, dropout=(dropout.dropout_forward, dropout.dropout_backward, config.dropout))
         else:
             forward, backward = cnn.network(impl)
-    elif config.dropout > 0:  # until stage 11: the checker composes the stage functions, any depth
+        source = "conv2d and maxpool (stages 13-14) with Part I's functions, chained by checker/cnn.py"
+    elif config.batchnorm:  # stage 12 inside a network the checker composes (deep_forward has no BN)
+        train_forward, forward, backward = network.batchnorm_network(impl, config.dropout)
+        init, optimizer = network.with_batchnorm(init), network.optimizing_trainable(optimizer)
+        source = "batchnorm_forward/backward (stage 12) in a network the checker chains from the stage functions"
+    elif (config.depth > 1 or config.dropout > 0) and network.learner_wrote_deep(impl):
+        train_forward, forward, backward = network.deep(impl, config.dropout)
+        source = "deep_forward and deep_backward (stage 11)"
+    elif config.dropout > 0:  # before stage 11: the checker composes the stage functions, any depth
         train_forward, forward, backward = pieces.dropout(impl, config.dropout)
+        source = "stage functions, chained by the checker (stage 11 does not pass yet)"
     elif config.depth == 1:
         backprop = module("backprop")
         forward, backward = backprop.forward, backprop.backward
+        source = "forward and backward (stage 5)"
     else:
-        from .network import layered
-
-        forward, backward = layered(impl)
+        forward, backward = network.layered(impl)
+        source = "stage functions, chained by the checker (stage 11 does not pass yet)"
     penalty, penalty_gradient = pieces.l2(impl, config.l2) if config.l2 > 0 else (None, None)
     descent = module("gradient_descent")
     return Parts(
@@ -151,11 +164,12 @@ def load_parts(impl: str, config: TrainConfig) -> Parts:
         forward=forward,
         loss=module("cross_entropy").cross_entropy,
         backward=backward,
-        optimizer=pieces.optimizer(impl, config.optimizer, config.momentum, config.beta1, config.beta2),
+        optimizer=optimizer,
         lr_at=LR_SCHEDULES[config.lr_schedule],
         train_forward=train_forward,
         penalty=penalty,
         penalty_gradient=penalty_gradient,
+        network=source,
     )
 
 
@@ -468,13 +482,23 @@ def write_json(path: Path, value: dict) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
 
 
-def architecture(config: TrainConfig, params: dict, num_inputs: int) -> dict:
-    """What config.json says of the network's shape: the MLP's layer sizes, or the CNN's layers."""
+def architecture(config: TrainConfig, parts: Parts, params: dict, num_inputs: int) -> dict:
+    """What config.json says of the network, so that kata predict and the web page rebuild it:
+    the CNN's layers, or the MLP's layer sizes, batch normalisation and saved arrays."""
     if config.model == "cnn":
         from .cnn import describe
 
         return {"architecture": describe(params)}
-    return {"layer_sizes": config.layer_sizes(num_inputs)}
+    return {
+        "layer_sizes": config.layer_sizes(num_inputs),
+        "network": {  # weights.npz holds every array named here
+            "layers": config.depth + 1,
+            "batchnorm": config.batchnorm,
+            "batchnorm_eps": network.BN_EPS if config.batchnorm else None,
+            "arrays": list(params),
+            "forward_backward": parts.network,
+        },
+    }
 
 
 def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: TrainResult,
@@ -489,7 +513,7 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
     write_json(run_dir / CONFIG_FILE, {
         **asdict(config),
         "impl": parts.impl,
-        **architecture(config, result.params, dataset.train.images.shape[1]),
+        **architecture(config, parts, result.params, dataset.train.images.shape[1]),
         "dataset": getattr(dataset, "name", "mnist"),
         "data_dir": str(getattr(dataset, "data_dir", "")),
         "train_examples": len(dataset.train.labels),
@@ -553,7 +577,7 @@ def mark_interrupted_while_saving(run_dir: Path, result: TrainResult) -> list[st
 def require_passing_stages(config: TrainConfig | None = None, command: str = "kata train") -> None:
     """kata train trains the learner's own network: every Part I stage must pass first, and the
     stage of every Part II option that `config` turns on (stage 8 for --l2, 9 for --dropout,
-    10 for momentum and Adam). Plain training never waits for Part II."""
+    10 for momentum and Adam, 12 for --batchnorm). Plain training never waits for Part II."""
     from .runner import first_unpassed_stage
     from .stages import stage_of_module, stages_of_part
 
@@ -661,8 +685,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
     parser.add_argument("--hidden", type=positive_int, default=defaults.hidden, metavar="N",
                         help=f"units per hidden layer (default {defaults.hidden})")
     parser.add_argument("--depth", type=positive_int, default=defaults.depth, metavar="D",
-                        help=f"hidden layers (default {defaults.depth}: your forward/backward; "
-                             f"more uses a generalisation built from your stage functions)")
+                        help=f"hidden layers (default {defaults.depth}: your stage-5 forward/backward; "
+                             f"more: your deep_forward/deep_backward once stage 11 passes, before "
+                             f"that your stage functions chained by the checker)")
     parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, metavar="E",
                         help=f"passes over the training set (default {defaults.epochs})")
     parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
@@ -879,6 +904,8 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
           f"{plural(config.epochs, 'epoch')}, batches of {config.batch_size}, lr {config.lr:g} "
           f"({config.lr_schedule}), seed {config.seed}{pieces.describe(config)}.")
+    if config.depth > 1 or config.dropout > 0 or config.batchnorm:
+        print(f"Forward and backward passes: {'the reference' if args.solutions else 'your'} {parts.network}.")
     # Made before training, so that an unusable --out fails at once, not after the training.
     run_dir = new_run_dir(args.out or ROOT / "runs", args.name or impl)
     try:

@@ -921,6 +921,441 @@ MUTANTS = [
                 params[key] -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
             return params
     """),
+
+    # Stage 11: deep ------------------------------------------------------------------------
+    m("deep_forward_relu_after_last_layer", "deep", "deep_forward",
+      "test_deep_forward_equals_stage_5_forward_for_two_layers", "ReLU to the output layer", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers + 1):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            probs = softmax(a)
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_dropout_on_output_layer", "deep", "deep_forward",
+      "test_deep_forward_with_dropout_draws_one_mask_per_hidden_layer", "once per hidden layer", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            logits = dense_forward(a, params[f"W{layers}"], params[f"b{layers}"])
+            if p_drop > 0:
+                logits, _ = dropout_forward(logits, p_drop, rng)
+            probs = softmax(logits)
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_dropout_on_input", "deep", "deep_forward",
+      "test_deep_forward_with_dropout_draws_one_mask_per_hidden_layer", "once per hidden layer", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            if p_drop > 0:
+                a, _ = dropout_forward(a, p_drop, rng)
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_p_drop_checked_only_by_dropout", "deep", "deep_forward",
+      "test_deep_forward_validates_p_drop_whatever_the_depth", "ValueError", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_no_rng_check", "deep", "deep_forward",
+      "test_deep_forward_needs_an_rng_for_dropout", "ValueError", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_no_dropout_at_all", "deep", "deep_forward",
+      "test_deep_forward_with_dropout_is_reproducible_and_random", "not applied", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                pass
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_caches_input_before_dropout", "deep", "deep_forward",
+      "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "after its dropout mask", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            inputs.append(a)
+            for layer in range(1, layers):
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                inputs.append(a)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_backward_ignores_dropout_masks", "deep", "deep_backward",
+      "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "dropout_backward(da, mask)", """
+        def deep_backward(params, cache, targets):
+            layers = sum(1 for key in params if key.startswith("W"))
+            masks = cache["masks"]
+            grads = {}
+            dz = softmax_cross_entropy_backward(cache["probs"], targets)
+            for layer in range(layers, 1, -1):
+                da, grads[f"W{layer}"], grads[f"b{layer}"] = dense_backward(
+                    dz, cache["inputs"][layer - 1], params[f"W{layer}"])
+                dz = relu_backward(da, cache["pre_activations"][layer - 2])
+            grads["W1"] = cache["inputs"][0].T @ dz
+            grads["b1"] = dz.sum(axis=0)
+            return grads
+    """),
+    m("deep_backward_missing_1_over_n", "deep", "deep_backward",
+      "test_deep_backward_passes_numerical_gradient_checks", "N = 5 times too large", """
+        def deep_backward(params, cache, targets):
+            layers = sum(1 for key in params if key.startswith("W"))
+            masks = cache["masks"]
+            grads = {}
+            dz = cache["probs"] - targets
+            for layer in range(layers, 1, -1):
+                da, grads[f"W{layer}"], grads[f"b{layer}"] = dense_backward(
+                    dz, cache["inputs"][layer - 1], params[f"W{layer}"])
+                if masks:
+                    da = dropout_backward(da, masks[layer - 2])
+                dz = relu_backward(da, cache["pre_activations"][layer - 2])
+            grads["W1"] = cache["inputs"][0].T @ dz
+            grads["b1"] = dz.sum(axis=0)
+            return grads
+    """),
+    m("deep_backward_skips_the_first_layer", "deep", "deep_backward",
+      "test_deep_backward_worked_example", "every key of params", """
+        def deep_backward(params, cache, targets):
+            layers = sum(1 for key in params if key.startswith("W"))
+            masks = cache["masks"]
+            grads = {}
+            dz = softmax_cross_entropy_backward(cache["probs"], targets)
+            for layer in range(layers, 1, -1):
+                da, grads[f"W{layer}"], grads[f"b{layer}"] = dense_backward(
+                    dz, cache["inputs"][layer - 1], params[f"W{layer}"])
+                if masks:
+                    da = dropout_backward(da, masks[layer - 2])
+                dz = relu_backward(da, cache["pre_activations"][layer - 2])
+            return grads
+    """),
+
+    # Stage 12: batchnorm -------------------------------------------------------------------
+    m("batchnorm_unbiased_variance_in_normalisation", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_normalises_with_the_biased_batch_variance", "biased variance", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0, ddof=1)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_running_var_without_bessel", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_updates_running_statistics", "N/(N-1)", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_momentum_wrong_way_round", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_updates_running_statistics", "wrong way round", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running["mean"] = momentum * running["mean"] + (1 - momentum) * mu
+                running["var"] = momentum * running["var"] + (1 - momentum) * var * (n / (n - 1))
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_eval_uses_batch_statistics", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_eval_mode_uses_running_statistics", "running mean and variance", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))
+            else:
+                mu, var = x.mean(axis=0), x.var(axis=0)
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_eps_outside_sqrt", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_adds_eps_inside_the_square_root", "inside the square root", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / (np.sqrt(var) + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_no_running_update", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_updates_running_statistics", "must update the running statistics", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_copies_running_dict", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_changes_only_the_running_dict", "the dict you are given", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running = dict(running)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_single_example_training", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_rejects_a_batch_of_one_in_training_mode", "ValueError", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            mu, var = (x.mean(axis=0), x.var(axis=0)) if training else (running["mean"], running["var"])
+            if training:
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var * (len(x) / max(len(x) - 1, 1))
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_backward_mu_var_constant", "batchnorm", "batchnorm_backward",
+      "test_batchnorm_backward_passes_numerical_gradient_checks_in_training_mode", "as constants", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n = dout.shape[0]
+            dx_hat = dout * gamma
+            return dx_hat * inv_std, np.sum(dout * x_hat, axis=0), np.sum(dout, axis=0)
+    """),
+    m("batchnorm_backward_dgamma_not_summed", "batchnorm", "batchnorm_backward",
+      "test_batchnorm_backward_worked_example", "dgamma", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n = dout.shape[0]
+            dx_hat = dout * gamma
+            dx = (inv_std / n) * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0))
+            if not cache["training"]:
+                dx = dx_hat * inv_std
+            return dx, dout * x_hat, np.sum(dout, axis=0)
+    """),
+    m("batchnorm_backward_forgets_gamma", "batchnorm", "batchnorm_backward",
+      "test_batchnorm_backward_passes_numerical_gradient_checks_in_training_mode", "gradient check", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n = dout.shape[0]
+            dx_hat = dout * gamma
+            dx_hat = dout
+            dx = (inv_std / n) * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0))
+            if not cache["training"]:
+                dx = dx_hat * inv_std
+            return dx, np.sum(dout * x_hat, axis=0), np.sum(dout, axis=0)
+    """),
+    m("batchnorm_backward_training_formula_in_eval", "batchnorm", "batchnorm_backward",
+      "test_batchnorm_backward_passes_numerical_gradient_checks_in_eval_mode", "evaluation mode", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n = dout.shape[0]
+            dx_hat = dout * gamma
+            dx = (inv_std / n) * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0))
+            return dx, np.sum(dout * x_hat, axis=0), np.sum(dout, axis=0)
+    """),
     # Stage 13: conv (Part III) --------------------------------------------------------------------
     # Forward-only mutants need not keep the reference's cache: only the test that must catch them runs.
     m("conv_true_convolution_flipped_kernel", "conv", "conv2d_forward",

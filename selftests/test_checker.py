@@ -480,7 +480,7 @@ def test_solution_code_is_each_signature_with_its_marked_body():
 # Part I passed: the first training, once; then Part II, optional ---------------------------------
 
 
-PART_TWO = ("Part II goes further: L2 regularisation, dropout, momentum and Adam (stages 8-{last}).\n"
+PART_TWO = ("Part II goes further: L2 regularisation, dropout, momentum and Adam, deep networks, batch norm (stages 8-{last}).\n"
             "It is optional: your network, kata train and kata predict are complete without it.\n").format(
     last=stages_of_part(2)[-1].number)
 

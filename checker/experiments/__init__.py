@@ -3,6 +3,7 @@
     init             random_init against he_init                                    (Part I)
     regularization   none, L2, dropout and both on a small training set             (stages 8, 9)
     optimizers       SGD, momentum and Adam from the same weights and batches       (stage 10)
+    depth            1, 2, 4 and 8 hidden layers, without and with batch norm       (stages 11, 12)
 
 Each module has add_arguments(parser) and run(args) -> exit code, as the kata's commands do.
 """
@@ -19,6 +20,7 @@ EXPERIMENTS = {
     "init": "random_init (scale 0.01) against he_init",
     "regularization": "no regularisation, L2, dropout and both, on a small training set",
     "optimizers": "SGD, momentum and Adam, each with its learning rate tuned on validation",
+    "depth": "1, 2, 4 and 8 hidden layers, each without and with batch normalisation",
 }
 
 
