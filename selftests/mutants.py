@@ -37,6 +37,11 @@ def m(id, module, function, caught_by, says, source):
 ARGMAX_POOL_FORWARD = """
 def maxpool_forward(x, size=2, stride=2):
     from numpy.lib.stride_tricks import sliding_window_view
+    for name, value in (("size", size), ("stride", stride)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    if x.ndim != 4 or size > x.shape[2] or size > x.shape[3]:
+        raise ValueError(f"the {size}x{size} window does not fit the input of shape {x.shape}")
     n, c, h, w = x.shape
     win = sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]
     flat = win.reshape(*win.shape[:4], size * size)
@@ -1602,6 +1607,11 @@ MUTANTS = [
     m("pool_backward_gradient_to_every_tied_maximum", "pool", "maxpool_backward",
       "test_maxpool_backward_with_ties_sends_the_gradient_to_exactly_one_position", "exactly one", """
         def maxpool_forward(x, size=2, stride=2):
+            for name, value in (("size", size), ("stride", stride)):
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                    raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            if x.ndim != 4 or size > x.shape[2] or size > x.shape[3]:
+                raise ValueError(f"the {size}x{size} window does not fit the input of shape {x.shape}")
             n, c, h, w = x.shape
             h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
             out = np.empty((n, c, h_out, w_out), dtype=x.dtype)
@@ -1698,6 +1708,11 @@ MUTANTS = [
     m("pool_backward_loop_overwrites_where_windows_overlap", "pool", "maxpool_backward",
       "test_maxpool_backward_uses_the_stride", "= keeps only the last one", """
         def maxpool_forward(x, size=2, stride=2):
+            for name, value in (("size", size), ("stride", stride)):
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                    raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            if x.ndim != 4 or size > x.shape[2] or size > x.shape[3]:
+                raise ValueError(f"the {size}x{size} window does not fit the input of shape {x.shape}")
             n, c, h, w = x.shape
             h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
             out = np.empty((n, c, h_out, w_out), dtype=x.dtype)
@@ -1718,6 +1733,28 @@ MUTANTS = [
                             p, q = np.unravel_index(np.argmax(window), window.shape)
                             dx[a, b, i * stride + p, j * stride + q] = dout[a, b, i, j]
             return dx
+    """),
+    m("deep_forward_layers_in_text_order", "deep", "deep_forward",
+      "test_deep_forward_takes_ten_or_more_layers_in_numeric_order", "sorted as text", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs a random generator: pass rng=np.random.default_rng(seed)")
+            names = [key[1:] for key in sorted(params) if key.startswith("W")]
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for name in names[:-1]:
+                inputs.append(a)
+                z = dense_forward(a, params["W" + name], params["b" + name])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params["W" + names[-1]], params["b" + names[-1]]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
     """),
     m("adam_without_bias_correction_blamed_on_eps", "optimizers", "adam_step",
       "test_adam_step_adds_eps_after_the_square_root", "bias correction is missing", """
