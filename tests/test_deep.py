@@ -185,6 +185,25 @@ def test_deep_forward_matches_an_independent_implementation(sizes):
                 f"({'-'.join(map(str, sizes))}) are wrong", given={"X": X}, hint=FORWARD)
 
 
+def test_deep_forward_takes_ten_or_more_layers_in_numeric_order():
+    layers = 11  # W1 .. W11: sorted as text, the keys would run W1, W10, W11, W2, ...
+    rng = np.random.default_rng(12)
+    params = {}
+    for layer in range(1, layers + 1):
+        params[f"W{layer}"] = rng.standard_normal((3, 3)) * np.sqrt(2.0 / 3)
+        params[f"b{layer}"] = rng.standard_normal(3) * 0.3
+    X = rng.standard_normal((4, 3))
+    probs, _ = run_forward(params, X)
+    text_order = sorted(range(1, layers + 1), key=str)
+    renamed = {f"{kind}{new}": params[f"{kind}{old}"] for new, old in enumerate(text_order, start=1) for kind in "Wb"}
+    why = ""
+    if np.allclose(probs, reference_probs(renamed, X), rtol=1e-6, atol=1e-9):
+        why = (": your network takes the layers in the order of the keys sorted as text (W1, W10, W11, W2, ...); "
+               "layer l is W{l} with b{l}, for l = 1, 2, ..., L counted as numbers")
+    check_close(probs, reference_probs(params, X), problem=f"deep_forward's probs for L = {layers} layers are wrong"
+                + why, given={"X": X}, hint=FORWARD)
+
+
 @pytest.mark.parametrize("sizes", [[4, 5, 3], [4, 6, 5, 4, 3]], ids=lambda s: f"L={len(s) - 1}")
 def test_deep_forward_with_dropout_draws_one_mask_per_hidden_layer(sizes):
     layers, p_drop, seed = len(sizes) - 1, 0.4, 11
