@@ -357,8 +357,12 @@ def test_batchnorm_backward_worked_example():
                 hint="dbeta = the sum of dout over the batch (rows).")
     check_close(dgamma, [-2 / np.sqrt(14 / 3 + EPS)], problem="dgamma must be the sum over the batch of dout * x_hat (x_hat[0] = (0 - 2) / sqrt(14/3 + eps))", given=given_,
                 hint="dgamma = the sum over the batch (rows) of dout * x_hat.", rtol=1e-6)
+    constants = " It is dout * gamma / sqrt(var + eps), as if the batch mean and variance were constants: in " \
+        "training mode they depend on every row of x, so each x[i] also reaches the output through them." \
+        if np.allclose(dx, dout * gamma / np.sqrt(x.var(axis=0) + EPS), rtol=1e-6) else ""
     check_close(dx, [[0.35273], [-0.44091], [0.08818]], given=given_, hint=FULL_GRADIENT, rtol=1e-4, atol=1e-5,
-                problem="dx for the docstring's example is wrong (the columns of dx sum to 0 in training mode)")
+                problem="dx for the docstring's example is wrong (the columns of dx sum to 0 in training mode)"
+                        + (f" (they sum to {float(np.sum(dx)):.4g}).{constants}" if constants else ""))
 
 
 def test_batchnorm_backward_matches_torch_autograd():
