@@ -898,8 +898,9 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
         per_batch = run_learner_code(impl, seconds_per_batch, parts, config, dataset)
         estimate = estimated_run_seconds(per_batch, config, dataset)
         whose = "the reference's" if args.solutions else "your"
-        print(f"One batch of {config.batch_size} takes {per_batch:.3g} s with {whose} conv2d and maxpool functions "
-              f"(forward and backward): this run should take about {duration(estimate)}.")
+        probed = f", timed on {min(4, config.batch_size)} images" if per_batch >= 1.0 else ""  # see seconds_per_batch
+        print(f"One batch of {config.batch_size} takes about {per_batch:.3g} s with {whose} conv2d and maxpool "
+              f"functions (forward and backward{probed}): this run should take about {duration(estimate)}.")
         confirm_long_run(estimate, args)
     print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
           f"{plural(config.epochs, 'epoch')}, batches of {config.batch_size}, lr {config.lr:g} "

@@ -66,7 +66,7 @@ def test_kata_train_model_cnn_writes_a_run_that_predict_reads(monkeypatch, tmp_p
     assert config["architecture"] == "conv 3x3x2 - pool 2 - conv 3x3x3 - pool 2 - dense 147-10"
     assert (run_dir / "first_layer_filters.png").is_file()
     out = capsys.readouterr().out
-    assert "One batch of 64 takes" in out and "this run should take about" in out
+    assert "One batch of 64 takes about" in out and "this run should take about" in out
     assert run_command("predict", "--index", "0", "--run", str(run_dir)) == 0
     assert "Prediction:" in capsys.readouterr().out
 
