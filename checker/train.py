@@ -841,10 +841,11 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} hours"
 
 
-IM2COL_ADVICE = ("A loop version of conv2d is right, but every multiplication is a Python step. The im2col "
-                 "idea at the top of exercises/conv.py (and kata hint conv, whose third level is the NumPy "
-                 "idiom) turns each convolution into one matrix product, hundreds of times faster; "
-                 "exercises/pool.py says the same for pooling.")
+IM2COL_ADVICE = ("A loop version of conv2d or maxpool is right, but every step of its loops is a Python step; "
+                 "either one alone can make a run this long. For conv2d, the im2col idea at the top of "
+                 "exercises/conv.py (and kata hint conv, whose third level is the NumPy idiom) turns each "
+                 "convolution into one matrix product, hundreds of times faster; for maxpool, the reshape or "
+                 "window-view idea at the top of exercises/pool.py (kata hint pool) pools a whole batch at once.")
 
 
 def confirm_long_run(seconds: float, args: argparse.Namespace, ask=input) -> None:
