@@ -16,7 +16,7 @@ ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 # Settings of the developer's shell that would change what `kata` does or prints.
 _UNSET = ("NO_COLOR", "COLUMNS", "PYTEST_ADDOPTS", "TERM")
 
-# Stands in for checker/train.py (another issue): the interface the first-time training relies on.
+# Stands in for checker/commands/train.py (another issue): the interface the first-time training relies on.
 FAKE_TRAIN = '''\
 """A stand-in for `kata train` in the checker's tests."""
 import json

@@ -202,7 +202,7 @@ def test_first_unpassed_stage_is_what_kata_train_asks_before_training(monkeypatc
 
 
 def test_kata_train_asks_only_for_part_one(monkeypatch):
-    from checker import train
+    from checker.commands import train
 
     asked = []
     monkeypatch.setattr(runner, "first_unpassed_stage", lambda **kw: asked.append(kw.get("stages")) or None)
@@ -488,7 +488,7 @@ PART_TWO = ("Part II goes further: L2 regularisation, dropout, momentum and Adam
 @scenario
 def part_one_passes(box):
     box.solve(*(stage.id for stage in stages_of_part(1)))
-    box.write("checker/train.py", FAKE_TRAIN)
+    box.write("checker/commands/train.py", FAKE_TRAIN)
     return box.kata("--no-train"), box.kata(), box.kata()
 
 
@@ -537,7 +537,7 @@ def test_after_the_first_training_the_report_shows_its_accuracy_and_part_two_and
 @scenario
 def every_stage_passes(box):
     box.solve(*(stage.id for stage in all_stages()))
-    box.write("checker/train.py", FAKE_TRAIN)
+    box.write("checker/commands/train.py", FAKE_TRAIN)
     return box.kata("--no-train")
 
 
