@@ -24,7 +24,7 @@ from checker import cli, runner
 from checker.progress import Progress
 from checker.report import all_passed, last_training_run
 from checker.runner import RunResult, StageResult, TestResult
-from checker.solution import solution_code
+from checker.commands.solution import solution_code
 from checker.stages import ROOT, all_stages, find_stage, part_name, part_title, stages_of_part
 from checker.stubgen import stub_for
 from checker.term import Style
@@ -374,7 +374,7 @@ def test_check_shows_pytest_output_then_the_verdict_and_what_unlocked(run):
 
 
 def test_check_at_the_end_of_part_one_sends_the_learner_to_train_and_offers_part_two():
-    from checker.check import verdict
+    from checker.commands.check import verdict
 
     def passed(stage):
         return StageResult(stage, ran=True, expected=["test_a"], tests=[TestResult("test_a", None, "passed")])

@@ -19,20 +19,17 @@ from .. import parts as pieces
 from ..stages import ROOT
 from ..teach import learner_frame
 from ..threads import with_blas_threads
-from ..training import (CONFIG_FILE, LR_SCHEDULES, METRICS_FILE, SUMMARY_FILE, WEIGHTS_FILE, Parts,
-                        Progress, TrainConfig, did_not_learn, initial_params, load_parts,
-                        mark_interrupted_while_saving, new_run_dir, one_hot_targets, save_run, train,
-                        write_json)
+from .. import training
 
 
 # --- the command -------------------------------------------------------------------------------
 
-def require_passing_stages(config: TrainConfig | None = None, command: str = "kata train") -> None:
+def require_passing_stages(config: training.TrainConfig | None = None, command: str = "kata train") -> None:
     """kata train trains the learner's own network: every Part I stage must pass first, and the
     stage of every Part II option that `config` turns on (stage 8 for --l2, 9 for --dropout,
     10 for momentum and Adam, 12 for --batchnorm). Plain training never waits for Part II."""
-    from .runner import first_unpassed_stage
-    from .stages import stage_of_module, stages_of_part
+    from ..runner import first_unpassed_stage
+    from ..stages import stage_of_module, stages_of_part
 
     part_one = stages_of_part(1)
     option_stages = []
@@ -73,7 +70,7 @@ def run_learner_code(impl: str, function, *args):
             f"with float32 mini-batches, the case training adds, then run: kata check {module}") from error
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
+def add_model_arguments(parser: argparse.ArgumentParser, defaults: training.TrainConfig,
                         lr_help: str | None = None, lr: bool = True) -> None:
     """The options kata train and kata experiment share; lr_help: --lr defaults to None, resolved
     by config_from_args; lr=False: no --lr (an experiment that sweeps it)."""
@@ -90,7 +87,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
     if lr:
         parser.add_argument("--lr", type=positive_float, default=None if lr_help else defaults.lr,
                             help=lr_help or f"learning rate at the start (default {defaults.lr:g})")
-    parser.add_argument("--lr-schedule", choices=sorted(LR_SCHEDULES), default=defaults.lr_schedule,
+    parser.add_argument("--lr-schedule", choices=sorted(training.LR_SCHEDULES), default=defaults.lr_schedule,
                         help=f"linear: decays to 0 by the last update; constant: stays "
                              f"(default {defaults.lr_schedule})")
     parser.add_argument("--seed", type=seed_int, default=defaults.seed,
@@ -104,9 +101,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
                         help="use the reference implementation instead of your exercises/")
 
 
-def add_part3_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+def add_part3_arguments(parser: argparse.ArgumentParser, defaults: training.TrainConfig) -> None:
     """--model cnn and its shape; --yes for long runs."""
-    from .cnn import CNN_DEFAULTS, CNN_LR
+    from ..cnn import CNN_DEFAULTS, CNN_LR
 
     group = parser.add_argument_group("Part III options", textwrap.fill(
         "--model cnn uses your conv2d and maxpool functions (stages 13 and 14, which must pass first) with "
@@ -129,18 +126,18 @@ MODEL_OPTIONS = ("epochs", "optimizer", "lr_schedule")  # options whose default 
 
 def apply_model_defaults(args: argparse.Namespace) -> None:
     """Fill the options left out (None) with the defaults of the chosen --model."""
-    from .cnn import CNN_DEFAULTS, CNN_LR
+    from ..cnn import CNN_DEFAULTS, CNN_LR
 
     cnn = getattr(args, "model", "mlp") == "cnn"
     for name in (*MODEL_OPTIONS, "evals_per_epoch"):
         if getattr(args, name, None) is None and (cnn or name in MODEL_OPTIONS):
-            setattr(args, name, CNN_DEFAULTS[name] if cnn else getattr(TrainConfig, name))
+            setattr(args, name, CNN_DEFAULTS[name] if cnn else getattr(training.TrainConfig, name))
     if cnn and getattr(args, "lr", None) is None:
         args.lr = CNN_LR[args.optimizer]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = TrainConfig()
+    defaults = training.TrainConfig()
     parser.description = textwrap.fill(
         "Train the digit classifier built from your own stage functions on MNIST: 50,000 training "
         "images, 10,000 for validation (measured during training), 10,000 for the test (reported "
@@ -172,13 +169,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             action.help = action.help.rstrip(")") + "; --model cnn: see below)"
 
 
-def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
+def config_from_args(args: argparse.Namespace, **overrides) -> training.TrainConfig:
     """The TrainConfig of the parsed options; an option left at None takes TrainConfig's default,
     and --lr left out the default of the optimizer (parts.DEFAULT_LR)."""
-    values = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__
+    values = {name: getattr(args, name) for name in training.TrainConfig.__dataclass_fields__
               if getattr(args, name, None) is not None}
-    values.setdefault("lr", pieces.DEFAULT_LR[values.get("optimizer", TrainConfig.optimizer)])
-    return TrainConfig(**{**values, **overrides})
+    values.setdefault("lr", pieces.DEFAULT_LR[values.get("optimizer", training.TrainConfig.optimizer)])
+    return training.TrainConfig(**{**values, **overrides})
 
 
 # --- the time a run will take --------------------------------------------------------------------
@@ -186,15 +183,15 @@ def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
 LONG_RUN_SECONDS = 600  # a longer estimate asks before training (or needs --yes off a terminal)
 
 
-def seconds_per_batch(parts: Parts, config: TrainConfig, dataset) -> float:
+def seconds_per_batch(parts: training.Parts, config: training.TrainConfig, dataset) -> float:
     """Wall time of one forward + backward pass of a batch, with the run's own functions.
 
     A few images are timed first: a loop version of conv2d can take a minute per batch, and then
     that is known without waiting for a whole one. A fast implementation is timed on full batches.
     """
-    params = initial_params(parts, config, dataset.train.images.shape[1])
+    params = training.initial_params(parts, config, dataset.train.images.shape[1])
     images = dataset.train.images[:config.batch_size]
-    targets = one_hot_targets(parts.impl, dataset.train.labels[:config.batch_size])
+    targets = training.one_hot_targets(parts.impl, dataset.train.labels[:config.batch_size])
 
     def timed(count):
         started = time.perf_counter()
@@ -209,7 +206,7 @@ def seconds_per_batch(parts: Parts, config: TrainConfig, dataset) -> float:
     return per_batch
 
 
-def estimated_run_seconds(per_batch: float, config: TrainConfig, dataset) -> float:
+def estimated_run_seconds(per_batch: float, config: training.TrainConfig, dataset) -> float:
     """Training updates plus the validation passes and the final test pass (a forward pass costs
     about a third of forward + backward)."""
     updates = math.ceil(len(dataset.train.labels) / config.batch_size) * config.epochs
@@ -267,14 +264,14 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     impl = "solutions" if args.solutions else "exercises"
     if not args.solutions and not (stages_known_to_pass and not pieces.required_modules(config)):
         require_passing_stages(config)
-    from .data import load_dataset
+    from ..data import load_dataset
 
     dataset = load_dataset(args.data_dir)
-    parts = load_parts(impl, config)
+    parts = training.load_parts(impl, config)
     if config.model == "cnn":
-        from .cnn import describe
+        from ..cnn import describe
 
-        sizes = describe(initial_params(parts, config, dataset.train.images.shape[1]))
+        sizes = describe(training.initial_params(parts, config, dataset.train.images.shape[1]))
     else:
         sizes = "-".join(map(str, config.layer_sizes(dataset.train.images.shape[1])))
     who = "the reference implementation" if args.solutions else "your network"
@@ -291,9 +288,9 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
     if config.depth > 1 or config.dropout > 0 or config.batchnorm:
         print(f"Forward and backward passes: {'the reference' if args.solutions else 'your'} {parts.network}.")
     # Made before training, so that an unusable --out fails at once, not after the training.
-    run_dir = new_run_dir(args.out or ROOT / "runs", args.name or impl)
+    run_dir = training.new_run_dir(args.out or ROOT / "runs", args.name or impl)
     try:
-        result = run_learner_code(impl, train, parts, dataset, config, Progress())
+        result = run_learner_code(impl, training.train, parts, dataset, config, training.Progress())
     except BaseException:
         run_dir.rmdir()  # still empty
         raise
@@ -301,19 +298,19 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
         print(f"\nStopped by Ctrl-C after {result.history.iterations} iterations; "
               f"saving what there is so far.")
     try:
-        summary = save_run(run_dir, parts, config, dataset, result, started)
+        summary = training.save_run(run_dir, parts, config, dataset, result, started)
     except KeyboardInterrupt:  # a second Ctrl-C, or SIGTERM: keep what was saved, marked as such
-        kept = mark_interrupted_while_saving(run_dir, result)
+        kept = training.mark_interrupted_while_saving(run_dir, result)
         print(f"\nStopped while saving the run: kept {', '.join(kept) or 'nothing but the summary'} in "
-              f"{display_path(run_dir)} (marked as interrupted in {SUMMARY_FILE}).")
+              f"{display_path(run_dir)} (marked as interrupted in {training.SUMMARY_FILE}).")
         return 130
     where = display_path(run_dir)
     if result.stopped == "diverged":
         raise KataError(f"{result.message} The metrics and curves so far are in {where}")
-    failure = did_not_learn(result.history, config.lr) if result.stopped is None else None
+    failure = training.did_not_learn(result.history, config.lr) if result.stopped is None else None
     if failure:
         summary.update(learned=False, message=failure)
-        write_json(run_dir / SUMMARY_FILE, summary)
+        training.write_json(run_dir / training.SUMMARY_FILE, summary)
         raise KataError(f"{failure} The run is kept in {where}; kata predict skips it unless named with --run.")
     print(f"Test accuracy: {summary['test_accuracy']:.2%} on {len(dataset.test.labels):,} test "
           f"images, after {plural(summary['epochs_completed'], 'epoch')}.")
@@ -321,7 +318,7 @@ def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
         print(f"The training loss shown is the data loss (cross-entropy) alone, as in the plots; the "
               f"L2 term 0.5 * {config.l2:g} * sum(W**2) adds {summary['l2_term']:.4f} to it at the end.")
     print(f"Training took {result.train_seconds:.1f} s; the whole run {summary['wall_time_s']:.1f} s.")
-    print(f"Results in {where}: {METRICS_FILE}, {CONFIG_FILE}, {WEIGHTS_FILE}, {SUMMARY_FILE}")
+    print(f"Results in {where}: {training.METRICS_FILE}, {training.CONFIG_FILE}, {training.WEIGHTS_FILE}, {training.SUMMARY_FILE}")
     print(f"  plots: {', '.join(summary['plots'])}")
     from .webpage import display_file, write_page
 
