@@ -1618,7 +1618,14 @@ MUTANTS = [
     m("pool_backward_gradient_to_every_tied_maximum", "pool", "maxpool_backward",
       "test_maxpool_backward_with_ties_sends_the_gradient_to_exactly_one_position", "exactly one", """
         def maxpool_forward(x, size=2, stride=2):
+            for name, value in (("size", size), ("stride", stride)):
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                    raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            if x.ndim != 4:
+                raise ValueError(f"x must be 4-D (N, C, H, W); got shape {x.shape}")
             n, c, h, w = x.shape
+            if size > h or size > w:
+                raise ValueError(f"the {size}x{size} window is larger than the {h}x{w} input")
             h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
             out = np.empty((n, c, h_out, w_out), dtype=x.dtype)
             for i in range(h_out):
