@@ -14,11 +14,10 @@ import re
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from checker_sandbox import FAKE_TRAIN, Sandbox, plain
+from checker_sandbox import FAKE_TRAIN, Sandbox, Scenarios, plain
 
 from checker import cli, runner
 from checker.progress import Progress
@@ -29,38 +28,9 @@ from checker.stages import ROOT, all_stages, find_stage, part_name, part_title, 
 from checker.stubgen import stub_for
 from checker.term import Style
 
-SCENARIOS = {}
-
-
-def scenario(function):
-    """Register a scenario: function(sandbox) -> its outputs."""
-    SCENARIOS[function.__name__] = function
-    return function
-
-
-def uses(*names):
-    """The test gets `run` = (sandbox, outputs) of the named scenario (one test per name)."""
-    return pytest.mark.parametrize("run", names, indirect=True)
-
-
-@pytest.fixture(scope="module")
-def started_scenarios(request, tmp_path_factory):
-    needed = {item.callspec.params["run"] for item in request.session.items
-              if "run" in getattr(getattr(item, "callspec", None), "params", {})}
-    pool = ThreadPoolExecutor(max_workers=3)
-    started = {}
-    for name in SCENARIOS:  # in the order they are defined: the first tests wait the least
-        if name in needed:
-            box = Sandbox(tmp_path_factory.mktemp(name))
-            started[name] = (box, pool.submit(SCENARIOS[name], box))
-    yield started
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-@pytest.fixture
-def run(request, started_scenarios):
-    box, future = started_scenarios[request.param]
-    return box, future.result(timeout=120)
+scenario = Scenarios(timeout=120)
+started_scenarios, run = scenario.fixtures()
+uses = scenario.uses
 
 
 def def_line(box: Sandbox, stage: str, function: str) -> int:

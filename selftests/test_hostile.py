@@ -13,45 +13,17 @@ import re
 import signal
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from checker_sandbox import FAKE_TRAIN, Sandbox
+from checker_sandbox import FAKE_TRAIN, Sandbox, Scenarios
 
 from checker import manifest
 from checker.stages import ROOT, all_stages
 
-SCENARIOS = {}
-
-
-def scenario(function):
-    SCENARIOS[function.__name__] = function
-    return function
-
-
-def uses(*names):
-    return pytest.mark.parametrize("run", names, indirect=True)
-
-
-@pytest.fixture(scope="module")
-def started_scenarios(request, tmp_path_factory):
-    needed = {item.callspec.params["run"] for item in request.session.items
-              if "run" in getattr(getattr(item, "callspec", None), "params", {})}
-    pool = ThreadPoolExecutor(max_workers=3)
-    started = {}
-    for name in SCENARIOS:
-        if name in needed:
-            box = Sandbox(tmp_path_factory.mktemp(name))
-            started[name] = (box, pool.submit(SCENARIOS[name], box))
-    yield started
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-@pytest.fixture
-def run(request, started_scenarios):
-    box, future = started_scenarios[request.param]
-    return box, future.result(timeout=180)
+scenario = Scenarios(timeout=180)
+started_scenarios, run = scenario.fixtures()
+uses = scenario.uses
 
 
 def assert_stage_1_not_passed(done, refused):
