@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from checker.data import load_dataset  # noqa: E402
-from checker.train import Silent, TrainConfig, evaluate, load_parts, one_hot_targets, train  # noqa: E402
+from checker.training import Silent, TrainConfig, evaluate, load_parts, one_hot_targets, train  # noqa: E402
 
 
 class Clock(Silent):

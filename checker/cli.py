@@ -28,7 +28,7 @@ from .errors import KataError, Terminated, UsageError
 from .stages import ROOT, Stage, all_stages, find_stage
 from .term import display_path
 
-# command -> (module of checker, one line for `kata --help`)
+# command -> (its module in checker/commands/, one line for `kata --help`)
 COMMANDS = {
     "status": ("status", "where you are and what to do next (the default)"),
     "check": ("check", "run one stage's tests with the full pytest output"),
@@ -158,7 +158,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def load_command(name: str) -> ModuleType:
-    module_name = f"{__package__}.{COMMANDS[name][0]}"
+    module_name = f"{__package__}.commands.{COMMANDS[name][0]}"
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as error:

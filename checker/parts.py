@@ -1,6 +1,6 @@
 """The Part II pieces of the training loop: an optimizer with its state, the L2 penalty, dropout.
 
-checker.train.load_parts composes these with the Part I pieces into the `Parts` of one run; the
+checker.training.load_parts composes these with the Part I pieces into the `Parts` of one run; the
 loop itself does not change. Every piece comes from the chosen implementation (`exercises`, the
 learner's code, or `solutions`), and a module is imported only when its option is on, so Part I
 training never touches the Part II stages.
@@ -122,7 +122,7 @@ def check_options(config) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     """--l2, --dropout, --optimizer and its settings, --batchnorm: each uses a stage of Part II."""
-    from .train import fraction_below_one, nonnegative_float  # train imports this module
+    from .options import fraction_below_one, nonnegative_float
     group = parser.add_argument_group("Part II options", textwrap.fill(
         "Each uses your functions of a Part II stage, which must pass first: stage 8 for --l2, "
         "9 for --dropout, 10 for --optimizer momentum and adam, 12 for --batchnorm."))

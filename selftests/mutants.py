@@ -22,14 +22,22 @@ class Mutant:
     source: str  # its wrong version
     caught_by: str  # a test of tests/test_<module>.py that must fail: its name, or name[param] for one case
     says: str = ""  # a phrase that test's failure message must contain
+    # The function the report's "Next: fix X()" must name, when not `function`: a forward that caches
+    # the wrong array is right in every output the suite can see; only its backward's gradient
+    # shows it, and the cache's structure is the learner's own, so the backward is what fails.
+    charged_to: str = ""
 
     @property
     def package(self) -> str:
         return "kata_mutant_" + self.id
 
+    @property
+    def blamed(self) -> str:
+        return self.charged_to or self.function
 
-def m(id, module, function, caught_by, says, source):
-    return Mutant(id, module, function, textwrap.dedent(source).strip() + "\n", caught_by, says)
+
+def m(id, module, function, caught_by, says, source, charged_to=""):
+    return Mutant(id, module, function, textwrap.dedent(source).strip() + "\n", caught_by, says, charged_to)
 
 
 # Stage 14's backward mutants bring this forward with them (it replaces the reference's, which is
@@ -40,9 +48,11 @@ def maxpool_forward(x, size=2, stride=2):
     for name, value in (("size", size), ("stride", stride)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if x.ndim != 4 or size > x.shape[2] or size > x.shape[3]:
-        raise ValueError(f"the {size}x{size} window does not fit the input of shape {x.shape}")
+    if x.ndim != 4:
+        raise ValueError(f"x must be 4-D (N, C, H, W); got shape {x.shape}")
     n, c, h, w = x.shape
+    if size > h or size > w:
+        raise ValueError(f"the {size}x{size} window is larger than the {h}x{w} input")
     win = sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]
     flat = win.reshape(*win.shape[:4], size * size)
     where = flat.argmax(axis=-1)
@@ -1079,7 +1089,7 @@ MUTANTS = [
                     masks.append(mask)
             probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
             return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
-    """),
+    """, charged_to="deep_backward"),
     m("deep_backward_ignores_dropout_masks", "deep", "deep_backward",
       "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "dropout_backward(da, mask)", """
         def deep_backward(params, cache, targets):
@@ -1554,6 +1564,7 @@ MUTANTS = [
             return win.max(axis=(4, 5)), None
     """),
     # Backward mutants come with ARGMAX_POOL_FORWARD: cache (x.shape, where, size, stride), where = argmax per window.
+    # That forward validates as the contract says, so each mutant is charged to its backward alone.
     m("pool_backward_spreads_the_gradient_evenly", "pool", "maxpool_backward", "test_maxpool_backward_worked_example",
       "average pooling", with_argmax_pool_forward("""
         def maxpool_backward(dout, cache):
@@ -1610,9 +1621,11 @@ MUTANTS = [
             for name, value in (("size", size), ("stride", stride)):
                 if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                     raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-            if x.ndim != 4 or size > x.shape[2] or size > x.shape[3]:
-                raise ValueError(f"the {size}x{size} window does not fit the input of shape {x.shape}")
+            if x.ndim != 4:
+                raise ValueError(f"x must be 4-D (N, C, H, W); got shape {x.shape}")
             n, c, h, w = x.shape
+            if size > h or size > w:
+                raise ValueError(f"the {size}x{size} window is larger than the {h}x{w} input")
             h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
             out = np.empty((n, c, h_out, w_out), dtype=x.dtype)
             for i in range(h_out):

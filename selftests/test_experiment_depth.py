@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from checker import train as training
-from checker.experiments import depth
+from checker import training
+from checker.commands.experiments import depth
 from training_helpers import only_run_dir, run_command, use_tiny_dataset
 
 

@@ -9,8 +9,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from checker import gradcheck, network, predict
-from checker import train as training
+from checker import gradcheck, network
+
+from checker.commands import predict
+from checker import training
 from training_helpers import only_run_dir, run_command, tiny_dataset, use_tiny_dataset
 
 SMALL = training.TrainConfig(hidden=16, epochs=2, batch_size=32, lr=0.2, evals_per_epoch=1)

@@ -23,7 +23,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from .. import train as training
+from ... import training
+
+from .. import train as train_command
+
+from ... import options
 from . import common
 
 FIGURE_FILE = "depth_experiment.png"
@@ -88,7 +92,7 @@ def plot(results, depths, threshold: float, title: str, folder):
     from matplotlib.figure import Figure
     from matplotlib.ticker import MultipleLocator, PercentFormatter
 
-    from ..plots import _band, _epoch_axis, _save, running_mean
+    from ...plots import _band, _epoch_axis, _save, running_mean
 
     fig = Figure(figsize=(14, 9.5), layout="constrained")
     fig.suptitle(textwrap.fill(title, 140), fontsize=12)
@@ -144,7 +148,7 @@ def plot(results, depths, threshold: float, title: str, folder):
 def depth_list(text: str) -> tuple[int, ...]:
     """A comma-separated list of hidden-layer counts, e.g. 1,2,4,8."""
     try:
-        depths = tuple(training.positive_int(part) for part in text.split(","))
+        depths = tuple(options.positive_int(part) for part in text.split(","))
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected whole numbers >= 1 separated by commas, e.g. 1,2,4,8; "
                                          f"got {text!r}") from None
@@ -154,7 +158,7 @@ def depth_list(text: str) -> tuple[int, ...]:
 
 
 def threshold_type(text: str) -> float:
-    value = training.fraction_below_one(text)
+    value = options.fraction_below_one(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected an accuracy between 0 and 1, e.g. 0.95, got {text}")
     return value
@@ -173,14 +177,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment depth --depths 1,3,6 --seeds 5\n"
         "  kata experiment depth --lr 0.1 --epochs 4      another learning rate, every arm the same")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    training.add_model_arguments(parser, DEFAULTS)
+    train_command.add_model_arguments(parser, DEFAULTS)
     common.add_seed_arguments(parser, SEEDS)
     parser.add_argument("--depths", type=depth_list, default=DEPTHS, metavar="D1,D2,...",
                         help=f"the numbers of hidden layers (default {','.join(map(str, DEPTHS))}); "
                              f"--depth is not used")
-    parser.add_argument("--train-size", type=training.positive_int, default=None, metavar="N",
+    parser.add_argument("--train-size", type=options.positive_int, default=None, metavar="N",
                         help="train on the first N training images (default: all 50,000)")
-    parser.add_argument("--validation-size", type=training.positive_int, default=VALIDATION_SIZE, metavar="N",
+    parser.add_argument("--validation-size", type=options.positive_int, default=VALIDATION_SIZE, metavar="N",
                         help=f"measure on the first N validation images, {DEFAULTS.evals_per_epoch} times per "
                              f"epoch (default {VALIDATION_SIZE:,}; 10,000 is all, and slower)")
     parser.add_argument("--threshold", type=threshold_type, default=THRESHOLD, metavar="ACC",
@@ -189,18 +193,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     started, cpu_started = time.perf_counter(), time.process_time()
-    config = training.config_from_args(args, evals_per_epoch=DEFAULTS.evals_per_epoch, first_epoch_eval_every=0,
+    config = train_command.config_from_args(args, evals_per_epoch=DEFAULTS.evals_per_epoch, first_epoch_eval_every=0,
                                        init="he")
     depths = tuple(args.depths)
     # Stage 11 for the plain arms; stage 12 for the batch-norm arms (and 11 is checked with it).
     impl = common.implementation(args, replace(config, batchnorm=True), "kata experiment depth")
     if impl == "exercises":
-        from ..network import learner_wrote_deep
+        from ...network import learner_wrote_deep
 
         if max(depths) > 1 and not learner_wrote_deep(impl):
             print("Note: stage 11 does not pass yet, so the arms without batch normalisation use your "
                   "stage functions chained by the checker instead of your deep_forward.")
-    from ..data import load_dataset
+    from ...data import load_dataset
 
     dataset = common.subset(load_dataset(args.data_dir), args.train_size, args.validation_size)
     seeds = common.seeds_of(args)
@@ -234,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
     over = f"mean +- sd over {len(seeds)} seeds" if len(seeds) > 1 else f"seed {seeds[0]}"
     print(f"({over}; iterations are counted at the validation passes, every "
           f"{every} iterations; diverged runs count as not reached)")
-    where = training.display_path(run_dir)
+    where = train_command.display_path(run_dir)
     print(f"\nFigure: {where}{FIGURE_FILE}  ({common.METRICS_FILE}, {common.TABLE_CSV}, {common.TABLE_TEXT}, "
           f"{common.CONFIG_FILE}); {time.perf_counter() - started:.1f} s ({cpu:.1f} s CPU) in all.")
     return 0

@@ -1,4 +1,4 @@
-"""`kata experiment NAME`: controlled experiments, one module each, sharing checker.experiments.common.
+"""`kata experiment NAME`: controlled experiments, one module each, sharing checker.commands.experiments.common.
 
     init             random_init against he_init                                    (Part I)
     regularization   none, L2, dropout and both on a small training set             (stages 8, 9)
@@ -14,7 +14,7 @@ import argparse
 import importlib
 import textwrap
 
-from ..threads import with_blas_threads
+from ...threads import with_blas_threads
 
 EXPERIMENTS = {
     "init": "random_init (scale 0.01) against he_init",
