@@ -18,7 +18,7 @@ run on this machine, and is measured twice:
    the accuracy at the end.
 
 Ratios are against the tight NumPy baseline (bench/baseline.py) measured in the same run. The
-reference is measured through checker.train's loop itself, as `kata train --solutions` runs it:
+reference is measured through checker.training's loop itself, as `kata train --solutions` runs it:
 on the BLAS threads `kata train` chooses (checker/threads.py); "reference, default BLAS threads"
 is the same loop on BLAS's own default (one thread per core), as it ran before that choice.
 
@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baseline import TightNetwork  # noqa: E402
 
-from checker import train as training  # noqa: E402
+from checker import training  # noqa: E402
 from checker.data import Dataset, load_dataset  # noqa: E402
 from checker.runner import _die_with_parent  # noqa: E402
 from checker.threads import blas_threads, chosen_threads  # noqa: E402
@@ -58,7 +58,7 @@ TARGET = 0.98
 
 
 def learning_rates(config: training.TrainConfig, iterations_per_epoch: int, epoch: int) -> list[float]:
-    """The lr of every update of epoch (0-based), as checker.train's schedule gives it."""
+    """The lr of every update of epoch (0-based), as checker.training's schedule gives it."""
     total = iterations_per_epoch * config.epochs
     schedule = training.LR_SCHEDULES[config.lr_schedule]
     first = epoch * iterations_per_epoch
@@ -95,7 +95,7 @@ class Contender:
 
 
 class Reference(Contender):
-    """checker.train.train with the reference solutions: the loop of `kata train --solutions`,
+    """checker.training.train with the reference solutions: the loop of `kata train --solutions`,
     on the BLAS threads kata train chooses."""
 
     name = f"reference (kata train, {chosen_threads()} BLAS thread{'s' if chosen_threads() > 1 else ''})"

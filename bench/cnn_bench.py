@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from checker import cnn  # noqa: E402
-from checker import train as training  # noqa: E402
+from checker import training  # noqa: E402
 from checker.data import load_dataset  # noqa: E402
 
 

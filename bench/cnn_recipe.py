@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from checker.cnn import CNN_DEFAULTS, CNN_LR  # noqa: E402
 from checker.data import load_dataset  # noqa: E402
-from checker.train import Silent, TrainConfig, evaluate, load_parts, one_hot_targets, train  # noqa: E402
+from checker.training import Silent, TrainConfig, evaluate, load_parts, one_hot_targets, train  # noqa: E402
 
 TARGET = 0.99  # the accuracy whose first time is reported
 

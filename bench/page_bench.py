@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT / "selftests"))
 
 from browser_helpers import Browser, missing_browser  # noqa: E402
 
-from checker import webpage  # noqa: E402
-from checker.predict import newest_run  # noqa: E402
+from checker.commands import webpage  # noqa: E402
+from checker.commands.predict import newest_run  # noqa: E402
 
 DRAWING_READ = """
 const board = document.getElementById('board'), ink = board.getContext('2d');

@@ -28,7 +28,7 @@ from .errors import KataError, Terminated, UsageError
 from .stages import ROOT, Stage, all_stages, find_stage
 from .term import display_path
 
-# command -> (module of checker, one line for `kata --help`)
+# command -> (its module in checker/commands/, one line for `kata --help`)
 COMMANDS = {
     "status": ("status", "where you are and what to do next (the default)"),
     "check": ("check", "run one stage's tests with the full pytest output"),
@@ -38,7 +38,7 @@ COMMANDS = {
     "solution": ("solution", "the reference solution of a stage you have passed"),
     "list": ("listing", "the stages: titles, files, goals and states"),
     "train": ("train", "train your network on MNIST, once Part I (stages 1-7) passes"),
-    "experiment": ("experiments", "controlled experiments: init, regularization, optimizers"),
+    "experiment": ("experiments", "controlled experiments: init, regularization, optimizers, depth"),
     "predict": ("predict", "read a handwritten digit with a trained network"),
     "report": ("webpage", "write a run's web page: its figures, and a canvas your network reads"),
     "class-report": ("class_report", "for teachers: a class's progress from many kata status --json files"),
@@ -158,7 +158,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def load_command(name: str) -> ModuleType:
-    module_name = f"{__package__}.{COMMANDS[name][0]}"
+    module_name = f"{__package__}.commands.{COMMANDS[name][0]}"
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as error:

@@ -59,7 +59,7 @@ def predictions(run: dict, images: np.ndarray) -> np.ndarray:
     """Predicted classes of a saved run for images (N, 784), with the reference's forward pass."""
     from . import cnn
     from .network import layered
-    from .predict import load_run
+    from .commands.predict import load_run
 
     params, _, _ = load_run(run["dir"])
     forward, _ = cnn.network("solutions") if cnn.is_cnn(params) else layered("solutions")

@@ -1,6 +1,6 @@
 """The Part II pieces of the training loop: an optimizer with its state, the L2 penalty, dropout.
 
-checker.train.load_parts composes these with the Part I pieces into the `Parts` of one run; the
+checker.training.load_parts composes these with the Part I pieces into the `Parts` of one run; the
 loop itself does not change. Every piece comes from the chosen implementation (`exercises`, the
 learner's code, or `solutions`), and a module is imported only when its option is on, so Part I
 training never touches the Part II stages.
@@ -27,11 +27,12 @@ from .errors import UsageError
 # --optimizer NAME -> the stage module its functions come from
 OPTIMIZERS = {"sgd": "gradient_descent", "momentum": "optimizers", "adam": "optimizers"}
 # The stage module of each Part II option of kata train (see required_modules).
-L2_MODULE, DROPOUT_MODULE = "regularization", "dropout"
+L2_MODULE, DROPOUT_MODULE, BATCHNORM_MODULE = "regularization", "dropout", "batchnorm"
 
 # The option of kata train that uses each Part II stage module, for the messages of the gate.
 OPTION_OF_MODULE = {"regularization": "--l2", "dropout": "--dropout",
-                    "optimizers": "--optimizer momentum or adam", "conv": "--model cnn", "pool": "--model cnn"}
+                    "optimizers": "--optimizer momentum or adam", "batchnorm": "--batchnorm",
+                    "conv": "--model cnn", "pool": "--model cnn"}
 
 # The learning rate when --lr is not given. SGD's 0.8 (decaying linearly to 0) is Part I's; momentum
 # 0.9 multiplies the step by about 1 / (1 - 0.9) = 10, so 0.08 takes the same effective step; Adam's
@@ -97,7 +98,9 @@ def required_modules(config) -> list[str]:
         needed.add(DROPOUT_MODULE)
     if config.optimizer != "sgd":
         needed.add(OPTIMIZERS[config.optimizer])
-    return [m for m in (L2_MODULE, DROPOUT_MODULE, "optimizers", "conv", "pool") if m in needed]
+    if getattr(config, "batchnorm", False):
+        needed.add(BATCHNORM_MODULE)
+    return [m for m in (L2_MODULE, DROPOUT_MODULE, "optimizers", BATCHNORM_MODULE, "conv", "pool") if m in needed]
 
 
 def check_options(config) -> None:
@@ -118,11 +121,11 @@ def check_options(config) -> None:
 # --- the options of kata train ------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser, defaults) -> None:
-    """--l2, --dropout, --optimizer and its settings: each uses a stage of Part II."""
-    from .train import fraction_below_one, nonnegative_float  # train imports this module
+    """--l2, --dropout, --optimizer and its settings, --batchnorm: each uses a stage of Part II."""
+    from .options import fraction_below_one, nonnegative_float
     group = parser.add_argument_group("Part II options", textwrap.fill(
         "Each uses your functions of a Part II stage, which must pass first: stage 8 for --l2, "
-        "9 for --dropout, 10 for --optimizer momentum and adam."))
+        "9 for --dropout, 10 for --optimizer momentum and adam, 12 for --batchnorm."))
     group.add_argument("--l2", type=nonnegative_float, default=defaults.l2, metavar="LAMBDA",
                        help="L2 regularisation: adds 0.5 * LAMBDA * (sum of every weight squared, "
                             "biases excluded) to the loss and LAMBDA * W to each weight's gradient "
@@ -133,6 +136,9 @@ def add_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     group.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=defaults.optimizer,
                        help="sgd: sgd_step; momentum: momentum_step; adam: adam_step "
                             f"(default {defaults.optimizer})")
+    group.add_argument("--batchnorm", action="store_true",
+                       help="batch normalisation after every hidden dense layer, before the ReLU "
+                            "(stage 12); evaluation uses the running statistics")
     group.add_argument("--momentum", type=fraction_below_one, default=None, metavar="M",
                        help=f"of --optimizer momentum (default {defaults.momentum:g})")
     group.add_argument("--beta1", type=fraction_below_one, default=None, metavar="B1",
@@ -158,6 +164,8 @@ def describe(config) -> str:
         words.append(f"L2 {config.l2:g}")
     if config.dropout > 0:
         words.append(f"dropout {config.dropout:g}")
+    if getattr(config, "batchnorm", False):
+        words.append("batch norm")
     if config.optimizer == "momentum":
         words.append(f"momentum {config.momentum:g}")
     elif config.optimizer == "adam":

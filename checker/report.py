@@ -309,8 +309,14 @@ def all_passed(style: Style, root: Path = ROOT) -> list[str]:
         first = ("kata train", "train again (options: kata train --help)")
     else:
         first = ("kata train", "train your network on MNIST")
-    options = [first, ("kata experiment init", "He versus random initialisation"),
-               ("kata predict IMAGE.png", "read a digit you wrote")]
+    modules = {stage.module for stage in all_stages()}
+    options = [first]
+    if "conv" in modules:  # Part III: the CNN is the learner's too, but only kata train --model cnn says so
+        options.append(("kata train --model cnn", "train a CNN on your convolution and pooling"))
+    options.append(("kata experiment init", "He versus random initialisation"))
+    if "optimizers" in modules:
+        options.append(("kata experiment optimizers", "SGD, momentum and Adam compared"))
+    options.append(("kata predict IMAGE.png", "read a digit you wrote"))
     width = max(len(c) for c, _ in options) + 3
     lines.append(f"{style.bold('Next:')}")
     lines += [f"  {style.command(f'{c:<{width}}')}{d}" for c, d in options]

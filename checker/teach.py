@@ -206,14 +206,27 @@ def check_shape(result: np.ndarray, shape: tuple, func: str, *, given: dict | No
 
 def check_dtype(result: np.ndarray, dtype, func: str, *, given: dict | None = None):
     if result.dtype != np.dtype(dtype):
+        if result.dtype.kind == "b":
+            hint = ("a comparison (a < b, a == b) gives an array of True and False, not of numbers: turn it into "
+                    "numbers of the input's own dtype before returning it (training runs in float32 to be fast).")
+        elif result.dtype.kind in "iu":
+            hint = ("integer results come from integer draws or conversions (rng.integers, rng.binomial, "
+                    "astype(int), ...): turn them into numbers of the input's own dtype before returning them.")
+        elif result.dtype == np.float64:
+            hint = ("something converted to float64 on the way: an array made with np.zeros(...), np.ones(...) or "
+                    "np.empty(...) without the input's dtype (they default to float64), a conversion such as "
+                    "np.asarray(..., dtype=float), np.array(...) without a dtype, .astype(float) or np.float64(...), "
+                    "or an operation with a float64 array (rng.random and rng.standard_normal give float64 unless "
+                    "told otherwise). Compute with the input arrays as they are, or make and convert arrays in the "
+                    "input's own dtype (training runs in float32 to be fast).")
+        else:
+            hint = (f"something converted to {result.dtype} on the way (a conversion to a fixed dtype, or an array "
+                    f"of {result.dtype} mixed in): keep the input's own dtype.")
         fail(
             f"{func} must keep the floating dtype it is given: {np.dtype(dtype)} in, {np.dtype(dtype)} out; "
             f"it returned {result.dtype}.",
             given=given,
-            hint="something converted to float64 on the way: a conversion such as np.asarray(..., dtype=float), "
-                 "np.array(...) without a dtype, .astype(float) or np.float64(...), or an operation with a float64 "
-                 "array. Compute with the input arrays as they are, or convert to the input's own dtype "
-                 "(training runs in float32 to be fast).",
+            hint=hint,
         )
 
 

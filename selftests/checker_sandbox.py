@@ -7,7 +7,10 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from checker.stages import ROOT, all_stages, find_stage
 from checker.stubgen import stub_for
@@ -16,7 +19,7 @@ ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 # Settings of the developer's shell that would change what `kata` does or prints.
 _UNSET = ("NO_COLOR", "COLUMNS", "PYTEST_ADDOPTS", "TERM")
 
-# Stands in for checker/train.py (another issue): the interface the first-time training relies on.
+# Stands in for checker/commands/train.py (another issue): the interface the first-time training relies on.
 FAKE_TRAIN = '''\
 """A stand-in for `kata train` in the checker's tests."""
 import json
@@ -124,3 +127,56 @@ class Sandbox:
 
 def plain(text: str) -> str:
     return ESCAPE.sub("", text)
+
+
+class Scenarios:
+    """Learner scenarios run in sandboxes, started together at the beginning of a test module.
+
+        scenario = Scenarios(timeout=120)
+        started_scenarios, run = scenario.fixtures()   # module attributes, so pytest finds them
+
+        @scenario
+        def three_stages(box): ...                     # function(sandbox) -> its outputs
+
+        @scenario.uses("three_stages")
+        def test_...(run): box, outputs = run
+
+    Only the scenarios that the selected tests use are started, three at a time, in the order they
+    are defined (the first tests wait the least).
+    """
+
+    def __init__(self, timeout: float):
+        self.registry = {}
+        self.timeout = timeout
+
+    def __call__(self, function):
+        """Register a scenario: function(sandbox) -> its outputs."""
+        self.registry[function.__name__] = function
+        return function
+
+    def uses(self, *names):
+        """The test gets `run` = (sandbox, outputs) of the named scenario (one test per name)."""
+        return pytest.mark.parametrize("run", names, indirect=True)
+
+    def fixtures(self):
+        registry, timeout = self.registry, self.timeout
+
+        @pytest.fixture(scope="module")
+        def started_scenarios(request, tmp_path_factory):
+            needed = {item.callspec.params["run"] for item in request.session.items
+                      if "run" in getattr(getattr(item, "callspec", None), "params", {})}
+            pool = ThreadPoolExecutor(max_workers=3)
+            started = {}
+            for name in registry:
+                if name in needed:
+                    box = Sandbox(tmp_path_factory.mktemp(name))
+                    started[name] = (box, pool.submit(registry[name], box))
+            yield started
+            pool.shutdown(wait=True, cancel_futures=True)
+
+        @pytest.fixture
+        def run(request, started_scenarios):
+            box, future = started_scenarios[request.param]
+            return box, future.result(timeout=timeout)
+
+        return started_scenarios, run

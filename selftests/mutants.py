@@ -22,14 +22,22 @@ class Mutant:
     source: str  # its wrong version
     caught_by: str  # a test of tests/test_<module>.py that must fail: its name, or name[param] for one case
     says: str = ""  # a phrase that test's failure message must contain
+    # The function the report's "Next: fix X()" must name, when not `function`: a forward that caches
+    # the wrong array is right in every output the suite can see; only its backward's gradient
+    # shows it, and the cache's structure is the learner's own, so the backward is what fails.
+    charged_to: str = ""
 
     @property
     def package(self) -> str:
         return "kata_mutant_" + self.id
 
+    @property
+    def blamed(self) -> str:
+        return self.charged_to or self.function
 
-def m(id, module, function, caught_by, says, source):
-    return Mutant(id, module, function, textwrap.dedent(source).strip() + "\n", caught_by, says)
+
+def m(id, module, function, caught_by, says, source, charged_to=""):
+    return Mutant(id, module, function, textwrap.dedent(source).strip() + "\n", caught_by, says, charged_to)
 
 
 # Stage 14's backward mutants bring this forward with them (it replaces the reference's, which is
@@ -37,7 +45,14 @@ def m(id, module, function, caught_by, says, source):
 ARGMAX_POOL_FORWARD = """
 def maxpool_forward(x, size=2, stride=2):
     from numpy.lib.stride_tricks import sliding_window_view
+    for name, value in (("size", size), ("stride", stride)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    if x.ndim != 4:
+        raise ValueError(f"x must be 4-D (N, C, H, W); got shape {x.shape}")
     n, c, h, w = x.shape
+    if size > h or size > w:
+        raise ValueError(f"the {size}x{size} window is larger than the {h}x{w} input")
     win = sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]
     flat = win.reshape(*win.shape[:4], size * size)
     where = flat.argmax(axis=-1)
@@ -921,6 +936,441 @@ MUTANTS = [
                 params[key] -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
             return params
     """),
+
+    # Stage 11: deep ------------------------------------------------------------------------
+    m("deep_forward_relu_after_last_layer", "deep", "deep_forward",
+      "test_deep_forward_equals_stage_5_forward_for_two_layers", "ReLU to the output layer", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers + 1):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            probs = softmax(a)
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_dropout_on_output_layer", "deep", "deep_forward",
+      "test_deep_forward_with_dropout_draws_one_mask_per_hidden_layer", "once per hidden layer", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            logits = dense_forward(a, params[f"W{layers}"], params[f"b{layers}"])
+            if p_drop > 0:
+                logits, _ = dropout_forward(logits, p_drop, rng)
+            probs = softmax(logits)
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_dropout_on_input", "deep", "deep_forward",
+      "test_deep_forward_with_dropout_draws_one_mask_per_hidden_layer", "once per hidden layer", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            if p_drop > 0:
+                a, _ = dropout_forward(a, p_drop, rng)
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_p_drop_checked_only_by_dropout", "deep", "deep_forward",
+      "test_deep_forward_validates_p_drop_whatever_the_depth", "ValueError", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_no_rng_check", "deep", "deep_forward",
+      "test_deep_forward_needs_an_rng_for_dropout", "ValueError", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_no_dropout_at_all", "deep", "deep_forward",
+      "test_deep_forward_with_dropout_is_reproducible_and_random", "not applied", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for layer in range(1, layers):
+                inputs.append(a)
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                pass
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("deep_forward_caches_input_before_dropout", "deep", "deep_forward",
+      "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "after its dropout mask", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs an rng")
+            layers = sum(1 for key in params if key.startswith("W"))
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            inputs.append(a)
+            for layer in range(1, layers):
+                z = dense_forward(a, params[f"W{layer}"], params[f"b{layer}"])
+                pre_activations.append(z)
+                a = relu(z)
+                inputs.append(a)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            probs = softmax(dense_forward(a, params[f"W{layers}"], params[f"b{layers}"]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """, charged_to="deep_backward"),
+    m("deep_backward_ignores_dropout_masks", "deep", "deep_backward",
+      "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "dropout_backward(da, mask)", """
+        def deep_backward(params, cache, targets):
+            layers = sum(1 for key in params if key.startswith("W"))
+            masks = cache["masks"]
+            grads = {}
+            dz = softmax_cross_entropy_backward(cache["probs"], targets)
+            for layer in range(layers, 1, -1):
+                da, grads[f"W{layer}"], grads[f"b{layer}"] = dense_backward(
+                    dz, cache["inputs"][layer - 1], params[f"W{layer}"])
+                dz = relu_backward(da, cache["pre_activations"][layer - 2])
+            grads["W1"] = cache["inputs"][0].T @ dz
+            grads["b1"] = dz.sum(axis=0)
+            return grads
+    """),
+    m("deep_backward_missing_1_over_n", "deep", "deep_backward",
+      "test_deep_backward_passes_numerical_gradient_checks", "N = 5 times too large", """
+        def deep_backward(params, cache, targets):
+            layers = sum(1 for key in params if key.startswith("W"))
+            masks = cache["masks"]
+            grads = {}
+            dz = cache["probs"] - targets
+            for layer in range(layers, 1, -1):
+                da, grads[f"W{layer}"], grads[f"b{layer}"] = dense_backward(
+                    dz, cache["inputs"][layer - 1], params[f"W{layer}"])
+                if masks:
+                    da = dropout_backward(da, masks[layer - 2])
+                dz = relu_backward(da, cache["pre_activations"][layer - 2])
+            grads["W1"] = cache["inputs"][0].T @ dz
+            grads["b1"] = dz.sum(axis=0)
+            return grads
+    """),
+    m("deep_backward_skips_the_first_layer", "deep", "deep_backward",
+      "test_deep_backward_worked_example", "every key of params", """
+        def deep_backward(params, cache, targets):
+            layers = sum(1 for key in params if key.startswith("W"))
+            masks = cache["masks"]
+            grads = {}
+            dz = softmax_cross_entropy_backward(cache["probs"], targets)
+            for layer in range(layers, 1, -1):
+                da, grads[f"W{layer}"], grads[f"b{layer}"] = dense_backward(
+                    dz, cache["inputs"][layer - 1], params[f"W{layer}"])
+                if masks:
+                    da = dropout_backward(da, masks[layer - 2])
+                dz = relu_backward(da, cache["pre_activations"][layer - 2])
+            return grads
+    """),
+
+    # Stage 12: batchnorm -------------------------------------------------------------------
+    m("batchnorm_unbiased_variance_in_normalisation", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_normalises_with_the_biased_batch_variance", "biased variance", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0, ddof=1)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_running_var_without_bessel", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_updates_running_statistics", "N/(N-1)", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_momentum_wrong_way_round", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_updates_running_statistics", "wrong way round", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running["mean"] = momentum * running["mean"] + (1 - momentum) * mu
+                running["var"] = momentum * running["var"] + (1 - momentum) * var * (n / (n - 1))
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_eval_uses_batch_statistics", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_eval_mode_uses_running_statistics", "running mean and variance", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))
+            else:
+                mu, var = x.mean(axis=0), x.var(axis=0)
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_eps_outside_sqrt", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_adds_eps_inside_the_square_root", "inside the square root", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / (np.sqrt(var) + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_no_running_update", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_updates_running_statistics", "must update the running statistics", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_copies_running_dict", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_changes_only_the_running_dict", "the dict you are given", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            x = np.asarray(x)
+            if x.ndim != 2:
+                raise ValueError(f"x must be 2-D, got shape {x.shape}")
+            n, d = x.shape
+            for name, value in (("gamma", gamma), ("beta", beta), ("mean", running["mean"]), ("var", running["var"])):
+                if np.shape(value) != (d,):
+                    raise ValueError(f"{name} must have shape ({d},), got {np.shape(value)}")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+            if not eps > 0.0:
+                raise ValueError(f"eps must be > 0, got {eps}")
+            if training:
+                if n < 2:
+                    raise ValueError(f"training needs N >= 2, got N = {n}")
+                mu, var = x.mean(axis=0), x.var(axis=0)
+                running = dict(running)
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))
+            else:
+                mu, var = running["mean"], running["var"]
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_single_example_training", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_rejects_a_batch_of_one_in_training_mode", "ValueError", """
+        def batchnorm_forward(x, gamma, beta, running, training=True, momentum=0.1, eps=1e-5):
+            mu, var = (x.mean(axis=0), x.var(axis=0)) if training else (running["mean"], running["var"])
+            if training:
+                running["mean"] = (1 - momentum) * running["mean"] + momentum * mu
+                running["var"] = (1 - momentum) * running["var"] + momentum * var * (len(x) / max(len(x) - 1, 1))
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mu) * inv_std
+            return gamma * x_hat + beta, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    """),
+    m("batchnorm_backward_mu_var_constant", "batchnorm", "batchnorm_backward",
+      "test_batchnorm_backward_passes_numerical_gradient_checks_in_training_mode", "as constants", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n = dout.shape[0]
+            dx_hat = dout * gamma
+            return dx_hat * inv_std, np.sum(dout * x_hat, axis=0), np.sum(dout, axis=0)
+    """),
+    m("batchnorm_backward_dgamma_not_summed", "batchnorm", "batchnorm_backward",
+      "test_batchnorm_backward_worked_example", "dgamma", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n = dout.shape[0]
+            dx_hat = dout * gamma
+            dx = (inv_std / n) * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0))
+            if not cache["training"]:
+                dx = dx_hat * inv_std
+            return dx, dout * x_hat, np.sum(dout, axis=0)
+    """),
+    m("batchnorm_backward_forgets_gamma", "batchnorm", "batchnorm_backward",
+      "test_batchnorm_backward_passes_numerical_gradient_checks_in_training_mode", "gradient check", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n = dout.shape[0]
+            dx_hat = dout * gamma
+            dx_hat = dout
+            dx = (inv_std / n) * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0))
+            if not cache["training"]:
+                dx = dx_hat * inv_std
+            return dx, np.sum(dout * x_hat, axis=0), np.sum(dout, axis=0)
+    """),
+    m("batchnorm_backward_training_formula_in_eval", "batchnorm", "batchnorm_backward",
+      "test_batchnorm_backward_passes_numerical_gradient_checks_in_eval_mode", "evaluation mode", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n = dout.shape[0]
+            dx_hat = dout * gamma
+            dx = (inv_std / n) * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0))
+            return dx, np.sum(dout * x_hat, axis=0), np.sum(dout, axis=0)
+    """),
     # Stage 13: conv (Part III) --------------------------------------------------------------------
     # Forward-only mutants need not keep the reference's cache: only the test that must catch them runs.
     m("conv_true_convolution_flipped_kernel", "conv", "conv2d_forward",
@@ -1114,6 +1564,7 @@ MUTANTS = [
             return win.max(axis=(4, 5)), None
     """),
     # Backward mutants come with ARGMAX_POOL_FORWARD: cache (x.shape, where, size, stride), where = argmax per window.
+    # That forward validates as the contract says, so each mutant is charged to its backward alone.
     m("pool_backward_spreads_the_gradient_evenly", "pool", "maxpool_backward", "test_maxpool_backward_worked_example",
       "average pooling", with_argmax_pool_forward("""
         def maxpool_backward(dout, cache):
@@ -1167,7 +1618,14 @@ MUTANTS = [
     m("pool_backward_gradient_to_every_tied_maximum", "pool", "maxpool_backward",
       "test_maxpool_backward_with_ties_sends_the_gradient_to_exactly_one_position", "exactly one", """
         def maxpool_forward(x, size=2, stride=2):
+            for name, value in (("size", size), ("stride", stride)):
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                    raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            if x.ndim != 4:
+                raise ValueError(f"x must be 4-D (N, C, H, W); got shape {x.shape}")
             n, c, h, w = x.shape
+            if size > h or size > w:
+                raise ValueError(f"the {size}x{size} window is larger than the {h}x{w} input")
             h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
             out = np.empty((n, c, h_out, w_out), dtype=x.dtype)
             for i in range(h_out):
@@ -1186,6 +1644,145 @@ MUTANTS = [
                     dx[:, :, i * stride:i * stride + size, j * stride:j * stride + size] += \\
                         mask * dout[:, :, i:i + 1, j:j + 1]
             return dx
+    """),
+    # Playtest (a new learner's first tries at Part II and III) ----------------------------------------
+    m("dropout_refuses_p_drop_zero", "dropout", "dropout_forward",
+      "test_dropout_forward_worked_example_without_dropping", "0 is allowed", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 < p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 < p_drop < 1, got {p_drop!r}")
+            mask = (rng.random(x.shape) >= p_drop).astype(x.dtype) / (1.0 - p_drop)
+            return x * mask, mask
+    """),
+    m("dropout_divides_by_p_drop", "dropout", "dropout_forward",
+      "test_dropout_forward_worked_example_without_dropping", "divided by p_drop", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mask = (rng.random(x.shape) >= p_drop).astype(x.dtype) / x.dtype.type(p_drop)
+            return x * mask, mask
+    """),
+    m("dropout_boolean_mask", "dropout", "dropout_forward", "test_dropout_forward_keeps_float64", "True and False", """
+        def dropout_forward(x, p_drop, rng):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            mask = rng.random(x.shape) >= p_drop
+            return x * mask / (1.0 - p_drop), mask
+    """),
+    m("adam_t_incremented_per_parameter", "optimizers", "adam_step",
+      "test_adam_step_keeps_float32", "once per parameter", """
+        def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+            if not np.isfinite(lr) or lr < 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or not eps > 0:
+                raise ValueError(f"bad Adam arguments: lr={lr!r}, beta1={beta1!r}, beta2={beta2!r}, eps={eps!r}")
+            for key in params:
+                state["t"] += 1
+                t = state["t"]
+                m, v = state["m"][key], state["v"][key]
+                m *= beta1
+                m += (1 - beta1) * grads[key]
+                v *= beta2
+                v += (1 - beta2) * grads[key] ** 2
+                params[key] -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+            return params
+    """),
+    m("conv_without_the_bias", "conv", "conv2d_forward", "test_conv2d_forward_worked_example", "bias is missing", """
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            n, c, h, width = x.shape
+            f, _, kh, kw = w.shape
+            xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            h_out, w_out = (h + 2 * pad - kh) // stride + 1, (width + 2 * pad - kw) // stride + 1
+            out = np.zeros((n, f, h_out, w_out), dtype=x.dtype)
+            for i in range(h_out):
+                for j in range(w_out):
+                    window = xpad[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3]))
+            return out, (x, w, stride, pad)
+    """),
+    m("conv_backward_flips_dw", "conv", "conv2d_backward", "test_conv2d_backward_uses_the_stride",
+      "kernel flipped upside down", """
+        def conv2d_backward(dout, cache):
+            x_shape, cols, w, stride, pad = cache
+            n, c, h, width = x_shape
+            f, _, kh, kw = w.shape
+            _, _, h_out, w_out = dout.shape
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)
+            dw = (dout_mat @ cols.T).reshape(w.shape)[:, :, ::-1, ::-1]
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
+            dxpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
+            for p in range(kh):
+                for q in range(kw):
+                    dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += \\
+                        dcols[:, p, q].transpose(1, 0, 2, 3)
+            return dxpad[:, :, pad:pad + h, pad:pad + width], np.ascontiguousarray(dw), dout_mat.sum(axis=1)
+    """),
+    # Replaces maxpool_backward with a loop pair (the later maxpool_forward wins): = where overlapping windows share a
+    # maximum keeps the last window's gradient only.
+    m("pool_backward_loop_overwrites_where_windows_overlap", "pool", "maxpool_backward",
+      "test_maxpool_backward_uses_the_stride", "= keeps only the last one", """
+        def maxpool_forward(x, size=2, stride=2):
+            for name, value in (("size", size), ("stride", stride)):
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                    raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            if x.ndim != 4 or size > x.shape[2] or size > x.shape[3]:
+                raise ValueError(f"the {size}x{size} window does not fit the input of shape {x.shape}")
+            n, c, h, w = x.shape
+            h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
+            out = np.empty((n, c, h_out, w_out), dtype=x.dtype)
+            for i in range(h_out):
+                for j in range(w_out):
+                    out[:, :, i, j] = x[:, :, i * stride:i * stride + size, j * stride:j * stride + size].max(axis=(2, 3))
+            return out, (x, size, stride)
+
+
+        def maxpool_backward(dout, cache):
+            x, size, stride = cache
+            dx = np.zeros(x.shape, dtype=dout.dtype)
+            for a in range(dout.shape[0]):
+                for b in range(dout.shape[1]):
+                    for i in range(dout.shape[2]):
+                        for j in range(dout.shape[3]):
+                            window = x[a, b, i * stride:i * stride + size, j * stride:j * stride + size]
+                            p, q = np.unravel_index(np.argmax(window), window.shape)
+                            dx[a, b, i * stride + p, j * stride + q] = dout[a, b, i, j]
+            return dx
+    """),
+    m("deep_forward_layers_in_text_order", "deep", "deep_forward",
+      "test_deep_forward_takes_ten_or_more_layers_in_numeric_order", "sorted as text", """
+        def deep_forward(params, X, p_drop=0.0, rng=None):
+            if not 0 <= p_drop < 1:
+                raise ValueError(f"p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}")
+            if p_drop > 0 and rng is None:
+                raise ValueError(f"p_drop = {p_drop} needs a random generator: pass rng=np.random.default_rng(seed)")
+            names = [key[1:] for key in sorted(params) if key.startswith("W")]
+            inputs, pre_activations, masks = [], [], []
+            a = X
+            for name in names[:-1]:
+                inputs.append(a)
+                z = dense_forward(a, params["W" + name], params["b" + name])
+                pre_activations.append(z)
+                a = relu(z)
+                if p_drop > 0:
+                    a, mask = dropout_forward(a, p_drop, rng)
+                    masks.append(mask)
+            inputs.append(a)
+            probs = softmax(dense_forward(a, params["W" + names[-1]], params["b" + names[-1]]))
+            return probs, {"inputs": inputs, "pre_activations": pre_activations, "masks": masks, "probs": probs}
+    """),
+    m("adam_without_bias_correction_blamed_on_eps", "optimizers", "adam_step",
+      "test_adam_step_adds_eps_after_the_square_root", "bias correction is missing", """
+        def adam_step(params, grads, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+            if not np.isfinite(lr) or lr < 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or not eps > 0:
+                raise ValueError(f"bad Adam arguments: lr={lr!r}, beta1={beta1!r}, beta2={beta2!r}, eps={eps!r}")
+            state["t"] += 1
+            for key in params:
+                m, v = state["m"][key], state["v"][key]
+                m *= beta1
+                m += (1 - beta1) * grads[key]
+                v *= beta2
+                v += (1 - beta2) * grads[key] ** 2
+                params[key] -= lr * m / (np.sqrt(v) + eps)
+            return params
     """),
 ]
 

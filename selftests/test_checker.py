@@ -14,53 +14,23 @@ import re
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from checker_sandbox import FAKE_TRAIN, Sandbox, plain
+from checker_sandbox import FAKE_TRAIN, Sandbox, Scenarios, plain
 
 from checker import cli, runner
 from checker.progress import Progress
 from checker.report import all_passed, last_training_run
 from checker.runner import RunResult, StageResult, TestResult
-from checker.solution import solution_code
+from checker.commands.solution import solution_code
 from checker.stages import ROOT, all_stages, find_stage, part_name, part_title, stages_of_part
 from checker.stubgen import stub_for
 from checker.term import Style
 
-SCENARIOS = {}
-
-
-def scenario(function):
-    """Register a scenario: function(sandbox) -> its outputs."""
-    SCENARIOS[function.__name__] = function
-    return function
-
-
-def uses(*names):
-    """The test gets `run` = (sandbox, outputs) of the named scenario (one test per name)."""
-    return pytest.mark.parametrize("run", names, indirect=True)
-
-
-@pytest.fixture(scope="module")
-def started_scenarios(request, tmp_path_factory):
-    needed = {item.callspec.params["run"] for item in request.session.items
-              if "run" in getattr(getattr(item, "callspec", None), "params", {})}
-    pool = ThreadPoolExecutor(max_workers=3)
-    started = {}
-    for name in SCENARIOS:  # in the order they are defined: the first tests wait the least
-        if name in needed:
-            box = Sandbox(tmp_path_factory.mktemp(name))
-            started[name] = (box, pool.submit(SCENARIOS[name], box))
-    yield started
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-@pytest.fixture
-def run(request, started_scenarios):
-    box, future = started_scenarios[request.param]
-    return box, future.result(timeout=120)
+scenario = Scenarios(timeout=120)
+started_scenarios, run = scenario.fixtures()
+uses = scenario.uses
 
 
 def def_line(box: Sandbox, stage: str, function: str) -> int:
@@ -202,7 +172,7 @@ def test_first_unpassed_stage_is_what_kata_train_asks_before_training(monkeypatc
 
 
 def test_kata_train_asks_only_for_part_one(monkeypatch):
-    from checker import train
+    from checker.commands import train
 
     asked = []
     monkeypatch.setattr(runner, "first_unpassed_stage", lambda **kw: asked.append(kw.get("stages")) or None)
@@ -374,7 +344,7 @@ def test_check_shows_pytest_output_then_the_verdict_and_what_unlocked(run):
 
 
 def test_check_at_the_end_of_part_one_sends_the_learner_to_train_and_offers_part_two():
-    from checker.check import verdict
+    from checker.commands.check import verdict
 
     def passed(stage):
         return StageResult(stage, ran=True, expected=["test_a"], tests=[TestResult("test_a", None, "passed")])
@@ -480,7 +450,7 @@ def test_solution_code_is_each_signature_with_its_marked_body():
 # Part I passed: the first training, once; then Part II, optional ---------------------------------
 
 
-PART_TWO = ("Part II goes further: L2 regularisation, dropout, momentum and Adam (stages 8-{last}).\n"
+PART_TWO = ("Part II goes further: L2 regularisation, dropout, momentum and Adam, deep networks, batch norm (stages 8-{last}).\n"
             "It is optional: your network, kata train and kata predict are complete without it.\n").format(
     last=stages_of_part(2)[-1].number)
 
@@ -488,7 +458,7 @@ PART_TWO = ("Part II goes further: L2 regularisation, dropout, momentum and Adam
 @scenario
 def part_one_passes(box):
     box.solve(*(stage.id for stage in stages_of_part(1)))
-    box.write("checker/train.py", FAKE_TRAIN)
+    box.write("checker/commands/train.py", FAKE_TRAIN)
     return box.kata("--no-train"), box.kata(), box.kata()
 
 
@@ -537,7 +507,7 @@ def test_after_the_first_training_the_report_shows_its_accuracy_and_part_two_and
 @scenario
 def every_stage_passes(box):
     box.solve(*(stage.id for stage in all_stages()))
-    box.write("checker/train.py", FAKE_TRAIN)
+    box.write("checker/commands/train.py", FAKE_TRAIN)
     return box.kata("--no-train")
 
 
@@ -552,9 +522,11 @@ def test_all_stages_passing_without_training(run):
         f"\n[{'#' * 4 * STAGES}] {STAGES}/{STAGES} stages\n\n"
         f"All {STAGES} stages pass: your network is complete.\n\n"
         "Next:\n"
-        "  kata train               train your network on MNIST\n"
-        "  kata experiment init     He versus random initialisation\n"
-        "  kata predict IMAGE.png   read a digit you wrote\n")
+        "  kata train                   train your network on MNIST\n"
+        "  kata train --model cnn       train a CNN on your convolution and pooling\n"
+        "  kata experiment init         He versus random initialisation\n"
+        "  kata experiment optimizers   SGD, momentum and Adam compared\n"
+        "  kata predict IMAGE.png       read a digit you wrote\n")
 
 
 def test_after_training_the_report_shows_the_last_run(tmp_path):
@@ -570,7 +542,7 @@ def test_after_training_the_report_shows_the_last_run(tmp_path):
     assert last_training_run(tmp_path)["run_dir"] == "runs/20250102-090000-train"
     lines = all_passed(Style(enabled=False), tmp_path)
     assert lines[2:5] == [f"Last training run: 98.12% test accuracy on MNIST, in {run_dir}", "  plots: loss.png", ""]
-    assert lines[6] == "  kata train               train again (options: kata train --help)"
+    assert lines[6] == "  kata train                   train again (options: kata train --help)"
 
 
 # Reset ---------------------------------------------------------------------------------------

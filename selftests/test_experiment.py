@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from checker import plots
-from checker.experiments import init as experiment
-from checker import train as training
+from checker.commands.experiments import init as experiment
+from checker import training
 from checker.errors import KataError, UsageError
 from checker.stages import find_stage
 from training_helpers import only_run_dir, parse, run_command, tiny_dataset, use_tiny_dataset

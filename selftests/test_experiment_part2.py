@@ -11,9 +11,9 @@ from dataclasses import replace
 import pytest
 from PIL import Image
 
-from checker import train as training
+from checker import training
 from checker.errors import KataError, UsageError
-from checker.experiments import common, optimizers, regularization
+from checker.commands.experiments import common, optimizers, regularization
 from checker.stages import find_stage
 from training_helpers import only_run_dir, parse, run_command, tiny_dataset, use_tiny_dataset
 

@@ -13,45 +13,17 @@ import re
 import signal
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from checker_sandbox import FAKE_TRAIN, Sandbox
+from checker_sandbox import FAKE_TRAIN, Sandbox, Scenarios
 
 from checker import manifest
 from checker.stages import ROOT, all_stages
 
-SCENARIOS = {}
-
-
-def scenario(function):
-    SCENARIOS[function.__name__] = function
-    return function
-
-
-def uses(*names):
-    return pytest.mark.parametrize("run", names, indirect=True)
-
-
-@pytest.fixture(scope="module")
-def started_scenarios(request, tmp_path_factory):
-    needed = {item.callspec.params["run"] for item in request.session.items
-              if "run" in getattr(getattr(item, "callspec", None), "params", {})}
-    pool = ThreadPoolExecutor(max_workers=3)
-    started = {}
-    for name in SCENARIOS:
-        if name in needed:
-            box = Sandbox(tmp_path_factory.mktemp(name))
-            started[name] = (box, pool.submit(SCENARIOS[name], box))
-    yield started
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-@pytest.fixture
-def run(request, started_scenarios):
-    box, future = started_scenarios[request.param]
-    return box, future.result(timeout=180)
+scenario = Scenarios(timeout=180)
+started_scenarios, run = scenario.fixtures()
+uses = scenario.uses
 
 
 def assert_stage_1_not_passed(done, refused):
@@ -374,7 +346,7 @@ SLOW_FAKE_TRAIN = FAKE_TRAIN.replace('    print(f"fake training', '    import ti
 @scenario
 def three_first_completions_at_once(box):
     box.solve(*(stage.id for stage in all_stages()))
-    box.write("checker/train.py", SLOW_FAKE_TRAIN)
+    box.write("checker/commands/train.py", SLOW_FAKE_TRAIN)
     processes = [box.start() for _ in range(3)]
     return [p.communicate(timeout=170)[0] for p in processes], [p.returncode for p in processes]
 
@@ -416,7 +388,7 @@ def test_option_mistakes_are_usage_errors_with_one_line(capsys, argv, message):
 def test_a_test_image_out_of_range_is_a_usage_error(monkeypatch, tmp_path, capsys):
     import numpy as np
 
-    from checker import train as training
+    from checker import training
     from training_helpers import use_tiny_dataset
 
     use_tiny_dataset(monkeypatch)
@@ -445,7 +417,7 @@ def png_header(path: Path, width: int, height: int) -> Path:
 
 @pytest.mark.parametrize("side", [20000, 9000])
 def test_a_huge_picture_states_the_size_limit(tmp_path, side):
-    from checker import predict
+    from checker.commands import predict
     from checker.errors import KataError
 
     path = png_header(tmp_path / "huge.png", side, side)
@@ -477,7 +449,9 @@ def test_reset_into_a_read_only_exercises_folder_keeps_the_learners_file(monkeyp
     import errno
     import pathlib
 
-    from checker import progress, reset
+    from checker import progress
+
+    from checker.commands import reset
 
     box = Sandbox(tmp_path)
     box.edit("relu", "# Your code here: replace the raise below.", "# my attempt")
@@ -548,7 +522,7 @@ def test_data_folders_that_are_links_to_nowhere_or_hold_folders_are_named(tmp_pa
 
 
 def test_a_nan_loss_at_a_huge_learning_rate_suggests_a_sensible_one():
-    from checker import train as training
+    from checker import training
 
     message = training.diverged_message(3, 1, float("nan"), 1e30)
     assert "(--lr 1e+30; try --lr 0.8)" in message
@@ -576,7 +550,7 @@ def test_a_stop_while_the_run_is_saved_keeps_what_was_saved_marked_interrupted(m
 # 5. A run that diverged is not a success -------------------------------------------------------
 
 def test_a_run_that_did_not_learn_fails_is_marked_and_predict_skips_it(monkeypatch, tmp_path):
-    from checker import predict
+    from checker.commands import predict
     from checker.errors import KataError
     from training_helpers import only_run_dir, run_command, use_tiny_dataset
 
@@ -595,7 +569,7 @@ def test_a_run_that_did_not_learn_fails_is_marked_and_predict_skips_it(monkeypat
 
 
 def test_a_loss_that_ends_above_its_start_is_not_learning():
-    from checker import train as training
+    from checker import training
 
     history = training.History(iterations_per_epoch=2, batch_loss=[2.3, 2.5, 2.6, 2.7])
     history.epochs.append(training.EpochRow(1, 4, 2.65, 0.5, 2.6, 0.55, 1.0))
@@ -614,7 +588,7 @@ def test_a_loss_that_ends_above_its_start_is_not_learning():
 
 def test_kata_train_runs_on_the_chosen_number_of_blas_threads(monkeypatch, tmp_path):
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from checker import train as training
+    from checker import training
     from training_helpers import run_command, use_tiny_dataset
 
     use_tiny_dataset(monkeypatch)

@@ -96,8 +96,8 @@ def test_report_charges_the_mutant_to_the_function_it_changed(mutant, outcomes):
     stage = stage_result(mutant, result)
     action = next_action(stage, ROOT)
     first = stage.failures()[0] if stage.failures() else None
-    assert re.match(rf"Next: (fix|open \S+ and write) {re.escape(mutant.function)}\(\)", action), (
-        f"the mutant {mutant.id} changes {mutant.function}() but the report says {action!r}; first failure "
+    assert re.match(rf"Next: (fix|open \S+ and write) {re.escape(mutant.blamed)}\(\)", action), (
+        f"the mutant {mutant.id} changes {mutant.function}() (to be charged to {mutant.blamed}()) but the report says {action!r}; first failure "
         f"{first.name if first else None!r}, charged to {first.task if first else None!r}")
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from checker import predict
-from checker import train as training
+from checker.commands import predict
+from checker import training
 from checker.errors import KataError, UsageError
 from training_helpers import run_command, tiny_dataset, use_tiny_dataset
 

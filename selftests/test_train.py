@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from checker import plots
-from checker import train as training
+from checker import training
 from checker.errors import KataError, UsageError
 from checker.stages import find_stage
 from training_helpers import all_stages_pass, only_run_dir, parse, run_command, tiny_dataset, use_tiny_dataset

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from checker import train as training
+from checker import training
 from checker.data import load_dataset
 
 

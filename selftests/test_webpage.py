@@ -14,7 +14,7 @@ import shutil
 import numpy as np
 import pytest
 
-from checker import webpage
+from checker.commands import webpage
 from checker.errors import KataError
 from training_helpers import only_run_dir, run_command, use_tiny_dataset
 
@@ -110,7 +110,7 @@ def test_deeper_networks_go_into_the_page_layer_by_layer(depth):
         params[f"b{l}"] = rng.normal(size=fan_out).astype(np.float32)
     layers, problem = webpage.page_layers(params, {"layer_sizes": sizes})
     assert problem == "" and [W.shape for W, _ in layers] == list(zip(sizes, sizes[1:]))
-    from checker import predict
+    from checker.commands import predict
 
     images = rng.random((3, 784)).astype(np.float32)
     assert np.allclose(webpage.forward(layers, images), [predict.predict(params, x) for x in images])

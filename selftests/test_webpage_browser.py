@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from browser_helpers import Browser, missing_browser
-from checker import predict, webpage
+from checker.commands import predict, webpage
 from checker.data import Dataset, Split, load_dataset
 from training_helpers import only_run_dir, run_command
 

@@ -46,6 +46,17 @@ def reference_conv(x, w, b, stride=1, pad=0):
     return out
 
 
+def forward_diagnosis(out, x, w, b, stride=1, pad=0):
+    """A sentence naming the classic mistake that out matches, or "" (used after the problem text)."""
+    out = np.asarray(out, dtype=np.float64)
+    if np.allclose(out, reference_conv(x, w[:, :, ::-1, ::-1], b, stride, pad), rtol=1e-5, atol=1e-7):
+        return (": it is the output of the kernel flipped upside down and left to right (true convolution); here, "
+                "as in PyTorch, the kernel is not flipped (cross-correlation)")
+    if np.any(b != 0) and np.allclose(out, reference_conv(x, w, np.zeros_like(b), stride, pad), rtol=1e-5, atol=1e-7):
+        return ": the bias is missing: add b[f] to every output value of filter f"
+    return ""
+
+
 def random_case(seed, n=2, c=2, h=5, width=5, f=3, kh=3, kw=3, dtype=np.float64):
     rng = np.random.default_rng(seed)
     return (rng.standard_normal((n, c, h, width)).astype(dtype), rng.standard_normal((f, c, kh, kw)).astype(dtype),
@@ -122,7 +133,8 @@ def test_conv2d_forward_worked_example():
     b = np.array([1.0])
     out, _ = run_conv2d_forward(x, w, b)
     check_close(out, [[[[28.0, 38.0], [58.0, 68.0]]]],
-                problem="the docstring's example: the top-left output is 0*1 + 1*2 + 3*3 + 4*4 + 1 = 28",
+                problem="the docstring's example: the top-left output is 0*1 + 1*2 + 3*3 + 4*4 + 1 = 28"
+                        + forward_diagnosis(out, x, w, b),
                 given={"x": x, "w": w, "b": b}, hint=DEFINITION)
 
 
@@ -158,7 +170,8 @@ FROZEN_DB = [4.0, 5.0]
 def test_conv2d_forward_matches_pytorch_on_a_frozen_example():
     out, _ = run_conv2d_forward(FROZEN_X, FROZEN_W, FROZEN_B, stride=2, pad=1)
     check_close(out, FROZEN_OUT, problem="conv2d_forward differs from torch.nn.functional.conv2d (stride 2, pad 1, "
-                                         "2x3 kernels, 2 channels)",
+                                         "2x3 kernels, 2 channels)"
+                                         + forward_diagnosis(out, FROZEN_X, FROZEN_W, FROZEN_B, 2, 1),
                 given={"x": FROZEN_X, "w": FROZEN_W, "b": FROZEN_B, "stride": 2, "pad": 1}, hint=DEFINITION)
 
 
@@ -190,7 +203,10 @@ def test_conv2d_forward_output_size_follows_the_formula(h, width, kh, kw, stride
                                 shape_hint=f"H_out = ({h} + 2*{pad} - {kh}) // {stride} + 1 = {h_out} and W_out = "
                                            f"({width} + 2*{pad} - {kw}) // {stride} + 1 = {w_out}: the last window "
                                            "must fit inside the padded input; leftover rows and columns are skipped.")
-    check_close(out, reference_conv(x, w, b, stride, pad), problem=f"conv2d_forward with stride {stride}, pad {pad}",
+    check_close(out, reference_conv(x, w, b, stride, pad),
+                problem=f"conv2d_forward's output has the right shape (H_out = {h_out}, W_out = {w_out}) but wrong "
+                        f"values, with stride {stride}, pad {pad} and a {kh}x{kw} kernel"
+                        + forward_diagnosis(out, x, w, b, stride, pad),
                 given={"x": x, "w": w, "b": b, "stride": stride, "pad": pad}, hint=DEFINITION)
 
 
@@ -212,7 +228,8 @@ def test_conv2d_forward_matches_the_loop_definition(case):
     out, _ = run_conv2d_forward(x, w, b, stride, pad)
     check_close(out, reference_conv(x, w, b, stride, pad),
                 problem=f"conv2d_forward differs from the definition (stride {stride}, pad {pad}, "
-                        f"kernel {w.shape[2]}x{w.shape[3]}, {x.shape[1]} channels, {w.shape[0]} filters)",
+                        f"kernel {w.shape[2]}x{w.shape[3]}, {x.shape[1]} channels, {w.shape[0]} filters)"
+                        + forward_diagnosis(out, x, w, b, stride, pad),
                 given={"x": x, "w": w, "b": b}, hint=DEFINITION, rtol=1e-7, atol=1e-9)
 
 
@@ -315,12 +332,16 @@ def test_conv2d_backward_worked_example():
     w, b = np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), np.array([1.0])
     dx, dw, db, _, given_ = forward_and_backward(x, w, b, 1, 0, dout=np.ones((1, 1, 2, 2)))
     check_close(db, [4.0], problem="db must sum dout over the 4 output positions", given=given_, hint=BACKWARD)
+    flipped = " (yours is the right dw flipped: the kernel is not flipped, forwards or backwards)" \
+        if np.allclose(dw, [[[[24.0, 20.0], [12.0, 8.0]]]]) else ""
     check_close(dw, [[[[8.0, 12.0], [20.0, 24.0]]]],
-                problem="dw[p, q] must sum, over the windows, dout times the pixel that weight (p, q) saw",
+                problem="dw[p, q] must sum, over the windows, dout times the pixel that weight (p, q) saw" + flipped,
                 given=given_, hint=BACKWARD)
+    overwritten = "; yours has one window's share alone: where windows overlap their shares add up (+=), they do " \
+        "not overwrite each other" if dx[0, 0, 1, 1] in (1.0, 2.0, 3.0, 4.0) else ""
     check_close(dx, [[[[1.0, 3.0, 2.0], [4.0, 10.0, 6.0], [3.0, 7.0, 4.0]]]],
                 problem="dx of the docstring's example is wrong: the centre pixel is in all 4 windows and collects "
-                        "1 + 2 + 3 + 4 = 10", given=given_, hint=BACKWARD)
+                        "1 + 2 + 3 + 4 = 10" + overwritten, given=given_, hint=BACKWARD)
 
 
 def test_conv2d_backward_matches_pytorch_on_a_frozen_example():
@@ -330,7 +351,25 @@ def test_conv2d_backward_matches_pytorch_on_a_frozen_example():
                                            "pad 1, 2x3 kernels)", given=given_, hint=BACKWARD)
 
 
-def gradient_lesson(name, result, analytic, numerical, given_, n, positions):
+FLIPPED_BACKWARD = (" It is the gradient of a convolution with the kernel flipped upside down and left to right: "
+                    "the kernel is not flipped, forwards or backwards (cross-correlation, as in PyTorch).")
+
+
+def flipped_backward_note(name, got, x, w, b, stride, pad, dout):
+    """FLIPPED_BACKWARD when got is the gradient of the flipped-kernel convolution, else ""."""
+    if name == "dw":
+        loss, point = (lambda v: np.sum(reference_conv(x, v[:, :, ::-1, ::-1], b, stride, pad) * dout)), w
+    elif name == "dx":
+        loss, point = (lambda v: np.sum(reference_conv(v, w[:, :, ::-1, ::-1], b, stride, pad) * dout)), x
+    else:
+        return ""
+    got = np.asarray(got, dtype=np.float64)
+    if got.shape == point.shape and np.allclose(got, numerical_gradient(loss, point), rtol=1e-5, atol=1e-6):
+        return FLIPPED_BACKWARD
+    return ""
+
+
+def gradient_lesson(name, result, analytic, numerical, given_, n, positions, flipped=""):
     """Fail with the check's numbers and, where the ratio says it, the likely mistake."""
     hint = BACKWARD
     ratio = None
@@ -342,7 +381,7 @@ def gradient_lesson(name, result, analytic, numerical, given_, n, positions):
         elif abs(ratio - 1 / positions) < 1e-6 or abs(ratio - 1 / (n * positions)) < 1e-6:
             hint = "db is an average; it must be a sum: b[f] was added at every position of every image."
     fail(f"conv2d_backward's {name} is not the gradient of sum(conv2d(x, w, b) * dout): numerical gradient check "
-         f"{result}.", given=given_, got=analytic, expected=numerical, hint=hint)
+         f"{result}.{flipped}", given=given_, got=analytic, expected=numerical, hint=hint)
 
 
 GRADIENT_CASES = [  # (N, C, H, W, F, KH, KW, stride, pad)
@@ -366,7 +405,8 @@ def test_conv2d_backward_passes_numerical_gradient_checks(case):
         numerical = numerical_gradient(loss, point)
         result = check_gradient(loss, point, analytic, numerical=numerical)
         if not result:
-            gradient_lesson(name, result, np.asarray(analytic, dtype=np.float64), numerical, given_, n, positions)
+            gradient_lesson(name, result, np.asarray(analytic, dtype=np.float64), numerical, given_, n, positions,
+                            flipped_backward_note(name, analytic, x, w, b, stride, pad, dout))
 
 
 def test_conv2d_backward_db_sums_over_the_batch_and_every_position():
@@ -392,8 +432,12 @@ def test_conv2d_backward_adds_up_where_windows_overlap():
         fail(f"the centre pixel is in all 4 windows, so its gradient must add up their contributions, "
              f"1 + 2 + 3 + 4 = 10; got {dx[0, 0, 1, 1]:g}, one window's alone: windows that overlap add up (+=), "
              "they do not overwrite each other.", given=given_, got=dx, hint=BACKWARD)
+    flipped = flipped_backward_note("dx", dx, x, w, np.zeros(1), 1, 0, np.ones((1, 1, 2, 2)))
     check_close(dx, [[[[1.0, 3.0, 2.0], [4.0, 10.0, 6.0], [3.0, 7.0, 4.0]]]],
-                problem="where windows overlap, a pixel's gradient is the sum over every window it is part of",
+                problem="where windows overlap, a pixel's gradient is the sum over every window it is part of"
+                        + ("; yours adds up, but it is the gradient of a convolution with the kernel flipped: the "
+                           "kernel is not flipped, forwards or backwards (cross-correlation, as in PyTorch)"
+                           if flipped else ""),
                 given=given_, hint=BACKWARD)
 
 
@@ -404,8 +448,11 @@ def test_conv2d_backward_uses_the_stride():
     expected_dw = check_gradient(lambda v: np.sum(reference_conv(x, v, b, 2) * dout), w, dw)
     for name, result, got in (("dw", expected_dw, dw), ("dx", expected_dx, dx)):
         if not result:
-            fail(f"with stride 2, conv2d_backward's {name} is wrong ({result}): in the backward pass too, window "
-                 "(i, j) starts at row i*stride and column j*stride.", given=given_, got=got, hint=BACKWARD)
+            flipped = flipped_backward_note(name, got, x, w, b, 2, 0, dout)
+            fail(f"with stride 2, conv2d_backward's {name} is wrong ({result})"
+                 + (f".{flipped}" if flipped else
+                    ": in the backward pass too, window (i, j) starts at row i*stride and column j*stride."),
+                 given=given_, got=got, hint=BACKWARD)
 
 
 def test_conv2d_backward_gives_zero_to_pixels_no_window_reaches():

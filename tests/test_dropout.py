@@ -35,7 +35,15 @@ def run_dropout_forward(x, p_drop, seed=0, rng=None):
     """Call the learner's dropout_forward; check the pair it returns and that x is untouched."""
     original = x.copy()
     given_ = {"x": x, "p_drop": p_drop}
-    result = dropout_forward(x, p_drop, np.random.default_rng(seed) if rng is None else rng)
+    try:
+        result = dropout_forward(x, p_drop, np.random.default_rng(seed) if rng is None else rng)
+    except ValueError as error:
+        if p_drop != 0:
+            raise
+        fail(f"dropout_forward refused p_drop = 0 ({error}), but 0 is allowed: 0 <= p_drop < 1. p_drop = 0 means "
+             "that nothing is dropped.", given=given_,
+             hint="with p_drop = 0 every element is kept, and 1 / (1 - p_drop) = 1: the mask is all ones and out "
+                  "equals x. Only p_drop < 0, p_drop >= 1 and nan are refused.")
     check_unchanged({"x": original}, {"x": x}, "dropout_forward")
     if not isinstance(result, tuple) or len(result) != 2:
         fail(f"dropout_forward must return a pair (out, mask); it returned {type(result).__name__}"
@@ -62,6 +70,9 @@ def check_mask_values(mask, p_drop, given_):
             why = "the kept elements are 1 - p_drop: they must be divided by 1 - p_drop, not multiplied."
         elif p_drop > 0 and math.isclose(value, 1.0 / p_drop, rel_tol=1e-6):
             why = "the kept elements are 1 / p_drop: divide by the probability of keeping, 1 - p_drop."
+        elif p_drop == 0 and not math.isfinite(value):
+            why = (f"found {value:.6g}: a division by p_drop, which is 0 here? Divide by the probability of keeping, "
+                   "1 - p_drop.")
         else:
             why = f"found {value:.6g}."
         fail(f"every element of dropout's mask must be 0 or 1 / (1 - p_drop) = {scale:.6g}; {why}",
@@ -109,6 +120,10 @@ drop_probabilities = st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 0.9])
 def test_dropout_forward_worked_example_without_dropping():
     x = np.array([[1.0, -2.0, 3.0], [0.5, 0.0, -4.0]])
     out, mask = run_dropout_forward(x, 0.0)
+    if not np.all(np.isfinite(mask)):
+        fail("with p_drop = 0 nothing is dropped: the mask must be all ones; it holds non-finite values, as if "
+             "something were divided by p_drop = 0.", given={"x": x, "p_drop": 0.0}, got=mask,
+             hint="divide by the probability of keeping, 1 - p_drop (here 1), never by p_drop. " + INVERTED)
     check_close(mask, np.ones_like(x), problem="with p_drop = 0 nothing is dropped: the mask must be all ones",
                 given={"x": x, "p_drop": 0.0}, hint=KEEP_PROBABILITY + " " + INVERTED)
     check_close(out, x, problem="with p_drop = 0, out must equal x", given={"x": x, "p_drop": 0.0}, hint=INVERTED)

@@ -357,9 +357,16 @@ def test_adam_step_adds_eps_after_the_square_root():
     gradients = [[1e-4, -1e-3]]
     got, _ = adam_run([0.0, 0.0], gradients, lr=1.0)
     expected = reference_adam([0.0, 0.0], gradients, lr=1.0)[0][0]  # -g / (|g| + 1e-8)
+    diagnoses = [
+        (reference_adam([0.0, 0.0], gradients, lr=1.0, eps_inside=True)[0],
+         ": eps is added inside the square root; it goes after the square root, sqrt(v_hat) + eps (as in PyTorch)"),
+        (reference_adam([0.0, 0.0], gradients, lr=1.0, bias_correction=False)[0],
+         ": eps is in the right place, but the bias correction is missing (divide m by 1 - beta1^t and v by "
+         "1 - beta2^t)"),
+    ]
+    why = next((text for history, text in diagnoses if matches(got, history)), "")
     check_close(got[0], expected, rtol=1e-7, given={"grads": np.array(gradients[0]), "lr": 1.0, "eps": 1e-8},
-                problem="with tiny gradients, where eps matters, adam_step's first step is wrong: eps goes after the "
-                        "square root, sqrt(v_hat) + eps (as in PyTorch)", hint=ADAM)
+                problem="with tiny gradients, where eps matters, adam_step's first step is wrong" + why, hint=ADAM)
 
 
 def test_adam_step_with_a_zero_gradient_stays_finite():
@@ -383,6 +390,7 @@ def test_adam_step_follows_the_formula_over_several_steps(params, lr, beta1, bet
     state = adam_init(params)
     for grads in gradients:
         run_step(adam_step, params, grads, {"state['m']": state["m"], "state['v']": state["v"]}, state, lr, beta1, beta2)
+    check_step_count(state, len(gradients), params)
     for key in params:
         expected, m, v = reference_adam(start[key], [g[key] for g in gradients], lr, beta1, beta2)
         check_close(params[key], expected[-1], rtol=1e-7, atol=1e-9,
@@ -408,11 +416,23 @@ def test_adam_step_updates_params_and_state_in_place():
         fail("adam_step did not change the weight array the caller holds.", hint=IN_PLACE)
 
 
+def check_step_count(state, steps, params):
+    """state['t'] counts the calls of adam_step, whatever the number of parameters."""
+    if state["t"] != steps:
+        per_key = state["t"] == steps * len(params) and len(params) > 1
+        fail(f"after {steps} steps of adam_step on {len(params)} parameters {sorted(params)}, state['t'] must be "
+             f"{steps}; it is {state['t']!r}."
+             + (" It went up once per parameter: t counts the steps, not the parameters." if per_key else ""),
+             hint="increase state['t'] by 1 once per call of adam_step, before the loop over the parameters; every "
+                  "parameter's bias correction uses that same t. " + BIAS_CORRECTION)
+
+
 def test_adam_step_keeps_float32():
     params, grads = toy_params(np.float32), toy_grads(np.float32)
     state = adam_init(params)
     for _ in range(2):
         run_step(adam_step, params, grads, {"state['m']": state["m"], "state['v']": state["v"]}, state, 0.01)
+    check_step_count(state, 2, params)
     for key in params:
         check_dtype(params[key], np.float32, f"adam_step (params[{key!r}])")
         check_dtype(state["m"][key], np.float32, f"adam_step (state['m'][{key!r}])")

@@ -277,8 +277,14 @@ def test_maxpool_backward_uses_the_stride():
         dx, dout, given_ = forward_and_backward(x, size, stride, seed=size * 10 + stride)
         result = check_gradient(lambda v: np.sum(reference_pool(v, size, stride) * dout), x, dx)
         if not result:
-            fail(f"with size {size} and stride {stride}, maxpool_backward is wrong ({result}): in the backward "
-                 "pass too, window (i, j) starts at row i*stride and column j*stride (not i*size).",
+            # Every window sends its whole gradient to one position, so dx sums to dout's sum; writing with = where
+            # overlapping windows share a maximum loses some of it.
+            lost = stride < size and not np.isclose(float(np.sum(dx)), float(np.sum(dout)), rtol=1e-9, atol=1e-9)
+            why = (f"these windows overlap (stride {stride} < size {size}), and dx sums to {float(np.sum(dx)):.6g} "
+                   f"instead of dout's sum {float(np.sum(dout)):.6g}: a position that is the maximum of several "
+                   "windows must collect all their gradients (+=); = keeps only the last one." if lost else
+                   "in the backward pass too, window (i, j) starts at row i*stride and column j*stride (not i*size).")
+            fail(f"with size {size} and stride {stride}, maxpool_backward is wrong ({result}): {why}",
                  given=given_, got=dx, hint=BACKWARD)
 
 

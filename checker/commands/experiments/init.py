@@ -1,7 +1,7 @@
 """`kata experiment init`: naive random initialisation against He initialisation.
 
 Everything is the same in both arms (data, batch order, seed, learning rate, the training loop of
-checker.train); only the initial weights differ: random_init (W ~ 0.01 N(0, 1)) or he_init
+checker.training); only the initial weights differ: random_init (W ~ 0.01 N(0, 1)) or he_init
 (W ~ N(0, 2 / fan_in)). With one hidden layer the naive start costs the first few hundred
 iterations; with --depth 3 or more its signal shrinks at every layer and the loss stays at
 log 10 = 2.30, a uniform guess, while He's falls at once.
@@ -19,7 +19,11 @@ import textwrap
 import time
 from dataclasses import asdict, dataclass, replace
 
-from .. import train as training
+from ... import training
+
+from .. import train as train_command
+
+from ... import options
 from .common import format_cell, format_table, implementation, new_run_dir, run_or_clean_up
 
 ARMS = {"random": "random_init (scale 0.01)", "he": "he_init"}
@@ -90,7 +94,7 @@ def run_experiment(impl: str, dataset, config: training.TrainConfig, seeds: list
 
 
 def write_results(run_dir, results, config, seeds, impl, sizes, rows, table) -> list:
-    from .. import plots
+    from ... import plots
 
     figure_title = (f"He versus naive initialisation: {sizes}, batches of {config.batch_size}, "
                     f"lr {config.lr:g} ({config.lr_schedule}), {config.epochs} epochs, "
@@ -142,17 +146,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment init --seeds 3       mean and spread over three seeds\n"
         "  kata experiment init --solutions     the same with the reference implementation")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    training.add_model_arguments(parser, DEFAULTS)
-    parser.add_argument("--seeds", type=training.positive_int, default=1, metavar="K",
+    train_command.add_model_arguments(parser, DEFAULTS)
+    parser.add_argument("--seeds", type=options.positive_int, default=1, metavar="K",
                         help="repeat with K seeds (seed, seed+1, ...) and show mean and spread (default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    config = training.config_from_args(args, evals_per_epoch=DEFAULTS.evals_per_epoch,
+    config = train_command.config_from_args(args, evals_per_epoch=DEFAULTS.evals_per_epoch,
                                        first_epoch_eval_every=DEFAULTS.first_epoch_eval_every)
     impl = implementation(args, config, "kata experiment init")
-    from ..data import load_dataset
+    from ...data import load_dataset
 
     dataset = load_dataset(args.data_dir)
     seeds = list(range(args.seed, args.seed + args.seeds))
@@ -162,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
           f"lr {config.lr:g} ({config.lr_schedule}), batches of {config.batch_size}, "
           f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}.")
     run_dir = new_run_dir(args, "init")
-    results = run_or_clean_up(run_dir, training.run_learner_code, impl, run_experiment, impl, dataset,
+    results = run_or_clean_up(run_dir, train_command.run_learner_code, impl, run_experiment, impl, dataset,
                               config, seeds, lambda init, seed: ArmProgress(f"{ARMS[init]}, seed {seed}"))
     rows = table_rows(results)
     table = init_table(rows, list(ARMS))
@@ -175,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
                 if r.test_accuracy is None]
     if diverged:
         print(f"The loss of {', '.join(diverged)} stopped being finite: lower --lr (now {config.lr:g}).")
-    where = training.display_path(run_dir)
+    where = train_command.display_path(run_dir)
     print(f"\nFigure: {where}{figures[0].name}  (table: {EXPERIMENT_CSV}, {EXPERIMENT_JSON}); "
           f"{time.perf_counter() - started:.1f} s in all.")
     return 0

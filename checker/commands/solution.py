@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from . import cli
-from .errors import KataError
-from .progress import Progress
-from .runner import run_stages
-from .stages import ROOT, Stage
-from .stubgen import BEGIN, END
-from .term import Style, display_path
+from .. import cli
+from ..errors import KataError
+from ..progress import Progress
+from ..runner import run_stages
+from ..stages import ROOT, Stage
+from ..stubgen import BEGIN, END
+from ..term import Style, display_path
 
 DESCRIPTION = """\
 Show the reference solution of a stage you have passed, to compare it with yours: the body of each

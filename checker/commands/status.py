@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from . import cli, status_json
-from .errors import KataError
-from .progress import Progress, now, training_lock
-from .report import last_training_run, part_complete, part_one_passes, render_status
-from .runner import RunResult, run_stages
-from .stages import all_stages, stages_of_part
-from .term import Style
+from .. import cli, status_json
+from ..errors import KataError
+from ..progress import Progress, now, training_lock
+from ..report import last_training_run, part_complete, part_one_passes, render_status
+from ..runner import RunResult, run_stages
+from ..stages import all_stages, stages_of_part
+from ..term import Style
 
 DESCRIPTION = """\
 Run the stage suites in order on your code in exercises/ and show the progress report: the state of
@@ -77,14 +77,14 @@ def part_passes(result: RunResult, part: int) -> bool:
 
 def first_cnn(progress: Progress) -> bool:
     """True until a CNN of the learner's code has been trained once."""
-    from .closing import cnn_trained_before
+    from ..closing import cnn_trained_before
 
     return cnn_trained_before() is False
 
 
 def train_cnn_now() -> int:
     """The first time stages 13 and 14 pass: `kata train --model cnn`, then the closing comparison."""
-    from . import closing
+    from .. import closing
 
     print("\nStages 13 and 14 pass: training your CNN on MNIST (kata train --model cnn; "
           "kata --no-train skips this).", flush=True)

@@ -5,7 +5,7 @@
 
 Writes RUN_DIR/report.html, one self-contained file that works offline from file://: the run's
 summary, its figures (embedded as data URIs), and a drawing canvas. The page's JavaScript
-(checker/webpage.js, inlined) brings the drawing to MNIST's form exactly as `kata predict` does
+(checker/commands/webpage.js, inlined) brings the drawing to MNIST's form exactly as `kata predict` does
 (crop, fit 20x20, centre by mass in 28x28) and runs the run's network, whose weights are embedded
 as base64 float32 arrays. `kata train` writes the page at the end of every run.
 
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import train as training
-from .errors import KataError
-from .stages import ROOT
+from .. import training
+from ..errors import KataError
+from ..stages import ROOT
 
 PAGE_FILE = "report.html"
 SIDE = 28
@@ -79,7 +79,7 @@ def page_layers(params: dict, config: dict) -> tuple[list[tuple[np.ndarray, np.n
 
 def forward(layers: list[tuple[np.ndarray, np.ndarray]], images: np.ndarray) -> np.ndarray:
     """Probabilities (N, C) of images (N, 784): the reference forward pass of any depth."""
-    from .network import layered
+    from ..network import layered
 
     forward_pass, _ = layered("solutions")
     params = {f"{k}{l}": p for l, pair in enumerate(layers, 1) for k, p in zip("Wb", pair)}
@@ -100,7 +100,7 @@ def load_weights(run_dir: Path) -> dict:
 
 def sample_digits(layers, config: dict, dataset=None) -> tuple[list[dict], str]:
     """Test digits for the page: one read right per class, and the first few read wrong."""
-    from .data import load_dataset
+    from ..data import load_dataset
 
     if dataset is None:
         trained_on = config.get("data_dir")

@@ -22,9 +22,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from .. import parts as pieces
-from .. import train as training
-from ..errors import UsageError
+from ... import parts as pieces
+from ... import training
+from .. import train as train_command
+from ... import options
+from ...errors import UsageError
 from . import common
 
 FIGURE_FILE = "optimizers_experiment.png"
@@ -80,7 +82,7 @@ def plot(results, sweeps, threshold: float, title: str, folder) -> object:
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    from ..plots import _band, _epoch_axis, _save, running_mean
+    from ...plots import _band, _epoch_axis, _save, running_mean
 
     fig = Figure(figsize=(14, 9.5), layout="constrained")
     fig.suptitle(textwrap.fill(title, 140), fontsize=12)
@@ -135,13 +137,13 @@ def plot(results, sweeps, threshold: float, title: str, folder) -> object:
 def lr_grid(text: str) -> tuple[float, ...]:
     """A comma-separated list of positive learning rates, e.g. 0.05,0.1,0.2."""
     try:
-        return tuple(training.positive_float(part) for part in text.split(","))
+        return tuple(options.positive_float(part) for part in text.split(","))
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected positive numbers separated by commas, got {text!r}") from None
 
 
 def threshold_type(text: str) -> float:
-    value = training.fraction_below_one(text)
+    value = options.fraction_below_one(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected an accuracy between 0 and 1, e.g. 0.96, got {text}")
     return value
@@ -160,13 +162,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment optimizers --adam-lrs 0.001,0.003,0.01 --threshold 0.97\n"
         "  kata experiment optimizers --epochs 5 --seeds 5    longer, and more seeds")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    training.add_model_arguments(parser, DEFAULTS, lr=False)  # the sweeps give the learning rates
+    train_command.add_model_arguments(parser, DEFAULTS, lr=False)  # the sweeps give the learning rates
     # Caught, so that --lr is not taken for an abbreviation of --lr-schedule.
     parser.add_argument("--lr", default=None, help=argparse.SUPPRESS)
     common.add_seed_arguments(parser, SEEDS)
-    parser.add_argument("--train-size", type=training.positive_int, default=None, metavar="N",
+    parser.add_argument("--train-size", type=options.positive_int, default=None, metavar="N",
                         help="train on the first N training images (default: all 50,000)")
-    parser.add_argument("--validation-size", type=training.positive_int, default=VALIDATION_SIZE,
+    parser.add_argument("--validation-size", type=options.positive_int, default=VALIDATION_SIZE,
                         metavar="N", help=f"measure on the first N validation images, 16 times per epoch "
                                           f"(default {VALIDATION_SIZE:,}; 10,000 is all, and slower)")
     parser.add_argument("--threshold", type=threshold_type, default=THRESHOLD, metavar="ACC",
@@ -174,11 +176,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, grid in LR_GRIDS.items():
         parser.add_argument(f"--{name}-lrs", type=lr_grid, default=grid, metavar="LR1,LR2,...",
                             help=f"the learning rates of {name}'s sweep (default {','.join(map(str, grid))})")
-    parser.add_argument("--momentum", type=training.fraction_below_one, default=defaults.momentum, metavar="M",
+    parser.add_argument("--momentum", type=options.fraction_below_one, default=defaults.momentum, metavar="M",
                         help=f"of momentum (default {defaults.momentum:g})")
-    parser.add_argument("--beta1", type=training.fraction_below_one, default=defaults.beta1,
+    parser.add_argument("--beta1", type=options.fraction_below_one, default=defaults.beta1,
                         help=f"of adam (default {defaults.beta1:g})")
-    parser.add_argument("--beta2", type=training.fraction_below_one, default=defaults.beta2,
+    parser.add_argument("--beta2", type=options.fraction_below_one, default=defaults.beta2,
                         help=f"of adam (default {defaults.beta2:g})")
 
 
@@ -188,10 +190,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--lr: each optimiser's learning rate comes from its sweep on validation. "
                          "Give the rates to try with --sgd-lrs, --momentum-lrs and --adam-lrs. "
                          "See: kata experiment optimizers --help")
-    config = training.config_from_args(args, lr=1.0, evals_per_epoch=DEFAULTS.evals_per_epoch,
+    config = train_command.config_from_args(args, lr=1.0, evals_per_epoch=DEFAULTS.evals_per_epoch,
                                        first_epoch_eval_every=0)
     impl = common.implementation(args, replace(config, optimizer="adam"), "kata experiment optimizers")
-    from ..data import load_dataset
+    from ...data import load_dataset
 
     dataset = common.subset(load_dataset(args.data_dir), args.train_size, args.validation_size)
     seeds = common.seeds_of(args)
@@ -232,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(table))
     print(f"(mean +- sd over {len(seeds)} seeds; iterations are counted at the validation passes, "
           f"every {next(iter(results.values()))[0].history.evals[0][0]} iterations)")
-    where = training.display_path(run_dir)
+    where = train_command.display_path(run_dir)
     print(f"\nFigure: {where}{figure.name}  ({common.METRICS_FILE}, {common.TABLE_CSV}, {common.TABLE_TEXT}, "
           f"{common.CONFIG_FILE}); {time.perf_counter() - started:.1f} s ({cpu:.1f} s CPU) in all.")
     return 0

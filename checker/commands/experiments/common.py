@@ -2,7 +2,7 @@
 small validation sweeps; a figure, a metrics CSV, the config and a table.
 
 An experiment module says which arms it trains (a TrainConfig each, differing in one factor) and
-how to draw them; `Bench` trains them with checker.train's one loop. Within a seed, every arm starts
+how to draw them; `Bench` trains them with checker.training's one loop. Within a seed, every arm starts
 from the same weights and sees the same batches: both come from the seed alone (train.random_streams),
 whatever the arm changes. Sweeps pick a setting on the validation set; the test set is measured once
 per final run, at its end, never during a sweep.
@@ -20,10 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import train as training
-from ..data import Dataset, Split
-from ..errors import KataError
-from ..stages import ROOT
+from ... import training
+
+from .. import train as train_command
+
+from ... import options
+from ...data import Dataset, Split
+from ...errors import KataError
+from ...stages import ROOT
 
 METRICS_FILE = "metrics.csv"
 CONFIG_FILE = "config.json"
@@ -92,7 +96,7 @@ class Bench:
         watcher = (TrainSetWatcher(parts, self.dataset.train.images, self.targets("train"))
                    if self.measure_train else training.Silent())
         started = time.process_time()
-        result = training.run_learner_code(self.impl, training.train, parts, self.dataset, config, watcher)
+        result = train_command.run_learner_code(self.impl, training.train, parts, self.dataset, config, watcher)
         if result.stopped == "interrupted":
             raise KeyboardInterrupt
         cpu = time.process_time() - started
@@ -223,7 +227,7 @@ def implementation(args: argparse.Namespace, config: training.TrainConfig, comma
     """"solutions" with --solutions; else "exercises", once the stages the config uses pass."""
     if args.solutions:
         return "solutions"
-    training.require_passing_stages(config, command=command)
+    train_command.require_passing_stages(config, command=command)
     return "exercises"
 
 
@@ -241,7 +245,7 @@ def run_or_clean_up(run_dir: Path, experiment, *args):
 
 
 def add_seed_arguments(parser: argparse.ArgumentParser, seeds: int) -> None:
-    parser.add_argument("--seeds", type=training.positive_int, default=seeds, metavar="K",
+    parser.add_argument("--seeds", type=options.positive_int, default=seeds, metavar="K",
                         help=f"repeat every arm with K seeds (seed, seed+1, ...): mean +- sd (default {seeds})")
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .progress import Progress
-from .runner import run_stages
-from .stages import all_stages, part_title
-from .term import Style, display_path
+from ..progress import Progress
+from ..runner import run_stages
+from ..stages import all_stages, part_title
+from ..term import Style, display_path
 
 DESCRIPTION = """\
 List the stages in order, grouped by part (Part I, the core; the later parts go further and are

@@ -17,9 +17,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import KataError, UsageError
-from .status_json import STATES, load_status
-from .term import display_path
+from ..errors import KataError, UsageError
+from ..status_json import STATES, load_status
+from ..term import display_path
 
 CSV_FILE = "class-report.csv"
 PNG_FILE = "class-report.png"

@@ -1,8 +1,9 @@
-"""`kata experiment NAME`: controlled experiments, one module each, sharing checker.experiments.common.
+"""`kata experiment NAME`: controlled experiments, one module each, sharing checker.commands.experiments.common.
 
     init             random_init against he_init                                    (Part I)
     regularization   none, L2, dropout and both on a small training set             (stages 8, 9)
     optimizers       SGD, momentum and Adam from the same weights and batches       (stage 10)
+    depth            1, 2, 4 and 8 hidden layers, without and with batch norm       (stages 11, 12)
 
 Each module has add_arguments(parser) and run(args) -> exit code, as the kata's commands do.
 """
@@ -13,12 +14,13 @@ import argparse
 import importlib
 import textwrap
 
-from ..threads import with_blas_threads
+from ...threads import with_blas_threads
 
 EXPERIMENTS = {
     "init": "random_init (scale 0.01) against he_init",
     "regularization": "no regularisation, L2, dropout and both, on a small training set",
     "optimizers": "SGD, momentum and Adam, each with its learning rate tuned on validation",
+    "depth": "1, 2, 4 and 8 hidden layers, each without and with batch normalisation",
 }
 
 

@@ -19,9 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import train as training
-from .errors import KataError, UsageError
-from .stages import ROOT
+from .. import training
+
+from . import train as train_command
+
+from .. import options
+from ..errors import KataError, UsageError
+from ..stages import ROOT
 
 SIDE = 28  # MNIST images are SIDE x SIDE
 DIGIT_BOX = 20  # MNIST digits were scaled to fit this box, then centred in SIDE x SIDE
@@ -43,7 +47,7 @@ def newest_run(parent: Path) -> Path:
         if summary.get("stopped") != "diverged" and summary.get("learned") is not False:
             candidates.append((weights.stat().st_mtime, weights.parent.name, weights.parent))
     if not candidates:
-        raise KataError(f"there is no trained network in {training.display_path(parent)} yet. "
+        raise KataError(f"there is no trained network in {train_command.display_path(parent)} yet. "
                         f"Train one first: kata train (or kata train --solutions), or name a run "
                         f"folder with --run DIR.")
     return max(candidates)[2]
@@ -61,7 +65,7 @@ def load_run(run_dir: Path) -> tuple[dict, dict, dict]:
     run_dir = Path(run_dir)
     weights = run_dir / training.WEIGHTS_FILE
     if not weights.is_file():
-        raise KataError(f"{training.display_path(run_dir)} holds no {training.WEIGHTS_FILE}, so it is "
+        raise KataError(f"{train_command.display_path(run_dir)} holds no {training.WEIGHTS_FILE}, so it is "
                         f"not the folder of a training run. Name one written by kata train, "
                         f"e.g. --run runs/<time>-<name>, or leave --run out for the newest.")
     try:
@@ -72,6 +76,10 @@ def load_run(run_dir: Path) -> tuple[dict, dict, dict]:
     layers = sum(1 for key in params if key.startswith("W"))
     if layers == 0 or any(f"{k}{l}" not in params for l in range(1, layers + 1) for k in "Wb"):
         raise KataError(f"{weights} does not hold the weights W1, b1, ... of a network. Train again: kata train.")
+    normalisation = ("gamma", "beta", "running_mean", "running_var")
+    if "gamma1" in params and any(f"{k}{l}" not in params for l in range(1, layers) for k in normalisation):
+        raise KataError(f"{weights} holds batch normalisation for some hidden layers but not all of "
+                        f"gamma, beta, running_mean and running_var for each. Train again: kata train --batchnorm.")
     if not all(np.isfinite(p).all() for p in params.values()):
         raise KataError(f"the weights in {weights} are not finite (that run diverged). "
                         f"Use another run with --run DIR, or train again: kata train.")
@@ -166,12 +174,13 @@ def ascii_image(image: np.ndarray) -> list[str]:
 # --- the command -------------------------------------------------------------------------------
 
 def predict(params: dict, image: np.ndarray) -> np.ndarray:
-    """Probabilities (C,) for one image (784,), with the reference's forward pass of any depth,
-    or of the CNN when the weights are a CNN's (a 4-D W1)."""
-    from . import cnn
-    from .network import layered
+    """Probabilities (C,) for one image (784,), with the reference's forward pass in evaluation
+    mode: the CNN when the weights are a CNN's (a 4-D W1); otherwise any depth, with or without
+    batch normalisation (its running statistics); no dropout."""
+    from .. import cnn
+    from ..network import evaluation_forward
 
-    forward, _ = cnn.network("solutions") if cnn.is_cnn(params) else layered("solutions")
+    forward = cnn.network("solutions")[0] if cnn.is_cnn(params) else evaluation_forward("solutions", params)
     probs, _ = forward(params, image.reshape(1, -1).astype(np.float32))
     return probs[0]
 
@@ -189,9 +198,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("image", nargs="?", type=Path, help="a picture of one digit (PNG, JPEG, ...)")
     parser.add_argument("--index", type=int, metavar="N", help="use image N of the test set instead")
-    parser.add_argument("--run", type=training.folder_path, metavar="DIR",
+    parser.add_argument("--run", type=options.folder_path, metavar="DIR",
                         help="the run folder whose network to use (default: the newest in runs/)")
-    parser.add_argument("--data-dir", type=training.folder_path, metavar="DIR",
+    parser.add_argument("--data-dir", type=options.folder_path, metavar="DIR",
                         help="for --index: the folder of the IDX files (default: the run's)")
 
 
@@ -203,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
     params, config, summary = load_run(run_dir)
     true_label = None
     if args.index is not None:
-        from .data import load_dataset
+        from ..data import load_dataset
 
         trained_on = config.get("data_dir")
         # The run's own data folder, unless it is gone (a moved clone): then the shipped MNIST.
@@ -221,13 +230,13 @@ def run(args: argparse.Namespace) -> int:
         source = str(args.image)
     inputs = params["W1"].shape[0] if params["W1"].ndim == 2 else 784  # a CNN reads 28x28 images
     if image.size != inputs:
-        raise KataError(f"the network of {training.display_path(run_dir)} takes {inputs} "
+        raise KataError(f"the network of {train_command.display_path(run_dir)} takes {inputs} "
                         f"pixels, the image has {image.size}. Use a run trained on 28x28 images.")
 
     probs = predict(params, image)
     digit = int(probs.argmax())
     accuracy = summary.get("test_accuracy")
-    network = f"{training.display_path(run_dir)}" + (
+    network = f"{train_command.display_path(run_dir)}" + (
         f" (test accuracy {accuracy:.2%})" if isinstance(accuracy, float) else "")
     print(f"Network: {network}")
     print(f"Image:   {source}")

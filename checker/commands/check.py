@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 import threading
 
-from . import cli
-from .progress import Progress
-from .report import next_action
-from .runner import Cancelled, RunResult, StageResult, run_stages
-from .stages import Stage, all_stages, part_name
-from .term import Style, display_path
+from .. import cli
+from ..progress import Progress
+from ..report import next_action
+from ..runner import Cancelled, RunResult, StageResult, run_stages
+from ..stages import Stage, all_stages, part_name
+from ..term import Style, display_path
 
 DESCRIPTION = """\
 Run one stage's tests on your code with pytest's full output (every test by name, each failure

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import textwrap
 
-from . import cli
-from .progress import Progress
-from .runner import run_stages
-from .stages import Stage, all_stages
-from .term import Style, display_path, width
+from .. import cli
+from ..progress import Progress
+from ..runner import run_stages
+from ..stages import Stage, all_stages
+from ..term import Style, display_path, width
 
 DESCRIPTION = """\
 Show the next hint for a stage. Hints come in levels: first the idea, then the formula, then the

@@ -24,8 +24,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from .. import train as training
-from ..errors import UsageError
+from ... import training
+
+from .. import train as train_command
+
+from ... import options
+from ...errors import UsageError
 from . import common
 
 FIGURE_FILE = "regularization_experiment.png"
@@ -113,7 +117,7 @@ def plot(results, sweeps, title: str, folder) -> object:
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    from ..plots import _band, _save
+    from ...plots import _band, _save
 
     fig = Figure(figsize=(14, 9.5), layout="constrained")
     fig.suptitle(textwrap.fill(title, 140), fontsize=12)
@@ -193,11 +197,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment regularization --train-size 5000   less overfitting to fight\n"
         "  kata experiment regularization --l2-grid 1e-4,1e-3 --dropout-grid 0.2,0.4")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    training.add_model_arguments(parser, DEFAULTS)
+    train_command.add_model_arguments(parser, DEFAULTS)
     common.add_seed_arguments(parser, SEEDS)
-    parser.add_argument("--train-size", type=training.positive_int, default=TRAIN_SIZE, metavar="N",
+    parser.add_argument("--train-size", type=options.positive_int, default=TRAIN_SIZE, metavar="N",
                         help=f"train on the first N training images (default {TRAIN_SIZE:,})")
-    parser.add_argument("--validation-size", type=training.positive_int, default=VALIDATION_SIZE,
+    parser.add_argument("--validation-size", type=options.positive_int, default=VALIDATION_SIZE,
                         metavar="N", help=f"measure on the first N validation images, every epoch "
                                           f"(default {VALIDATION_SIZE:,}; 10,000 is all, and slower)")
     parser.add_argument("--l2-grid", type=grid, default=L2_GRID, metavar="L1,L2,...",
@@ -212,9 +216,9 @@ def run(args: argparse.Namespace) -> int:
     if any(p >= 1 for p in args.dropout_grid):
         raise UsageError(f"--dropout-grid {','.join(map(str, args.dropout_grid))}: a dropout "
                                   f"probability must be below 1. See: kata experiment regularization --help")
-    config = training.config_from_args(args, evals_per_epoch=1, first_epoch_eval_every=0)
+    config = train_command.config_from_args(args, evals_per_epoch=1, first_epoch_eval_every=0)
     impl = common.implementation(args, replace(config, l2=1.0, dropout=0.5), "kata experiment regularization")
-    from ..data import load_dataset
+    from ...data import load_dataset
 
     full = load_dataset(args.data_dir)
     dataset = common.subset(full, args.train_size, args.validation_size)
@@ -255,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(table))
     print(f"(mean +- sd over {len(seeds)} seeds; the gap is overfitting; train loss is the data loss alone)")
     print("\n".join(judged))
-    where = training.display_path(run_dir)
+    where = train_command.display_path(run_dir)
     print(f"\nFigure: {where}{figure.name}  ({common.METRICS_FILE}, {common.TABLE_CSV}, "
           f"{common.TABLE_TEXT}, {common.CONFIG_FILE}); {seconds} in all.")
     return 0

@@ -1,7 +1,8 @@
-"""`kata train`: train a digit classifier on MNIST with the learner's own functions.
+"""The kata's one training loop, which trains a digit classifier on MNIST with the learner's own
+functions (the command `kata train` is checker.commands.train).
 
-This is the kata's one training loop. It composes named pieces (`Parts`): the initialisation, the
-mini-batch order, the forward pass, the loss, the backward pass and the update step, each one a
+The loop composes named pieces (`Parts`): the initialisation, the mini-batch
+order, the forward pass, the loss, the backward pass and the update step, each one a
 function of the curriculum. A Part II option (L2, dropout, momentum or Adam, a deeper network)
 swaps one piece and keeps the loop; those pieces are in checker.parts.
 
@@ -14,14 +15,12 @@ summary.json and the figures of checker.plots.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import importlib
 import json
 import math
 import platform
 import sys
-import textwrap
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -30,11 +29,9 @@ from typing import Callable
 
 import numpy as np
 
+from . import network
 from . import parts as pieces  # the Part II pieces; `parts` names a Parts below
 from .errors import KataError
-from .stages import ROOT
-from .teach import learner_frame
-from .threads import with_blas_threads
 
 NUM_CLASSES = 10
 
@@ -48,7 +45,7 @@ class TrainConfig:
     # For the same time, a wider layer beats more epochs of a narrower one: 256 units reach about
     # 98.05% on average in 8 epochs, 384 units 98.16% in 6.
     hidden: int = 384  # units per hidden layer
-    depth: int = 1  # hidden layers; the learner's forward/backward serve 1, checker.network more
+    depth: int = 1  # hidden layers: stage 5's forward/backward serve 1, stage 11's deep_forward any
     epochs: int = 6
     batch_size: int = 64
     lr: float = 0.8  # learning rate at the start
@@ -65,6 +62,7 @@ class TrainConfig:
     momentum: float = 0.9  # of --optimizer momentum
     beta1: float = 0.9  # of --optimizer adam
     beta2: float = 0.999
+    batchnorm: bool = False  # batch normalisation after every hidden dense layer (stage 12)
     # Part III (checker.cnn): "mlp" (the network of Part I) or "cnn" (stages 13-14 with Part I's).
     model: str = "mlp"
     filters: tuple[int, ...] = (16, 32)  # of --model cnn: filters of each convolution layer
@@ -107,6 +105,7 @@ class Parts:
     train_forward: Callable | None = None
     penalty: Callable[[dict], float] | None = None
     penalty_gradient: Callable[[dict, dict], dict] | None = None
+    network: str = ""  # which functions make the forward and backward passes, for the learner
 
 
 LR_SCHEDULES = {
@@ -123,6 +122,7 @@ def load_parts(impl: str, config: TrainConfig) -> Parts:
     pieces.check_options(config)
     init_module = module("init")
     init = {"he": init_module.he_init, "random": init_module.random_init}[config.init]
+    optimizer = pieces.optimizer(impl, config.optimizer, config.momentum, config.beta1, config.beta2)
     train_forward = None
     if config.model == "cnn":
         from . import cnn
@@ -134,15 +134,24 @@ def load_parts(impl: str, config: TrainConfig) -> Parts:
                 impl, dropout=(dropout.dropout_forward, dropout.dropout_backward, config.dropout))
         else:
             forward, backward = cnn.network(impl)
-    elif config.dropout > 0:  # until stage 11: the checker composes the stage functions, any depth
+        source = "conv2d and maxpool (stages 13-14) with Part I's functions, chained by checker/cnn.py"
+    elif config.batchnorm:  # stage 12 inside a network the checker composes (deep_forward has no BN)
+        train_forward, forward, backward = network.batchnorm_network(impl, config.dropout)
+        init, optimizer = network.with_batchnorm(init), network.optimizing_trainable(optimizer)
+        source = "batchnorm_forward/backward (stage 12) in a network the checker chains from the stage functions"
+    elif (config.depth > 1 or config.dropout > 0) and network.learner_wrote_deep(impl):
+        train_forward, forward, backward = network.deep(impl, config.dropout)
+        source = "deep_forward and deep_backward (stage 11)"
+    elif config.dropout > 0:  # before stage 11: the checker composes the stage functions, any depth
         train_forward, forward, backward = pieces.dropout(impl, config.dropout)
+        source = "stage functions, chained by the checker (stage 11 does not pass yet)"
     elif config.depth == 1:
         backprop = module("backprop")
         forward, backward = backprop.forward, backprop.backward
+        source = "forward and backward (stage 5)"
     else:
-        from .network import layered
-
-        forward, backward = layered(impl)
+        forward, backward = network.layered(impl)
+        source = "stage functions, chained by the checker (stage 11 does not pass yet)"
     penalty, penalty_gradient = pieces.l2(impl, config.l2) if config.l2 > 0 else (None, None)
     descent = module("gradient_descent")
     return Parts(
@@ -152,11 +161,12 @@ def load_parts(impl: str, config: TrainConfig) -> Parts:
         forward=forward,
         loss=module("cross_entropy").cross_entropy,
         backward=backward,
-        optimizer=pieces.optimizer(impl, config.optimizer, config.momentum, config.beta1, config.beta2),
+        optimizer=optimizer,
         lr_at=LR_SCHEDULES[config.lr_schedule],
         train_forward=train_forward,
         penalty=penalty,
         penalty_gradient=penalty_gradient,
+        network=source,
     )
 
 
@@ -469,13 +479,23 @@ def write_json(path: Path, value: dict) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
 
 
-def architecture(config: TrainConfig, params: dict, num_inputs: int) -> dict:
-    """What config.json says of the network's shape: the MLP's layer sizes, or the CNN's layers."""
+def architecture(config: TrainConfig, parts: Parts, params: dict, num_inputs: int) -> dict:
+    """What config.json says of the network, so that kata predict and the web page rebuild it:
+    the CNN's layers, or the MLP's layer sizes, batch normalisation and saved arrays."""
     if config.model == "cnn":
         from .cnn import describe
 
         return {"architecture": describe(params)}
-    return {"layer_sizes": config.layer_sizes(num_inputs)}
+    return {
+        "layer_sizes": config.layer_sizes(num_inputs),
+        "network": {  # weights.npz holds every array named here
+            "layers": config.depth + 1,
+            "batchnorm": config.batchnorm,
+            "batchnorm_eps": network.BN_EPS if config.batchnorm else None,
+            "arrays": list(params),
+            "forward_backward": parts.network,
+        },
+    }
 
 
 def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: TrainResult,
@@ -490,7 +510,7 @@ def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: 
     write_json(run_dir / CONFIG_FILE, {
         **asdict(config),
         "impl": parts.impl,
-        **architecture(config, result.params, dataset.train.images.shape[1]),
+        **architecture(config, parts, result.params, dataset.train.images.shape[1]),
         "dataset": getattr(dataset, "name", "mnist"),
         "data_dir": str(getattr(dataset, "data_dir", "")),
         "train_examples": len(dataset.train.labels),
@@ -547,390 +567,3 @@ def mark_interrupted_while_saving(run_dir: Path, result: TrainResult) -> list[st
         "finished": False, "stopped": "interrupted",
         "message": f"stopped while the run was being saved; kept: {', '.join(kept) or 'nothing'}"})
     return kept
-
-
-# --- the command -------------------------------------------------------------------------------
-
-def require_passing_stages(config: TrainConfig | None = None, command: str = "kata train") -> None:
-    """kata train trains the learner's own network: every Part I stage must pass first, and the
-    stage of every Part II option that `config` turns on (stage 8 for --l2, 9 for --dropout,
-    10 for momentum and Adam). Plain training never waits for Part II."""
-    from .runner import first_unpassed_stage
-    from .stages import stage_of_module, stages_of_part
-
-    part_one = stages_of_part(1)
-    option_stages = []
-    for module in pieces.required_modules(config) if config else []:
-        stage = stage_of_module(module)
-        if stage is None:
-            raise KataError(f"{pieces.OPTION_OF_MODULE[module]} needs the stage {module}, which this version "
-                            f"of the kata does not have yet. Update the kata (git pull).")
-        option_stages.append(stage)
-    stage = first_unpassed_stage(impl="exercises", stages=[*part_one, *option_stages])
-    if stage is None:
-        return
-    if stage.part == 1:
-        raise KataError(
-            f"{stage.label} does not pass yet, and {command} builds your network from all "
-            f"{len(part_one)} stages of Part I. Finish it with: kata check {stage.id}  "
-            f"(to see the reference train meanwhile: {command} --solutions)")
-    option = pieces.OPTION_OF_MODULE[stage.module]
-    raise KataError(
-        f"{stage.label} does not pass yet, and {option} uses your {' and '.join(stage.tasks)} "
-        f"({stage.exercise}). Finish it with: kata check {stage.id}  (to try {option} on the "
-        f"reference meanwhile, add --solutions)")
-
-
-def run_learner_code(impl: str, function, *args):
-    """function(*args), turning a crash inside the learner's exercises/ into a KataError that
-    points at their file (the CLI would otherwise call it an internal error of the kata)."""
-    try:
-        return function(*args)
-    except Exception as error:  # noqa: BLE001 - anything the learner's functions may raise
-        frame = learner_frame(error, impl)
-        if impl != "exercises" or frame is None:
-            raise
-        module = Path(frame.filename).stem
-        raise KataError(
-            f"your {frame.name}() raised {type(error).__name__}: {error} (exercises/{module}.py, "
-            f"line {frame.lineno}) during training, although its tests pass. Check what it does "
-            f"with float32 mini-batches, the case training adds, then run: kata check {module}") from error
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value}")
-    return value
-
-
-def nonnegative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
-
-
-def fraction_below_one(text: str) -> float:
-    """A number in [0, 1): a dropout probability, a momentum, Adam's betas."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 up to, but not including, 1, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
-
-def seed_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a seed is a whole number of at least 0, got {value}")
-    return value
-
-
-def folder_path(text: str) -> Path:
-    """A folder option: an empty one would silently mean the current folder."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("the folder is empty: name one, e.g. runs/mine, or leave the option out")
-    return Path(text)
-
-
-def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
-                        lr_help: str | None = None, lr: bool = True) -> None:
-    """The options kata train and kata experiment share; lr_help: --lr defaults to None, resolved
-    by config_from_args; lr=False: no --lr (an experiment that sweeps it)."""
-    parser.add_argument("--hidden", type=positive_int, default=defaults.hidden, metavar="N",
-                        help=f"units per hidden layer (default {defaults.hidden})")
-    parser.add_argument("--depth", type=positive_int, default=defaults.depth, metavar="D",
-                        help=f"hidden layers (default {defaults.depth}: your forward/backward; "
-                             f"more uses a generalisation built from your stage functions)")
-    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, metavar="E",
-                        help=f"passes over the training set (default {defaults.epochs})")
-    parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
-                        metavar="B", help=f"examples per update (default {defaults.batch_size})")
-    if lr:
-        parser.add_argument("--lr", type=positive_float, default=None if lr_help else defaults.lr,
-                            help=lr_help or f"learning rate at the start (default {defaults.lr:g})")
-    parser.add_argument("--lr-schedule", choices=sorted(LR_SCHEDULES), default=defaults.lr_schedule,
-                        help=f"linear: decays to 0 by the last update; constant: stays "
-                             f"(default {defaults.lr_schedule})")
-    parser.add_argument("--seed", type=seed_int, default=defaults.seed,
-                        help=f"seed of the initial weights and the batch order (default {defaults.seed})")
-    parser.add_argument("--data-dir", type=folder_path, metavar="DIR",
-                        help="read the four IDX files from DIR instead of data/mnist/ "
-                             "(e.g. Fashion-MNIST)")
-    parser.add_argument("--out", type=folder_path, metavar="DIR", default=None,
-                        help="create the run folder in DIR (default runs/)")
-    parser.add_argument("--solutions", action="store_true",
-                        help="use the reference implementation instead of your exercises/")
-
-
-def filter_counts(text: str) -> tuple[int, ...]:
-    """--filters 8,16 -> (8, 16): filters per convolution layer."""
-    try:
-        counts = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, e.g. 8,16; got {text!r}") from None
-    if not counts or min(counts) < 1:
-        raise argparse.ArgumentTypeError(f"expected numbers of filters of at least 1, e.g. 8,16; got {text!r}")
-    return counts
-
-
-def add_part3_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
-    """--model cnn and its shape; --yes for long runs."""
-    from .cnn import CNN_DEFAULTS, CNN_LR
-
-    group = parser.add_argument_group("Part III options", textwrap.fill(
-        "--model cnn uses your conv2d and maxpool functions (stages 13 and 14, which must pass first) with "
-        "your relu, dense, softmax and cross-entropy functions: conv 3x3 (16 filters, pad 1), ReLU, pool 2; "
-        "conv 3x3 (32 filters, pad 1), ReLU, pool 2; dense to 128, ReLU; dense to 10. Its defaults differ from "
-        "the MLP's: "
-        + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in CNN_DEFAULTS.items() if k != "evals_per_epoch")
-        + ", --lr " + ", ".join(f"{lr:g} with {name}" for name, lr in CNN_LR.items()) + "."))
-    group.add_argument("--model", choices=("mlp", "cnn"), default=defaults.model,
-                       help=f"mlp: the network of Part I (and --depth); cnn: the convolutional network "
-                            f"(default {defaults.model})")
-    group.add_argument("--filters", type=filter_counts, default=None, metavar="F1,F2",
-                       help="of --model cnn: filters of each convolution layer, each followed by ReLU and "
-                            f"2x2 max-pooling (default {','.join(map(str, defaults.filters))})")
-    group.add_argument("--cnn-hidden", type=non_negative_int, default=None, metavar="N",
-                       help="of --model cnn: units of a dense ReLU layer between the last pooling and the "
-                            f"output; 0: none (default {CNN_DEFAULTS['cnn_hidden']})")
-    group.add_argument("--yes", action="store_true",
-                       help="train even when the run is estimated to take over 10 minutes, without asking")
-
-
-MODEL_OPTIONS = ("epochs", "optimizer", "lr_schedule")  # options whose default depends on --model
-
-
-def apply_model_defaults(args: argparse.Namespace) -> None:
-    """Fill the options left out (None) with the defaults of the chosen --model."""
-    from .cnn import CNN_DEFAULTS, CNN_LR
-
-    cnn = getattr(args, "model", "mlp") == "cnn"
-    for name in (*MODEL_OPTIONS, "evals_per_epoch"):
-        if getattr(args, name, None) is None and (cnn or name in MODEL_OPTIONS):
-            setattr(args, name, CNN_DEFAULTS[name] if cnn else getattr(TrainConfig, name))
-    if cnn and getattr(args, "lr", None) is None:
-        args.lr = CNN_LR[args.optimizer]
-    if cnn and getattr(args, "cnn_hidden", None) is None:
-        args.cnn_hidden = CNN_DEFAULTS["cnn_hidden"]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = TrainConfig()
-    parser.description = textwrap.fill(
-        "Train the digit classifier built from your own stage functions on MNIST: 50,000 training "
-        "images, 10,000 for validation (measured during training), 10,000 for the test (reported "
-        "once, at the end). Runs once all seven stages pass. Writes runs/<time>-<name>/ with "
-        "metrics.csv, config.json, weights.npz, summary.json and the plots.")
-    parser.epilog = (
-        "examples:\n"
-        "  kata train                      your network, default options\n"
-        "  kata train --solutions          the reference, to see the end result first\n"
-        "  kata train --init random        the naive initialisation instead of He's\n"
-        "  kata train --hidden 512 --epochs 20 --lr 0.2\n"
-        "  kata train --l2 1e-4 --dropout 0.2 --optimizer momentum   Part II options\n"
-        "  kata train --model cnn          the convolutional network of Part III\n"
-        "  kata train --data-dir /usr/share/datasets/fashion-mnist\n"
-        "then: kata predict --index 0, or kata predict my_digit.png")
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    add_model_arguments(parser, defaults, lr_help="learning rate at the start (default: "
-                        + ", ".join(f"{lr:g} with {name}" for name, lr in pieces.DEFAULT_LR.items()) + ")")
-    parser.add_argument("--init", choices=("he", "random"), default=defaults.init,
-                        help="he: he_init; random: random_init with scale 0.01 (default he)")
-    parser.add_argument("--name", default=None,
-                        help="name of the run folder after the time stamp (default: the implementation)")
-    pieces.add_arguments(parser, defaults)
-    add_part3_arguments(parser, defaults)
-    # Their defaults depend on --model (apply_model_defaults fills them in after parsing).
-    parser.set_defaults(**{name: None for name in MODEL_OPTIONS})
-    for action in parser._actions:
-        if action.dest in MODEL_OPTIONS and action.help:
-            action.help = action.help.rstrip(")") + "; --model cnn: see below)"
-
-
-def config_from_args(args: argparse.Namespace, **overrides) -> TrainConfig:
-    """The TrainConfig of the parsed options; an option left at None takes TrainConfig's default,
-    and --lr left out the default of the optimizer (parts.DEFAULT_LR)."""
-    values = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__
-              if getattr(args, name, None) is not None}
-    values.setdefault("lr", pieces.DEFAULT_LR[values.get("optimizer", TrainConfig.optimizer)])
-    return TrainConfig(**{**values, **overrides})
-
-
-# --- the time a run will take --------------------------------------------------------------------
-
-LONG_RUN_SECONDS = 600  # a longer estimate asks before training (or needs --yes off a terminal)
-
-
-def seconds_per_batch(parts: Parts, config: TrainConfig, dataset) -> float:
-    """Wall time of one forward + backward pass of a batch, with the run's own functions.
-
-    A few images are timed first: a loop version of conv2d can take a minute per batch, and then
-    that is known without waiting for a whole one. A fast implementation is timed on full batches.
-    """
-    params = initial_params(parts, config, dataset.train.images.shape[1])
-    images = dataset.train.images[:config.batch_size]
-    targets = one_hot_targets(parts.impl, dataset.train.labels[:config.batch_size])
-
-    def timed(count):
-        started = time.perf_counter()
-        _, cache = parts.forward(params, images[:count])
-        parts.backward(params, cache, targets[:count])
-        return time.perf_counter() - started
-
-    probe = min(4, config.batch_size)
-    per_batch = timed(probe) * config.batch_size / probe
-    if per_batch < 1.0:
-        per_batch = min(timed(config.batch_size) for _ in range(3))
-    return per_batch
-
-
-def estimated_run_seconds(per_batch: float, config: TrainConfig, dataset) -> float:
-    """Training updates plus the validation passes and the final test pass (a forward pass costs
-    about a third of forward + backward)."""
-    updates = math.ceil(len(dataset.train.labels) / config.batch_size) * config.epochs
-    evaluated = config.evals_per_epoch * config.epochs * len(dataset.validation.labels) + len(dataset.test.labels)
-    return per_batch * (updates + evaluated / config.batch_size / 3)
-
-
-def duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} minutes"
-    return f"{seconds / 3600:.1f} hours"
-
-
-IM2COL_ADVICE = ("A loop version of conv2d is right, but every multiplication is a Python step. The im2col "
-                 "idea at the top of exercises/conv.py (and kata hint conv, whose third level is the NumPy "
-                 "idiom) turns each convolution into one matrix product, hundreds of times faster; "
-                 "exercises/pool.py says the same for pooling.")
-
-
-def confirm_long_run(seconds: float, args: argparse.Namespace, ask=input) -> None:
-    """Go on if the run is short, --yes is given, or the learner says yes on a terminal."""
-    if seconds <= LONG_RUN_SECONDS or getattr(args, "yes", False):
-        return
-    if sys.stdin.isatty() and sys.stdout.isatty():
-        print(IM2COL_ADVICE)
-        answer = ask(f"Train anyway, for about {duration(seconds)}? [y/N] ")
-        if answer.strip().lower() in ("y", "yes"):
-            return
-        raise KataError("training not started. Speed up conv2d and maxpool, check them (kata check conv), "
-                        "then run kata train --model cnn again.")
-    raise KataError(f"this run would take about {duration(seconds)} with your functions, so it did not "
-                    f"start. {IM2COL_ADVICE} To train anyway, add --yes.")
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def display_path(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd())) + "/"
-    except ValueError:
-        return str(path) + "/"
-
-
-@with_blas_threads  # training and evaluation on one BLAS thread: see checker/threads.py
-def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
-    """`kata train`; stages_known_to_pass: the caller has just run every suite (kata status)."""
-    started = time.perf_counter()
-    apply_model_defaults(args)
-    pieces.check_optimizer_settings(args)
-    config = config_from_args(args)
-    impl = "solutions" if args.solutions else "exercises"
-    if not args.solutions and not (stages_known_to_pass and not pieces.required_modules(config)):
-        require_passing_stages(config)
-    from .data import load_dataset
-
-    dataset = load_dataset(args.data_dir)
-    parts = load_parts(impl, config)
-    if config.model == "cnn":
-        from .cnn import describe
-
-        sizes = describe(initial_params(parts, config, dataset.train.images.shape[1]))
-    else:
-        sizes = "-".join(map(str, config.layer_sizes(dataset.train.images.shape[1])))
-    who = "the reference implementation" if args.solutions else "your network"
-    if config.model == "cnn":
-        per_batch = run_learner_code(impl, seconds_per_batch, parts, config, dataset)
-        estimate = estimated_run_seconds(per_batch, config, dataset)
-        whose = "the reference's" if args.solutions else "your"
-        print(f"One batch of {config.batch_size} takes {per_batch:.3g} s with {whose} conv2d and maxpool functions "
-              f"(forward and backward): this run should take about {duration(estimate)}.")
-        confirm_long_run(estimate, args)
-    print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
-          f"{plural(config.epochs, 'epoch')}, batches of {config.batch_size}, lr {config.lr:g} "
-          f"({config.lr_schedule}), seed {config.seed}{pieces.describe(config)}.")
-    # Made before training, so that an unusable --out fails at once, not after the training.
-    run_dir = new_run_dir(args.out or ROOT / "runs", args.name or impl)
-    try:
-        result = run_learner_code(impl, train, parts, dataset, config, Progress())
-    except BaseException:
-        run_dir.rmdir()  # still empty
-        raise
-    if result.stopped == "interrupted":
-        print(f"\nStopped by Ctrl-C after {result.history.iterations} iterations; "
-              f"saving what there is so far.")
-    try:
-        summary = save_run(run_dir, parts, config, dataset, result, started)
-    except KeyboardInterrupt:  # a second Ctrl-C, or SIGTERM: keep what was saved, marked as such
-        kept = mark_interrupted_while_saving(run_dir, result)
-        print(f"\nStopped while saving the run: kept {', '.join(kept) or 'nothing but the summary'} in "
-              f"{display_path(run_dir)} (marked as interrupted in {SUMMARY_FILE}).")
-        return 130
-    where = display_path(run_dir)
-    if result.stopped == "diverged":
-        raise KataError(f"{result.message} The metrics and curves so far are in {where}")
-    failure = did_not_learn(result.history, config.lr) if result.stopped is None else None
-    if failure:
-        summary.update(learned=False, message=failure)
-        write_json(run_dir / SUMMARY_FILE, summary)
-        raise KataError(f"{failure} The run is kept in {where}; kata predict skips it unless named with --run.")
-    print(f"Test accuracy: {summary['test_accuracy']:.2%} on {len(dataset.test.labels):,} test "
-          f"images, after {plural(summary['epochs_completed'], 'epoch')}.")
-    if summary["l2_term"] is not None:
-        print(f"The training loss shown is the data loss (cross-entropy) alone, as in the plots; the "
-              f"L2 term 0.5 * {config.l2:g} * sum(W**2) adds {summary['l2_term']:.4f} to it at the end.")
-    print(f"Training took {result.train_seconds:.1f} s; the whole run {summary['wall_time_s']:.1f} s.")
-    print(f"Results in {where}: {METRICS_FILE}, {CONFIG_FILE}, {WEIGHTS_FILE}, {SUMMARY_FILE}")
-    print(f"  plots: {', '.join(summary['plots'])}")
-    from .webpage import display_file, write_page
-
-    print(f"Web page: {display_file(write_page(run_dir, dataset))}  (open it in a browser and draw a digit)")
-    print("Try it on a digit: kata predict --index 0  (or kata predict my_digit.png)")
-    return 130 if result.stopped == "interrupted" else 0

@@ -7,12 +7,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from . import cli
-from .errors import KataError, UsageError
-from .progress import Progress, kata_dir
-from .stages import ROOT, Stage
-from .stubgen import stub_for
-from .term import Style, display_path
+from .. import cli
+from ..errors import KataError, UsageError
+from ..progress import Progress, kata_dir
+from ..stages import ROOT, Stage
+from ..stubgen import stub_for
+from ..term import Style, display_path
 
 DESCRIPTION = """\
 Put a stage's stub back in exercises/, to start the stage over. Nothing is lost: your file is first

@@ -1,0 +1,335 @@
+"""`kata train`: train a digit classifier on MNIST with the learner's own functions.
+
+The options, the checks before training (the stages it needs, the time it will take) and what
+the command prints. The loop itself, its Parts and the run folder are checker.training's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from ..errors import KataError
+from ..options import positive_int, positive_float, seed_int, folder_path, filter_counts, non_negative_int
+from .. import parts as pieces
+from ..stages import ROOT
+from ..teach import learner_frame
+from ..threads import with_blas_threads
+from .. import training
+
+
+# --- the command -------------------------------------------------------------------------------
+
+def require_passing_stages(config: training.TrainConfig | None = None, command: str = "kata train") -> None:
+    """kata train trains the learner's own network: every Part I stage must pass first, and the
+    stage of every Part II option that `config` turns on (stage 8 for --l2, 9 for --dropout,
+    10 for momentum and Adam, 12 for --batchnorm). Plain training never waits for Part II."""
+    from ..runner import first_unpassed_stage
+    from ..stages import stage_of_module, stages_of_part
+
+    part_one = stages_of_part(1)
+    option_stages = []
+    for module in pieces.required_modules(config) if config else []:
+        stage = stage_of_module(module)
+        if stage is None:
+            raise KataError(f"{pieces.OPTION_OF_MODULE[module]} needs the stage {module}, which this version "
+                            f"of the kata does not have yet. Update the kata (git pull).")
+        option_stages.append(stage)
+    stage = first_unpassed_stage(impl="exercises", stages=[*part_one, *option_stages])
+    if stage is None:
+        return
+    if stage.part == 1:
+        raise KataError(
+            f"{stage.label} does not pass yet, and {command} builds your network from all "
+            f"{len(part_one)} stages of Part I. Finish it with: kata check {stage.id}  "
+            f"(to see the reference train meanwhile: {command} --solutions)")
+    option = pieces.OPTION_OF_MODULE[stage.module]
+    raise KataError(
+        f"{stage.label} does not pass yet, and {option} uses your {' and '.join(stage.tasks)} "
+        f"({stage.exercise}). Finish it with: kata check {stage.id}  (to try {option} on the "
+        f"reference meanwhile, add --solutions)")
+
+
+def run_learner_code(impl: str, function, *args):
+    """function(*args), turning a crash inside the learner's exercises/ into a KataError that
+    points at their file (the CLI would otherwise call it an internal error of the kata)."""
+    try:
+        return function(*args)
+    except Exception as error:  # noqa: BLE001 - anything the learner's functions may raise
+        frame = learner_frame(error, impl)
+        if impl != "exercises" or frame is None:
+            raise
+        module = Path(frame.filename).stem
+        raise KataError(
+            f"your {frame.name}() raised {type(error).__name__}: {error} (exercises/{module}.py, "
+            f"line {frame.lineno}) during training, although its tests pass. Check what it does "
+            f"with float32 mini-batches, the case training adds, then run: kata check {module}") from error
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, defaults: training.TrainConfig,
+                        lr_help: str | None = None, lr: bool = True) -> None:
+    """The options kata train and kata experiment share; lr_help: --lr defaults to None, resolved
+    by config_from_args; lr=False: no --lr (an experiment that sweeps it)."""
+    parser.add_argument("--hidden", type=positive_int, default=defaults.hidden, metavar="N",
+                        help=f"units per hidden layer (default {defaults.hidden})")
+    parser.add_argument("--depth", type=positive_int, default=defaults.depth, metavar="D",
+                        help=f"hidden layers (default {defaults.depth}: your stage-5 forward/backward; "
+                             f"more: your deep_forward/deep_backward once stage 11 passes, before "
+                             f"that your stage functions chained by the checker)")
+    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, metavar="E",
+                        help=f"passes over the training set (default {defaults.epochs})")
+    parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
+                        metavar="B", help=f"examples per update (default {defaults.batch_size})")
+    if lr:
+        parser.add_argument("--lr", type=positive_float, default=None if lr_help else defaults.lr,
+                            help=lr_help or f"learning rate at the start (default {defaults.lr:g})")
+    parser.add_argument("--lr-schedule", choices=sorted(training.LR_SCHEDULES), default=defaults.lr_schedule,
+                        help=f"linear: decays to 0 by the last update; constant: stays "
+                             f"(default {defaults.lr_schedule})")
+    parser.add_argument("--seed", type=seed_int, default=defaults.seed,
+                        help=f"seed of the initial weights and the batch order (default {defaults.seed})")
+    parser.add_argument("--data-dir", type=folder_path, metavar="DIR",
+                        help="read the four IDX files from DIR instead of data/mnist/ "
+                             "(e.g. Fashion-MNIST)")
+    parser.add_argument("--out", type=folder_path, metavar="DIR", default=None,
+                        help="create the run folder in DIR (default runs/)")
+    parser.add_argument("--solutions", action="store_true",
+                        help="use the reference implementation instead of your exercises/")
+
+
+def add_part3_arguments(parser: argparse.ArgumentParser, defaults: training.TrainConfig) -> None:
+    """--model cnn and its shape; --yes for long runs."""
+    from ..cnn import CNN_DEFAULTS, CNN_LR
+
+    group = parser.add_argument_group("Part III options", textwrap.fill(
+        "--model cnn uses your conv2d and maxpool functions (stages 13 and 14, which must pass first) with "
+        "your relu, dense, softmax and cross-entropy functions: conv 3x3 (16 filters, pad 1), ReLU, pool 2; "
+        "conv 3x3 (32 filters, pad 1), ReLU, pool 2; dense to 128, ReLU; dense to 10. Its defaults differ from "
+        "the MLP's: "
+        + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in CNN_DEFAULTS.items() if k != "evals_per_epoch")
+        + ", --lr " + ", ".join(f"{lr:g} with {name}" for name, lr in CNN_LR.items()) + "."))
+    group.add_argument("--model", choices=("mlp", "cnn"), default=defaults.model,
+                       help=f"mlp: the network of Part I (and --depth); cnn: the convolutional network "
+                            f"(default {defaults.model})")
+    group.add_argument("--filters", type=filter_counts, default=None, metavar="F1,F2",
+                       help="of --model cnn: filters of each convolution layer, each followed by ReLU and "
+                            f"2x2 max-pooling (default {','.join(map(str, defaults.filters))})")
+    group.add_argument("--cnn-hidden", type=non_negative_int, default=None, metavar="N",
+                       help="of --model cnn: units of a dense ReLU layer between the last pooling and the "
+                            f"output; 0: none (default {CNN_DEFAULTS['cnn_hidden']})")
+    group.add_argument("--yes", action="store_true",
+                       help="train even when the run is estimated to take over 10 minutes, without asking")
+
+
+MODEL_OPTIONS = ("epochs", "optimizer", "lr_schedule")  # options whose default depends on --model
+
+
+def apply_model_defaults(args: argparse.Namespace) -> None:
+    """Fill the options left out (None) with the defaults of the chosen --model."""
+    from ..cnn import CNN_DEFAULTS, CNN_LR
+
+    cnn = getattr(args, "model", "mlp") == "cnn"
+    for name in (*MODEL_OPTIONS, "evals_per_epoch"):
+        if getattr(args, name, None) is None and (cnn or name in MODEL_OPTIONS):
+            setattr(args, name, CNN_DEFAULTS[name] if cnn else getattr(training.TrainConfig, name))
+    if cnn and getattr(args, "lr", None) is None:
+        args.lr = CNN_LR[args.optimizer]
+    if cnn and getattr(args, "cnn_hidden", None) is None:
+        args.cnn_hidden = CNN_DEFAULTS["cnn_hidden"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = training.TrainConfig()
+    parser.description = textwrap.fill(
+        "Train the digit classifier built from your own stage functions on MNIST: 50,000 training "
+        "images, 10,000 for validation (measured during training), 10,000 for the test (reported "
+        "once, at the end). Runs once all seven stages pass. Writes runs/<time>-<name>/ with "
+        "metrics.csv, config.json, weights.npz, summary.json and the plots.")
+    parser.epilog = (
+        "examples:\n"
+        "  kata train                      your network, default options\n"
+        "  kata train --solutions          the reference, to see the end result first\n"
+        "  kata train --init random        the naive initialisation instead of He's\n"
+        "  kata train --hidden 512 --epochs 20 --lr 0.2\n"
+        "  kata train --l2 1e-4 --dropout 0.2 --optimizer momentum   Part II options\n"
+        "  kata train --model cnn          the convolutional network of Part III\n"
+        "  kata train --data-dir /usr/share/datasets/fashion-mnist\n"
+        "then: kata predict --index 0, or kata predict my_digit.png")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    add_model_arguments(parser, defaults, lr_help="learning rate at the start (default: "
+                        + ", ".join(f"{lr:g} with {name}" for name, lr in pieces.DEFAULT_LR.items()) + ")")
+    parser.add_argument("--init", choices=("he", "random"), default=defaults.init,
+                        help="he: he_init; random: random_init with scale 0.01 (default he)")
+    parser.add_argument("--name", default=None,
+                        help="name of the run folder after the time stamp (default: the implementation)")
+    pieces.add_arguments(parser, defaults)
+    add_part3_arguments(parser, defaults)
+    # Their defaults depend on --model (apply_model_defaults fills them in after parsing).
+    parser.set_defaults(**{name: None for name in MODEL_OPTIONS})
+    for action in parser._actions:
+        if action.dest in MODEL_OPTIONS and action.help:
+            action.help = action.help.rstrip(")") + "; --model cnn: see below)"
+
+
+def config_from_args(args: argparse.Namespace, **overrides) -> training.TrainConfig:
+    """The TrainConfig of the parsed options; an option left at None takes TrainConfig's default,
+    and --lr left out the default of the optimizer (parts.DEFAULT_LR)."""
+    values = {name: getattr(args, name) for name in training.TrainConfig.__dataclass_fields__
+              if getattr(args, name, None) is not None}
+    values.setdefault("lr", pieces.DEFAULT_LR[values.get("optimizer", training.TrainConfig.optimizer)])
+    return training.TrainConfig(**{**values, **overrides})
+
+
+# --- the time a run will take --------------------------------------------------------------------
+
+LONG_RUN_SECONDS = 600  # a longer estimate asks before training (or needs --yes off a terminal)
+
+
+def seconds_per_batch(parts: training.Parts, config: training.TrainConfig, dataset) -> float:
+    """Wall time of one forward + backward pass of a batch, with the run's own functions.
+
+    A few images are timed first: a loop version of conv2d can take a minute per batch, and then
+    that is known without waiting for a whole one. A fast implementation is timed on full batches.
+    """
+    params = training.initial_params(parts, config, dataset.train.images.shape[1])
+    images = dataset.train.images[:config.batch_size]
+    targets = training.one_hot_targets(parts.impl, dataset.train.labels[:config.batch_size])
+
+    def timed(count):
+        started = time.perf_counter()
+        _, cache = parts.forward(params, images[:count])
+        parts.backward(params, cache, targets[:count])
+        return time.perf_counter() - started
+
+    probe = min(4, config.batch_size)
+    per_batch = timed(probe) * config.batch_size / probe
+    if per_batch < 1.0:
+        per_batch = min(timed(config.batch_size) for _ in range(3))
+    return per_batch
+
+
+def estimated_run_seconds(per_batch: float, config: training.TrainConfig, dataset) -> float:
+    """Training updates plus the validation passes and the final test pass (a forward pass costs
+    about a third of forward + backward)."""
+    updates = math.ceil(len(dataset.train.labels) / config.batch_size) * config.epochs
+    evaluated = config.evals_per_epoch * config.epochs * len(dataset.validation.labels) + len(dataset.test.labels)
+    return per_batch * (updates + evaluated / config.batch_size / 3)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:.1f} hours"
+
+
+IM2COL_ADVICE = ("A loop version of conv2d or maxpool is right, but every step of its loops is a Python step; "
+                 "either one alone can make a run this long. For conv2d, the im2col idea at the top of "
+                 "exercises/conv.py (and kata hint conv, whose third level is the NumPy idiom) turns each "
+                 "convolution into one matrix product, hundreds of times faster; for maxpool, the reshape or "
+                 "window-view idea at the top of exercises/pool.py (kata hint pool) pools a whole batch at once.")
+
+
+def confirm_long_run(seconds: float, args: argparse.Namespace, ask=input) -> None:
+    """Go on if the run is short, --yes is given, or the learner says yes on a terminal."""
+    if seconds <= LONG_RUN_SECONDS or getattr(args, "yes", False):
+        return
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        print(IM2COL_ADVICE)
+        answer = ask(f"Train anyway, for about {duration(seconds)}? [y/N] ")
+        if answer.strip().lower() in ("y", "yes"):
+            return
+        raise KataError("training not started. Speed up conv2d and maxpool, check them (kata check conv), "
+                        "then run kata train --model cnn again.")
+    raise KataError(f"this run would take about {duration(seconds)} with your functions, so it did not "
+                    f"start. {IM2COL_ADVICE} To train anyway, add --yes.")
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd())) + "/"
+    except ValueError:
+        return str(path) + "/"
+
+
+@with_blas_threads  # training and evaluation on one BLAS thread: see checker/threads.py
+def run(args: argparse.Namespace, *, stages_known_to_pass: bool = False) -> int:
+    """`kata train`; stages_known_to_pass: the caller has just run every suite (kata status)."""
+    started = time.perf_counter()
+    apply_model_defaults(args)
+    pieces.check_optimizer_settings(args)
+    config = config_from_args(args)
+    impl = "solutions" if args.solutions else "exercises"
+    if not args.solutions and not (stages_known_to_pass and not pieces.required_modules(config)):
+        require_passing_stages(config)
+    from ..data import load_dataset
+
+    dataset = load_dataset(args.data_dir)
+    parts = training.load_parts(impl, config)
+    if config.model == "cnn":
+        from ..cnn import describe
+
+        sizes = describe(training.initial_params(parts, config, dataset.train.images.shape[1]))
+    else:
+        sizes = "-".join(map(str, config.layer_sizes(dataset.train.images.shape[1])))
+    who = "the reference implementation" if args.solutions else "your network"
+    if config.model == "cnn":
+        per_batch = run_learner_code(impl, seconds_per_batch, parts, config, dataset)
+        estimate = estimated_run_seconds(per_batch, config, dataset)
+        whose = "the reference's" if args.solutions else "your"
+        probed = f", timed on {min(4, config.batch_size)} images" if per_batch >= 1.0 else ""  # see seconds_per_batch
+        print(f"One batch of {config.batch_size} takes about {per_batch:.3g} s with {whose} conv2d and maxpool "
+              f"functions (forward and backward{probed}): this run should take about {duration(estimate)}.")
+        confirm_long_run(estimate, args)
+    print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
+          f"{plural(config.epochs, 'epoch')}, batches of {config.batch_size}, lr {config.lr:g} "
+          f"({config.lr_schedule}), seed {config.seed}{pieces.describe(config)}.")
+    if config.depth > 1 or config.dropout > 0 or config.batchnorm:
+        print(f"Forward and backward passes: {'the reference' if args.solutions else 'your'} {parts.network}.")
+    # Made before training, so that an unusable --out fails at once, not after the training.
+    run_dir = training.new_run_dir(args.out or ROOT / "runs", args.name or impl)
+    try:
+        result = run_learner_code(impl, training.train, parts, dataset, config, training.Progress())
+    except BaseException:
+        run_dir.rmdir()  # still empty
+        raise
+    if result.stopped == "interrupted":
+        print(f"\nStopped by Ctrl-C after {result.history.iterations} iterations; "
+              f"saving what there is so far.")
+    try:
+        summary = training.save_run(run_dir, parts, config, dataset, result, started)
+    except KeyboardInterrupt:  # a second Ctrl-C, or SIGTERM: keep what was saved, marked as such
+        kept = training.mark_interrupted_while_saving(run_dir, result)
+        print(f"\nStopped while saving the run: kept {', '.join(kept) or 'nothing but the summary'} in "
+              f"{display_path(run_dir)} (marked as interrupted in {training.SUMMARY_FILE}).")
+        return 130
+    where = display_path(run_dir)
+    if result.stopped == "diverged":
+        raise KataError(f"{result.message} The metrics and curves so far are in {where}")
+    failure = training.did_not_learn(result.history, config.lr) if result.stopped is None else None
+    if failure:
+        summary.update(learned=False, message=failure)
+        training.write_json(run_dir / training.SUMMARY_FILE, summary)
+        raise KataError(f"{failure} The run is kept in {where}; kata predict skips it unless named with --run.")
+    print(f"Test accuracy: {summary['test_accuracy']:.2%} on {len(dataset.test.labels):,} test "
+          f"images, after {plural(summary['epochs_completed'], 'epoch')}.")
+    if summary["l2_term"] is not None:
+        print(f"The training loss shown is the data loss (cross-entropy) alone, as in the plots; the "
+              f"L2 term 0.5 * {config.l2:g} * sum(W**2) adds {summary['l2_term']:.4f} to it at the end.")
+    print(f"Training took {result.train_seconds:.1f} s; the whole run {summary['wall_time_s']:.1f} s.")
+    print(f"Results in {where}: {training.METRICS_FILE}, {training.CONFIG_FILE}, {training.WEIGHTS_FILE}, {training.SUMMARY_FILE}")
+    print(f"  plots: {', '.join(summary['plots'])}")
+    from .webpage import display_file, write_page
+
+    print(f"Web page: {display_file(write_page(run_dir, dataset))}  (open it in a browser and draw a digit)")
+    print("Try it on a digit: kata predict --index 0  (or kata predict my_digit.png)")
+    return 130 if result.stopped == "interrupted" else 0
