@@ -91,7 +91,8 @@ def test_the_cnn_has_its_own_defaults_and_explicit_options_win():
     mine = config("--model", "cnn", "--epochs", "3", "--optimizer", "sgd", "--filters", "4,8,8", "--cnn-hidden", "0")
     assert (mine.epochs, mine.optimizer, mine.lr, mine.filters, mine.cnn_hidden) == (
         3, "sgd", cnn.CNN_LR["sgd"], (4, 8, 8), 0)
-    assert config("--cnn-hidden", "64").cnn_hidden == 64  # given, it is kept (the MLP does not use it)
+    with pytest.raises(KataError, match="--cnn-hidden shapes the CNN"):  # the MLP would ignore it
+        config("--cnn-hidden", "64")
     assert config("--model", "cnn", "--lr", "0.5").lr == 0.5
 
 
@@ -185,3 +186,20 @@ def test_the_first_time_part_three_passes_kata_trains_the_cnn_and_closes(monkeyp
     out = capsys.readouterr().out
     assert "Stages 13 and 14 pass: training your CNN" in out and "kata --no-train skips this" in out
     assert out.rstrip().endswith("The curriculum is complete.")
+
+
+@pytest.mark.parametrize("argv, named", [
+    (("--model", "cnn", "--depth", "3"), "--depth shapes the MLP"),
+    (("--model", "cnn", "--hidden", "100", "--batchnorm"), "--hidden, --batchnorm shape the MLP"),
+    (("--cnn-hidden", "64"), "--cnn-hidden shapes the CNN's dense layer"),
+])
+def test_an_option_of_the_other_model_is_a_usage_error_not_ignored(argv, named):
+    args = parse("train", "--solutions", *argv)
+    with pytest.raises(KataError) as error:
+        train_command.apply_model_defaults(args)
+    assert error.value.exit_code == 2 and named in str(error.value)
+
+
+def test_the_default_options_of_either_model_pass():
+    for argv in ((), ("--model", "cnn"), ("--model", "cnn", "--cnn-hidden", "0", "--hidden", "384")):
+        train_command.apply_model_defaults(parse("train", "--solutions", *argv))

@@ -13,7 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from ..errors import KataError
+from ..errors import KataError, UsageError
 from ..options import positive_int, positive_float, seed_int, folder_path, filter_counts, non_negative_int
 from .. import parts as pieces
 from ..stages import ROOT
@@ -133,6 +133,7 @@ def apply_model_defaults(args: argparse.Namespace) -> None:
     from ..cnn import CNN_DEFAULTS, CNN_LR
 
     cnn = getattr(args, "model", "mlp") == "cnn"
+    reject_other_models_options(args, cnn)
     for name in (*MODEL_OPTIONS, "evals_per_epoch"):
         if getattr(args, name, None) is None and (cnn or name in MODEL_OPTIONS):
             setattr(args, name, CNN_DEFAULTS[name] if cnn else getattr(training.TrainConfig, name))
@@ -140,6 +141,21 @@ def apply_model_defaults(args: argparse.Namespace) -> None:
         args.lr = CNN_LR[args.optimizer]
     if cnn and getattr(args, "cnn_hidden", None) is None:
         args.cnn_hidden = CNN_DEFAULTS["cnn_hidden"]
+
+
+def reject_other_models_options(args: argparse.Namespace, cnn: bool) -> None:
+    """An option of the other --model would be ignored without a word: say so instead (exit 2)."""
+    if cnn:
+        mlp_only = [("--depth", getattr(args, "depth", 1) != 1),
+                    ("--hidden", getattr(args, "hidden", training.TrainConfig.hidden) != training.TrainConfig.hidden),
+                    ("--batchnorm", bool(getattr(args, "batchnorm", False)))]
+        given = [name for name, used in mlp_only if used]
+        if given:
+            raise UsageError(f"{', '.join(given)} shape{'s' if len(given) == 1 else ''} the MLP, not --model cnn. "
+                             f"The CNN's layers are set with --filters and --cnn-hidden. See: kata train --help")
+    elif getattr(args, "cnn_hidden", None) is not None:
+        raise UsageError("--cnn-hidden shapes the CNN's dense layer: use it with --model cnn, or --hidden for "
+                         "the MLP. See: kata train --help")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
