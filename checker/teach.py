@@ -260,3 +260,23 @@ def check_unchanged(before: dict, after: dict, func: str):
                 hint="an in-place operation (x[...] = ..., x -= ..., np.exp(x, out=x)) on an argument "
                      "changes the caller's array; compute into a new array instead.",
             )
+
+
+def expect_value_error(call, func: str, what: str, offending: str | None, given: dict | None = None, *,
+                       hint: str | None = None):
+    """call() must raise ValueError, with `offending` (the bad value as text; None: any message) in
+    its message; a Lesson naming func and what was wrong otherwise."""
+    try:
+        result = call()
+    except ValueError as error:
+        if offending is not None and offending not in str(error):
+            fail(f"{func} raised ValueError for {what}, but its message does not name the bad value "
+                 f"{offending}: {str(error)!r}.", given=given, hint=hint)
+        return
+    except (NotImplementedError, Lesson):
+        raise
+    except Exception as error:  # noqa: BLE001 - any other exception is the lesson
+        fail(f"{func} must raise ValueError for {what}; it raised {type(error).__name__}: {error}.",
+             given=given, hint=hint)
+    fail(f"{func} must raise ValueError for {what}; it returned {type(result).__name__} instead.", given=given,
+         hint=hint)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from checker.gradcheck import check_gradient
-from checker.teach import (check_close, check_dtype, check_shape, check_unchanged, fail, learner_function,
+from checker.teach import (check_close, expect_value_error, check_dtype, check_shape, check_unchanged, fail, learner_function,
                            returned_array, show)
 
 batchnorm_forward = learner_function("batchnorm", "batchnorm_forward")
@@ -304,26 +304,12 @@ def test_batchnorm_forward_keeps_float32():
     check_dtype(out, np.float32, "batchnorm_forward in evaluation mode", given={"x": x})
 
 
-def expect_value_error(call, what, needle, hint):
-    try:
-        call()
-    except NotImplementedError:
-        raise
-    except ValueError as error:
-        if needle not in str(error):
-            fail(f"batchnorm_forward raised ValueError for {what}, but its message does not name the bad value "
-                 f"({needle}): {error}", hint=hint)
-        return
-    except Exception as error:  # noqa: BLE001
-        fail(f"batchnorm_forward must raise ValueError for {what}; it raised {type(error).__name__}: {error}",
-             hint=hint)
-    fail(f"batchnorm_forward must raise ValueError for {what}; it returned normally.", hint=hint)
 
 
 def test_batchnorm_forward_rejects_a_batch_of_one_in_training_mode():
     x, gamma, beta, running = make_case(8, n=1, d=3)
-    expect_value_error(lambda: batchnorm_forward(x, gamma, beta, running), "a training batch of N = 1", "1",
-                       "the variance of one example is 0, and N/(N-1) divides by zero: raise ValueError(f\"... "
+    expect_value_error(lambda: batchnorm_forward(x, gamma, beta, running), "batchnorm_forward",
+                       "a training batch of N = 1", "1", hint="the variance of one example is 0, and N/(N-1) divides by zero: raise ValueError(f\"... "
                        "N = {n}\") when training with N < 2.")
 
 
@@ -339,8 +325,8 @@ def test_batchnorm_forward_rejects_bad_arguments(case):
         options, needle = {"momentum": 1.5}, "1.5"
     else:
         options, needle = {"eps": 0.0}, "0"
-    expect_value_error(lambda: batchnorm_forward(x, gamma, beta, running, **options), case, needle,
-                       "check the arguments first: x 2-D (N, D); gamma, beta and the running arrays (D,); "
+    expect_value_error(lambda: batchnorm_forward(x, gamma, beta, running, **options), "batchnorm_forward", case,
+                       needle, hint="check the arguments first: x 2-D (N, D); gamma, beta and the running arrays (D,); "
                        "0 <= momentum <= 1; eps > 0. Name the bad value in the message.")
 
 

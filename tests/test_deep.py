@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from checker.gradcheck import check_gradient
-from checker.teach import (check_close, check_dtype, check_shape, check_unchanged, fail, learner_function,
-                           returned_array, show)
+from checker.teach import (check_close, expect_value_error, check_dtype, check_shape, check_unchanged, fail, learner_function,
+                           returned_array)
 
 deep_forward = learner_function("deep", "deep_forward")
 deep_backward = learner_function("deep", "deep_backward")
@@ -237,19 +237,6 @@ def test_deep_forward_with_dropout_is_reproducible_and_random():
                   "rng) after its ReLU, and the masked activation goes on to the next layer.")
 
 
-def expect_value_error(call, what, needle, hint):
-    try:
-        call()
-    except NotImplementedError:
-        raise
-    except ValueError as error:
-        if needle not in str(error):
-            fail(f"deep_forward raised ValueError for {what}, but its message does not name the bad value "
-                 f"({needle}): {error}", hint=hint)
-        return
-    except Exception as error:  # noqa: BLE001
-        fail(f"deep_forward must raise ValueError for {what}; it raised {type(error).__name__}: {error}", hint=hint)
-    fail(f"deep_forward must raise ValueError for {what}; it returned normally.", hint=hint)
 
 
 @pytest.mark.parametrize("p_drop", [-0.1, 1.0, 1.5, float("nan")])
@@ -257,17 +244,17 @@ def expect_value_error(call, what, needle, hint):
 def test_deep_forward_validates_p_drop_whatever_the_depth(sizes, p_drop):
     params, X, _, _ = make_network(13, sizes)
     layers = len(sizes) - 1
-    expect_value_error(lambda: deep_forward(params, X, p_drop, np.random.default_rng(0)),
+    expect_value_error(lambda: deep_forward(params, X, p_drop, np.random.default_rng(0)), "deep_forward",
                        f"p_drop = {p_drop} with L = {layers}" + (" (no hidden layer to drop)" if layers == 1 else ""),
                        str(p_drop),
-                       "check p_drop at the start of deep_forward, as dropout_forward does (0 <= p_drop < 1, which "
+                       hint="check p_drop at the start of deep_forward, as dropout_forward does (0 <= p_drop < 1, which "
                        "nan fails), whatever L: with L = 1 dropout_forward is never called, so it cannot check it.")
 
 
 def test_deep_forward_needs_an_rng_for_dropout():
     params, X, _, _ = make_network(14, [3, 4, 2])
-    expect_value_error(lambda: deep_forward(params, X, 0.3), "p_drop = 0.3 without an rng", "0.3",
-                       "dropout needs a random generator: when p_drop is above 0 and no rng is given, raise ValueError naming "
+    expect_value_error(lambda: deep_forward(params, X, 0.3), "deep_forward", "p_drop = 0.3 without an rng", "0.3",
+                       hint="dropout needs a random generator: when p_drop is above 0 and no rng is given, raise ValueError naming "
                        "p_drop and saying an rng is needed.")
 
 

@@ -6,6 +6,7 @@ generator state gives the same mask). How the mask is drawn (rng.random, rng.bin
 """
 
 import math
+from functools import partial
 
 import numpy as np
 from hypothesis import given
@@ -13,7 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from checker.gradcheck import check_gradient
-from checker.teach import (Lesson, check_close, check_dtype, check_shape, check_unchanged, fail, learner_function,
+from checker import teach
+from checker.teach import (check_close, check_dtype, check_shape, check_unchanged, fail, learner_function,
                            returned_array, show)
 
 dropout_forward = learner_function("dropout", "dropout_forward")
@@ -27,6 +29,8 @@ GENERATOR = ("Draw the mask from the generator you are given (rng.random, rng.bi
              "and never from a new generator made inside the function.")
 VALIDATE = ("check p_drop first: 0 <= p_drop < 1 (p_drop = 1 would drop everything and divide by zero); otherwise "
             "raise ValueError naming the value, e.g. f'p_drop must satisfy 0 <= p_drop < 1, got {p_drop!r}'.")
+# Every bad-input test of this stage ends with the same advice.
+expect_value_error = partial(teach.expect_value_error, hint=VALIDATE)
 BACKWARD = ("The gradient flows back exactly where the forward pass kept an element, scaled like the forward "
             "pass: dx = dout * mask, with the mask dropout_forward returned (its values are 0 and 1 / (1 - p_drop)).")
 
@@ -93,21 +97,6 @@ def drop_fraction_check(p_drop, size, seed):
              given={"x": f"np.ones({size})", "p_drop": p_drop}, got=mask, hint=KEEP_PROBABILITY)
 
 
-def expect_value_error(call, func, what, offending, given_):
-    """call() must raise ValueError whose message contains offending (None: any message)."""
-    try:
-        result = call()
-    except ValueError as error:
-        if offending is not None and offending not in str(error):
-            fail(f"{func} raised ValueError for {what}, but its message does not name the bad value "
-                 f"{offending}: {str(error)!r}.", given=given_, hint=VALIDATE)
-        return
-    except (NotImplementedError, Lesson):
-        raise
-    except Exception as error:  # noqa: BLE001 - any other exception is the lesson
-        fail(f"{func} must raise ValueError for {what}; it raised {type(error).__name__}: {error}.",
-             given=given_, hint=VALIDATE)
-    fail(f"{func} must raise ValueError for {what}; it returned a result instead.", given=given_, hint=VALIDATE)
 
 
 shaped_inputs = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=6),

@@ -9,13 +9,15 @@ check (six steps, several settings) and prints these values.
 """
 
 import math
+from functools import partial
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from checker.teach import Lesson, check_close, check_dtype, check_unchanged, fail, learner_function
+from checker import teach
+from checker.teach import check_close, check_dtype, check_unchanged, fail, learner_function
 
 momentum_init = learner_function("optimizers", "momentum_init")
 momentum_step = learner_function("optimizers", "momentum_step")
@@ -45,6 +47,8 @@ IN_PLACE = ("update the arrays in place (x -= ..., x *= ..., x += ...): x = ... 
             "training loop holds (params, velocity, state) would not see it or would get a new object.")
 VALIDATE = ("check the arguments first: lr finite and >= 0; momentum, beta1 and beta2 in [0, 1); eps > 0; "
             "otherwise raise ValueError naming the value, e.g. f'momentum must satisfy 0 <= momentum < 1, got {momentum!r}'.")
+# Every bad-input test of this stage ends with the same advice.
+expect_value_error = partial(teach.expect_value_error, hint=VALIDATE)
 
 
 def reference_momentum(start, gradients, lr, momentum, dampening=0.0, nesterov=False, velocity_first=True):
@@ -127,22 +131,6 @@ def run_step(step, params, grads, state_arrays, *args, **kwargs):
     return result
 
 
-def expect_value_error(call, func, what, offending, given_):
-    """call() must raise ValueError whose message contains offending (None: any message)."""
-    try:
-        result = call()
-    except ValueError as error:
-        if offending is not None and offending not in str(error):
-            fail(f"{func} raised ValueError for {what}, but its message does not name the bad value "
-                 f"{offending}: {str(error)!r}.", given=given_, hint=VALIDATE)
-        return
-    except (NotImplementedError, Lesson):
-        raise
-    except Exception as error:  # noqa: BLE001 - any other exception is the lesson
-        fail(f"{func} must raise ValueError for {what}; it raised {type(error).__name__}: {error}.",
-             given=given_, hint=VALIDATE)
-    fail(f"{func} must raise ValueError for {what}; it returned {type(result).__name__} instead.", given=given_,
-         hint=VALIDATE)
 
 
 def toy_params(dtype=np.float64):

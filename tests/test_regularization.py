@@ -6,6 +6,7 @@ The gradient is checked against central differences of an independent penalty wr
 """
 
 import math
+from functools import partial
 
 import numpy as np
 from hypothesis import given
@@ -13,7 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from checker.gradcheck import check_gradient
-from checker.teach import Lesson, check_close, check_dtype, check_shape, check_unchanged, fail, learner_function
+from checker import teach
+from checker.teach import check_close, check_dtype, check_shape, check_unchanged, fail, learner_function
 
 l2_penalty = learner_function("regularization", "l2_penalty")
 l2_gradient = learner_function("regularization", "l2_gradient")
@@ -25,6 +27,8 @@ GRADIENT = ("The derivative d/dW of 0.5 * lambda * W^2 is lambda * W: the 0.5 ca
             "Add lambda * params[k] to grads[k] for the W keys; keep grads[k] as it is for the others.")
 VALIDATE = ("check weight_decay first: it must be a finite number >= 0 (np.isfinite); otherwise raise ValueError "
             "naming the value, e.g. f'weight_decay must be a finite number >= 0, got {weight_decay!r}'.")
+# Every bad-input test of this stage ends with the same advice.
+expect_value_error = partial(teach.expect_value_error, hint=VALIDATE)
 NEW_DICT = ("build and return a new dict; grads[k] += ... or grads[k] = ... changes the caller's gradients "
             "(the training loop may still use them for its plots).")
 
@@ -88,22 +92,6 @@ def run_l2_gradient(params, grads, weight_decay):
     return result
 
 
-def expect_value_error(call, func, what, offending, given_):
-    """call() must raise ValueError whose message contains offending (None: any message)."""
-    try:
-        result = call()
-    except ValueError as error:
-        if offending is not None and offending not in str(error):
-            fail(f"{func} raised ValueError for {what}, but its message does not name the bad value "
-                 f"{offending}: {str(error)!r}.", given=given_, hint=VALIDATE)
-        return
-    except (NotImplementedError, Lesson):
-        raise
-    except Exception as error:  # noqa: BLE001 - any other exception is the lesson
-        fail(f"{func} must raise ValueError for {what}; it raised {type(error).__name__}: {error}.",
-             given=given_, hint=VALIDATE)
-    fail(f"{func} must raise ValueError for {what}; it returned a result instead.", given=given_, got=result,
-         hint=VALIDATE)
 
 
 def small_network(dtype=np.float64):
