@@ -262,16 +262,19 @@ def check_unchanged(before: dict, after: dict, func: str):
             )
 
 
-def expect_value_error(call, func: str, what: str, offending: str | None, given: dict | None = None, *,
-                       hint: str | None = None):
-    """call() must raise ValueError, with `offending` (the bad value as text; None: any message) in
-    its message; a Lesson naming func and what was wrong otherwise."""
+def expect_value_error(call, func: str, what: str, offending: str | tuple[str, ...] | None,
+                       given: dict | None = None, *, hint: str | None = None):
+    """call() must raise ValueError that names the bad value: `offending` is its text, or a tuple
+    of acceptable renderings (any one will do), or None for any message. A Lesson naming func and
+    what was wrong otherwise."""
     try:
         result = call()
     except ValueError as error:
-        if offending is not None and offending not in str(error):
+        names = offending if isinstance(offending, tuple) else (offending,)
+        if offending is not None and not any(name in str(error) for name in names):
+            shown = names[0] if len(names) == 1 else f"({' or '.join(names)})"
             fail(f"{func} raised ValueError for {what}, but its message does not name the bad value "
-                 f"{offending}: {str(error)!r}.", given=given, hint=hint)
+                 f"{shown}: {str(error)!r}.", given=given, hint=hint)
         return
     except (NotImplementedError, Lesson):
         raise

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from checker.gradcheck import check_gradient, numerical_gradient
-from checker.teach import (Lesson, check_close, check_dtype, check_shape, check_unchanged, fail, learner_function,
+from checker import teach
+from checker.teach import (check_close, check_dtype, check_shape, check_unchanged, fail, learner_function,
                            returned_array, show)
 
 conv2d_forward = learner_function("conv", "conv2d_forward")
@@ -110,19 +111,8 @@ def forward_and_backward(x, w, b, stride, pad, dout=None, seed=0):
 def expect_value_error(x, w, b, stride, pad, offending: tuple, what: str):
     """conv2d_forward must raise ValueError whose message contains one of the strings `offending`."""
     given_ = {"x shape": str(x.shape), "w shape": str(w.shape), "b shape": str(b.shape), "stride": stride, "pad": pad}
-    try:
-        conv2d_forward(x, w, b, stride=stride, pad=pad)
-    except ValueError as error:
-        if not any(o in str(error) for o in offending):
-            fail(f"conv2d_forward raised ValueError for {what}, but its message does not name the bad value "
-                 f"({' or '.join(offending)}): {str(error)!r}.", given=given_, hint=VALIDATE)
-        return
-    except (NotImplementedError, Lesson):
-        raise
-    except Exception as error:  # noqa: BLE001 - any other exception is the lesson
-        fail(f"conv2d_forward must raise ValueError for {what}; it raised {type(error).__name__}: {error}.",
-             given=given_, hint=VALIDATE)
-    fail(f"conv2d_forward must raise ValueError for {what}; it returned a result instead.", given=given_, hint=VALIDATE)
+    teach.expect_value_error(lambda: conv2d_forward(x, w, b, stride=stride, pad=pad), "conv2d_forward",
+                             what, offending, given_, hint=VALIDATE)
 
 
 # Task 1: conv2d_forward -------------------------------------------------------------------------

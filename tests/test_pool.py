@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from checker.gradcheck import check_gradient
-from checker.teach import (Lesson, check_close, check_dtype, check_shape, check_unchanged, fail, learner_function,
+from checker import teach
+from checker.teach import (check_close, check_dtype, check_shape, check_unchanged, fail, learner_function,
                            returned_array)
 
 maxpool_forward = learner_function("pool", "maxpool_forward")
@@ -74,21 +75,10 @@ def forward_and_backward(x, size, stride, dout=None, seed=0):
 
 
 def expect_value_error(x, size, stride, offending: tuple, what: str):
+    """maxpool_forward must raise ValueError whose message contains one of the strings `offending`."""
     given_ = {"x shape": str(x.shape), "size": size, "stride": stride}
-    try:
-        maxpool_forward(x, size=size, stride=stride)
-    except ValueError as error:
-        if not any(o in str(error) for o in offending):
-            fail(f"maxpool_forward raised ValueError for {what}, but its message does not name the bad value "
-                 f"({' or '.join(offending)}): {str(error)!r}.", given=given_, hint=VALIDATE)
-        return
-    except (NotImplementedError, Lesson):
-        raise
-    except Exception as error:  # noqa: BLE001 - any other exception is the lesson
-        fail(f"maxpool_forward must raise ValueError for {what}; it raised {type(error).__name__}: {error}.",
-             given=given_, hint=VALIDATE)
-    fail(f"maxpool_forward must raise ValueError for {what}; it returned a result instead.", given=given_,
-         hint=VALIDATE)
+    teach.expect_value_error(lambda: maxpool_forward(x, size=size, stride=stride), "maxpool_forward",
+                             what, offending, given_, hint=VALIDATE)
 
 
 EXAMPLE_X = np.array([[[[1.0, 2.0, 5.0, 0.0],
