@@ -4,8 +4,8 @@
     python bench/cnn_bench.py                      2 epochs each, BLAS at 1 thread
     python bench/cnn_bench.py --epochs 4 --threads 2
 
-Both train the same network (kata's default CNN: conv 3x3x16 pad 1, ReLU, pool 2; conv 3x3x32
-pad 1, ReLU, pool 2; dense to 128, ReLU; dense to 10; or --filters and --hidden, e.g. --filters
+Both train the same network (kata's default CNN: conv 3x3x16 pad 1, pool 2, ReLU; conv 3x3x32
+pad 1, pool 2, ReLU; dense to 128, ReLU; dense to 10; or --filters and --hidden, e.g. --filters
 8,16 --hidden 0 for the first, smaller default), from the same initial weights, with the same optimiser (Adam, the
 kata's CNN defaults: lr decaying linearly, betas 0.9 and 0.999), batch size, batch order and
 number of updates, in float32. They take turns epoch by epoch in one process, so whatever else
@@ -98,7 +98,7 @@ def torch_model(params, filters, kernel):
         conv = nn.Conv2d(params[f"W{i}"].shape[1], f, kernel, padding=kernel // 2)
         conv.weight.data = torch.tensor(params[f"W{i}"])
         conv.bias.data = torch.tensor(params[f"b{i}"])
-        layers += [conv, nn.ReLU(), nn.MaxPool2d(2)]
+        layers += [conv, nn.MaxPool2d(2), nn.ReLU()]  # pool, then ReLU, as checker/cnn.py
     layers.append(nn.Flatten())
     layer = len(filters) + 1
     while f"W{layer}" in params:

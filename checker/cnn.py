@@ -4,14 +4,18 @@
 for these; batches, loss, optimizer, L2 and the loop itself stay. The default network:
 
     X (N, 784) -> images (N, 1, 28, 28)
-    conv2d 3x3, 16 filters, pad 1 (W1 (16, 1, 3, 3), b1)   -> relu -> maxpool 2   (N, 16, 14, 14)
-    conv2d 3x3, 32 filters, pad 1 (W2 (32, 16, 3, 3), b2)  -> relu -> maxpool 2   (N, 32, 7, 7)
+    conv2d 3x3, 16 filters, pad 1 (W1 (16, 1, 3, 3), b1)   -> maxpool 2 -> relu   (N, 16, 14, 14)
+    conv2d 3x3, 32 filters, pad 1 (W2 (32, 16, 3, 3), b2)  -> maxpool 2 -> relu   (N, 32, 7, 7)
     flatten (N, 1568) -> dense (W3 (1568, 128), b3) -> relu                        (N, 128)
     dense (W4 (128, 10), b4) -> softmax                                            (N, 10)
 
 Every piece is the chosen implementation's own: conv2d_forward/backward (stage 13),
 maxpool_forward/backward (stage 14), relu, dense_forward/backward, softmax and
 softmax_cross_entropy_backward (Part I), and he_init for the starting weights.
+
+Pooling comes before the ReLU. The two commute (the largest of four values, then clipped at 0, is
+the largest of the four clipped values), so this is the usual conv-ReLU-pool network, forwards and
+backwards; but the ReLU then runs on a quarter of the values.
 
 The weights describe the network: a 4-D W_l (F, C, KH, KW) is a convolution layer (stride 1,
 "same" padding KH // 2, then ReLU and max-pooling POOL x POOL), a 2-D W_l (fan_in, fan_out) a
@@ -119,8 +123,9 @@ def network(impl: str, dropout: tuple | None = None):
             W, b = params[f"W{layer}"], params[f"b{layer}"]
             if W.ndim == 4:
                 z, conv_cache = conv.conv2d_forward(a, W, b, stride=1, pad=W.shape[2] // 2)
-                a, pool_cache = pool.maxpool_forward(f.relu(z), POOL, POOL)
-                caches.append(("conv", conv_cache, z, pool_cache))
+                pooled, pool_cache = pool.maxpool_forward(z, POOL, POOL)
+                a = f.relu(pooled)
+                caches.append(("conv", conv_cache, pooled, pool_cache))
                 continue
             a = a.reshape(len(a), -1)
             mask = None
@@ -149,17 +154,16 @@ def network(impl: str, dropout: tuple | None = None):
                 if mask is not None:
                     da = dropout_backward(da, mask)
             else:
-                conv_cache, z, pool_cache = kept
+                conv_cache, _, pool_cache = kept
                 da, grads[f"W{layer}"], grads[f"b{layer}"] = conv.conv2d_backward(dz, conv_cache)
             if layer == 1:
                 break
             previous = layers[layer - 2]
             if previous[0] == "dense":  # the previous dense layer's ReLU
                 dz = f.relu_backward(da, previous[2])
-            else:  # back through the previous convolution's pooling and ReLU
-                _, _, z_prev, pool_prev = previous
-                pooled_shape = np.shape(z_prev)[:2] + tuple(s // POOL for s in np.shape(z_prev)[2:])
-                dz = f.relu_backward(pool.maxpool_backward(da.reshape(pooled_shape), pool_prev), z_prev)
+            else:  # back through the previous convolution's ReLU and pooling
+                _, _, pooled_prev, pool_prev = previous
+                dz = pool.maxpool_backward(f.relu_backward(da.reshape(np.shape(pooled_prev)), pooled_prev), pool_prev)
         return grads
 
     if dropout is None:
