@@ -301,8 +301,8 @@ FILTERS_FILE = "first_layer_filters.png"
 def plot_conv_filters(W1, b1, image, folder: Path) -> Path:
     """A CNN's first-layer filters W1 (F, 1, K, K) and what each one makes of one image (28x28).
 
-    Top row: each filter's K x K weights (red raises the output, blue lowers it). Bottom row: the
-    filter's output after ReLU for the image, "same" padding, as the network computes it.
+    Each filter's K x K weights (red raises the output, blue lowers it), and below it the filter's
+    output after ReLU for the image ("same" padding), 8 filters to a band.
     """
     from numpy.lib.stride_tricks import sliding_window_view
 
@@ -312,21 +312,31 @@ def plot_conv_filters(W1, b1, image, folder: Path) -> Path:
     padded = np.pad(np.asarray(image, dtype=np.float64).reshape(28, 28), pad)
     windows = sliding_window_view(padded, (kernel, kernel))  # (28, 28, K, K)
     responses = np.maximum(np.einsum("ijpq,fpq->fij", windows, W1[:, 0]) + np.asarray(b1)[:, None, None], 0)
-    fig = Figure(figsize=(1.4 * filters + 1.6, 3.6), layout="constrained")
-    fig.suptitle("First-layer filters (top; red raises the output, blue lowers it) and their ReLU output "
-                 "for one training digit (bottom)", fontsize=10)
-    axes = fig.subplots(2, filters + 1, squeeze=False)
-    axes[0, 0].axis("off")
+    per_row = min(filters, 8)  # filters wrap after 8, each above its output, so the figure stays readable
+    bands = -(-filters // per_row)
+    fig = Figure(figsize=(1.4 * per_row + 1.6, 3.0 * bands + 0.6), layout="constrained")
+    fig.suptitle("First-layer filters (red raises the output, blue lowers it; each on its own scale)\n"
+                 "and below each, its ReLU output for one training digit", fontsize=11)
+    axes = fig.subplots(2 * bands, per_row + 1, squeeze=False)
     axes[1, 0].imshow(image.reshape(28, 28), cmap="gray_r")
     axes[1, 0].set_title("input", fontsize=9)
     for f in range(filters):
+        band, column = divmod(f, per_row)
+        top, bottom = axes[2 * band, column + 1], axes[2 * band + 1, column + 1]
         limit = np.abs(W1[f, 0]).max() or 1.0
-        axes[0, f + 1].imshow(W1[f, 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
-        axes[0, f + 1].set_title(f"filter {f + 1}", fontsize=9)
-        axes[1, f + 1].imshow(responses[f], cmap="magma")
+        top.imshow(W1[f, 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
+        top.set_title(f"filter {f + 1}", fontsize=9)
+        bottom.imshow(responses[f], cmap="magma")
+    for f in range(filters, bands * per_row):  # empty places in the last band
+        band, column = divmod(f, per_row)
+        axes[2 * band, column + 1].axis("off")
+        axes[2 * band + 1, column + 1].axis("off")
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
+    for row in range(2 * bands):
+        if row != 1:
+            axes[row, 0].axis("off")
     return _save(fig, folder, FILTERS_FILE)
 
 
