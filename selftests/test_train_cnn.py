@@ -74,7 +74,8 @@ def test_kata_train_model_cnn_writes_a_run_that_predict_reads(monkeypatch, tmp_p
     out = capsys.readouterr().out
     assert "One batch of 64 takes about" in out and "this run should take about" in out
     assert run_command("predict", "--index", "0", "--run", str(run_dir)) == 0
-    assert "Prediction:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Prediction:" in out and f"(CNN {config['architecture']}, test accuracy" in out
 
 
 def test_the_cnn_has_its_own_defaults_and_explicit_options_win():
