@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "selftests"))
 from browser_helpers import Browser, missing_browser  # noqa: E402
 
 from checker.commands import webpage  # noqa: E402
-from checker.commands.predict import newest_run  # noqa: E402
+from checker.commands.predict import describe_network, newest_run  # noqa: E402
 
 DRAWING_READ = """
 const board = document.getElementById('board'), ink = board.getContext('2d');
@@ -64,9 +64,8 @@ def main() -> int:
         version = browser.driver.capabilities.get("browserVersion", "?")
     finally:
         browser.close()
-    layers = webpage.page_data(page.read_text(encoding="utf-8"))["network"]["layers"]
-    sizes = "-".join(str(n) for n in [layer["shape"][0] for layer in layers] + [layers[-1]["shape"][1]])
-    print(f"report.html of {run_dir.name}: {page.stat().st_size / 1e6:.2f} MB, network {sizes}, "
+    network = describe_network(webpage.load_weights(run_dir))
+    print(f"report.html of {run_dir.name}: {page.stat().st_size / 1e6:.2f} MB, network {network}, "
           f"headless Chromium {version}")
     print(f"load to first prediction: median {statistics.median(loads):.0f} ms "
           f"(min {min(loads):.0f}, max {max(loads):.0f}; {len(loads)} loads)")

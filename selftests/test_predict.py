@@ -49,7 +49,7 @@ def test_predict_a_test_image_by_index(monkeypatch, saved_run, dataset, capsys):
     expected = network_says(saved_run, dataset.test.images[5])
     assert f"Prediction: {expected}," in out
     assert f"test image 5 (true label {dataset.test.labels[5]})" in out
-    assert "test accuracy 97.00%" in out
+    assert "(MLP 784-32-10, test accuracy 97.00%)" in out, "what network read the digit"
     assert len([line for line in out.splitlines() if line.strip().startswith(tuple("0123456789")) and "%" in line]) == 10
 
 

@@ -74,7 +74,8 @@ def test_kata_train_model_cnn_writes_a_run_that_predict_reads(monkeypatch, tmp_p
     out = capsys.readouterr().out
     assert "One batch of 64 takes about" in out and "this run should take about" in out
     assert run_command("predict", "--index", "0", "--run", str(run_dir)) == 0
-    assert "Prediction:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Prediction:" in out and f"(CNN {config['architecture']}, test accuracy" in out
 
 
 def test_the_cnn_has_its_own_defaults_and_explicit_options_win():
@@ -167,6 +168,8 @@ def test_the_closing_comparison_shows_the_three_networks_and_the_digits_the_cnn_
     assert "Part I MLP" in text and "98.05%" in text and "98.41%" in text and "99.12%" in text
     assert "test digits that the MLP got wrong" in text
     assert (cnn_dir / closing.FIXED_FILE).is_file()
+    page = (cnn_dir / "report.html").read_text(encoding="utf-8")
+    assert "cnn_fixes.png</code>: Test digits the CNN reads right that the Part I MLP got wrong" in page
 
 
 def test_the_first_time_part_three_passes_kata_trains_the_cnn_and_closes(monkeypatch, capsys):

@@ -1,7 +1,7 @@
 """kata report: the page's content without a browser (selftests/test_webpage_browser.py runs it).
 
 Self-contained (inline script and style, data-URI figures, base64 weights), at most 3 MB for the
-default network, any depth, a notice for networks the page cannot run, older runs, bad input.
+default network, any depth, CNNs, a notice for networks the page cannot run, older runs, bad input.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import pytest
 
 from checker.commands import webpage
 from checker.errors import KataError
-from training_helpers import only_run_dir, run_command, use_tiny_dataset
+from checker import cnn
+from training_helpers import only_run_dir, run_command, tiny_dataset, use_tiny_dataset
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +127,12 @@ def small_params(**changes):
 
 @pytest.mark.parametrize("params, config, words", [
     (small_params(gamma1=np.ones(8), beta1=np.zeros(8), running_mean1=np.zeros(8)), {},
-     "arrays the page does not know yet (beta1, gamma1, running_mean1)"),
-    (small_params(W1=np.zeros((8, 1, 3, 3), np.float32)), {}, "W1 has shape (8, 1, 3, 3)"),
+     "batch normalisation (beta1, gamma1, running_mean1 in weights.npz)"),
+    (small_params(extra=np.ones(3)), {}, "arrays other than the layers' weights and biases (extra)"),
+    (small_params(W1=np.zeros((8, 1, 3, 3), np.float32)), {},
+     "layer 2 is not a dense layer taking 1568 inputs (W2 has shape (8, 10)"),
+    (small_params(W2=np.zeros((4, 8, 3, 3), np.float32), b2=np.zeros(4, np.float32)), {},
+     "layer 2 is not a convolution of the 8 units before it"),
     (small_params(W1=np.zeros((100, 8), np.float32)), {}, "not a dense layer taking 784 inputs"),
     (small_params(b2=None), {}, "missing: b2"),
     (small_params(W2=np.full((8, 10), np.nan, np.float32)), {}, "not finite"),
@@ -138,12 +143,123 @@ def test_a_network_the_page_cannot_run_is_named_not_guessed(params, config, word
     assert layers is None and words in problem
 
 
+def conv_params(*shapes, seed=0):
+    """{W1, b1, ...} of the given W shapes (4-D: a convolution, 2-D: dense), random."""
+    rng = np.random.default_rng(seed)
+    return {key: value for l, shape in enumerate(shapes, 1)
+            for key, value in ((f"W{l}", rng.normal(size=shape).astype(np.float32)),
+                               (f"b{l}", rng.normal(size=shape[0] if len(shape) == 4 else shape[1]).astype(np.float32)))}
+
+
+@pytest.mark.parametrize("params, config, words", [
+    (conv_params((4, 1, 3, 3), (8, 2, 3, 3), (392, 10)), {}, "layer 2 is not a convolution of the 4 x 14 x 14 maps"),
+    (conv_params((4, 1, 3, 3), (8, 4, 3, 3)), {}, "its last layer is a convolution"),
+    (conv_params((5, 1, 3, 3), (784, 10)), {}, "layer 2 is not a dense layer taking 980 inputs (W2 has shape (784, 10)"),
+    (conv_params((4, 1, 3, 3), (784, 10)), {"architecture": "conv 3x3x8 - pool 2 - dense 1568-10"},
+     "config.json describes the network as conv 3x3x8 - pool 2 - dense 1568-10, the weights as conv 3x3x4"),
+    (conv_params((4, 1, 3, 3), (4, 4, 3, 3), (4, 4, 3, 3), (4, 4, 3, 3), (4, 4, 3, 3), (4, 10)), {},
+     "layer 5's maps are too small to pool (1 x 1"),
+])
+def test_a_cnn_the_page_cannot_run_is_named_not_guessed(params, config, words):
+    layers, problem = webpage.page_layers(params, config)
+    assert layers is None and words in problem
+
+
+@pytest.mark.parametrize("shapes", [
+    [(4, 1, 3, 3), (6, 4, 3, 3), (294, 10)],
+    [(3, 1, 5, 5), (4, 3, 5, 5), (2, 4, 3, 3), (18, 7), (7, 10)],  # 28 -> 14 -> 7 -> 3 (a row dropped)
+])
+def test_cnns_go_into_the_page_layer_by_layer(shapes):
+    params = conv_params(*shapes)
+    layers, problem = webpage.page_layers(params, {"architecture": cnn.describe(params)})
+    assert problem == "" and [W.shape for W, _ in layers] == shapes
+    from checker.commands import predict
+
+    images = np.random.default_rng(1).random((3, 784)).astype(np.float32)
+    assert np.allclose(webpage.forward(layers, images), [predict.predict(params, x) for x in images], atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory):
+    """A small CNN run (Adam, the CNN's default optimizer) written by kata train on the tiny dataset,
+    with a cnn_fixes.png as the end of the curriculum adds."""
+    out = tmp_path_factory.mktemp("cnn-runs")
+    with pytest.MonkeyPatch.context() as patch:
+        use_tiny_dataset(patch)
+        assert run_command("train", "--solutions", "--model", "cnn", "--filters", "4,6", "--cnn-hidden", "16",
+                           "--epochs", "4", "--lr", "0.005", "--out", str(out)) == 0
+        run_dir = only_run_dir(out)
+        shutil.copy(run_dir / "confusion.png", run_dir / "cnn_fixes.png")
+        webpage.write_page(run_dir)
+    return run_dir
+
+
+def test_a_cnn_run_goes_into_the_page_with_its_convolutions(cnn_run):
+    text = (cnn_run / webpage.PAGE_FILE).read_text(encoding="utf-8")
+    data, params = page_data(text), weights_of(cnn_run)
+    layers = data["network"]["layers"]
+    assert [layer["shape"] for layer in layers] == [[4, 1, 3, 3], [6, 4, 3, 3], [294, 16], [16, 10]]
+    for number, layer in enumerate(layers, 1):
+        W = np.frombuffer(base64.b64decode(layer["W"]), dtype="<f4").reshape(layer["shape"])
+        assert np.array_equal(W, params[f"W{number}"])
+        assert np.array_equal(np.frombuffer(base64.b64decode(layer["b"]), dtype="<f4"), params[f"b{number}"])
+    assert len(data["digits"]) >= 5 and 'id="unsupported"' not in text and 'id="board"' in text
+    assert "Filters that respond most" in text and "Hidden units that respond most" not in text
+
+
+def rows_of(text: str) -> dict:
+    return dict(re.findall(r'<tr><th scope="row">(.*?)</th><td>(.*?)</td></tr>', text))
+
+
+def test_a_cnn_run_is_described_as_a_cnn_with_only_the_settings_that_apply(cnn_run):
+    text = (cnn_run / webpage.PAGE_FILE).read_text(encoding="utf-8")
+    architecture = "conv 3x3x4 - pool 2 - conv 3x3x6 - pool 2 - dense 294-16 - dense 16-10"
+    assert f'<div class="stat"><b>CNN</b><span>{architecture}</span></div>' in text
+    assert "units per layer" not in text and "?" not in re.search(r'<div class="headline">(.*?)</div>\n', text).group(1)
+    rows = rows_of(text)
+    weights = sum(p.size for p in weights_of(cnn_run).values())
+    assert rows["Network"] == f"CNN {architecture} ({weights:,} weights and biases)"
+    assert rows["Optimizer"] == "Adam (beta1 0.9, beta2 0.999)" and rows["Regularisation"] == "none"
+    shown = " ".join(rows).lower()
+    for absent in ("momentum", "beta", "hidden", "depth", "batchnorm", "filters", "kernel", "architecture", "model"):
+        assert absent not in shown, f"{absent} does not apply to a CNN run with Adam: {list(rows)}"
+    assert "momentum" not in " ".join(rows.values())
+    assert "first_layer_filters.png</code>: The 4 first-layer filters of the CNN and what each makes of a" in text
+    assert "cnn_fixes.png</code>: Test digits the CNN reads right that the Part I MLP got wrong." in text
+
+
+def test_a_figure_over_three_times_as_wide_as_high_gets_the_pages_width(tmp_path):
+    from PIL import Image
+
+    for size, expected in (((2400, 360), ' class="wide"'), ((720, 360), ""), ((640, 480), "")):
+        Image.new("L", size).save(tmp_path / "figure.png")
+        assert webpage.wide(tmp_path / "figure.png") == expected, size
+
+
+def test_the_settings_shown_are_those_of_the_runs_optimizer_and_network(default_run, tmp_path):
+    rows = rows_of((default_run / webpage.PAGE_FILE).read_text(encoding="utf-8"))
+    assert rows["Network"] == "MLP 784-384-10 (305,290 weights and biases)" and rows["Optimizer"] == "SGD"
+    assert not {"momentum", "beta1", "beta2", "hidden", "depth", "batchnorm", "model", "filters"} & set(rows)
+    other = copy_run(default_run, tmp_path)
+    config = json.loads((other / "config.json").read_text())
+    config.update(optimizer="momentum", l2=0.001, dropout=0.2, first_epoch_eval_every=50, newer_option=[1, 2])
+    (other / "config.json").write_text(json.dumps(config))
+    settings = rows_of(webpage.build_page(other, tiny_dataset()))
+    assert settings["Optimizer"] == "SGD with momentum 0.9"
+    assert settings["Regularisation"] == "L2 0.001, dropout 0.2"
+    assert settings["Validation passes"] == "2 per epoch, and every 50 iterations in epoch 1"
+    assert settings["newer_option"] == "[1, 2]", "a field the page does not know yet is shown as it is"
+
+
 def test_an_unsupported_network_gets_the_summary_figures_and_a_notice(default_run, tmp_path):
     params = weights_of(default_run)
     other = copy_run(default_run, tmp_path, **params, gamma1=np.ones(384, np.float32))
     text = webpage.write_page(other).read_text(encoding="utf-8")
     assert page_data(text)["network"] is None and page_data(text)["digits"] == []
     assert 'id="unsupported"' in text and "gamma1" in text and 'id="board"' not in text
+    assert "The page cannot run this network:</strong> it uses batch normalisation" in text
+    assert "with their stages" not in text and "yet" not in re.search(r'id="unsupported">(.*?)</div>', text).group(1)
+    assert "MLP 784-384-10, with batch normalisation" in text
     assert text.count('<img src="data:image/png') == 5
 
 

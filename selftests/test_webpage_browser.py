@@ -1,5 +1,6 @@
 """report.html in a real browser (Debian's headless Chromium): the page's JavaScript against NumPy and
-kata predict, drawing with pointer events, screenshots, keyboard, contrast, and no network at all.
+kata predict, drawing with pointer events, screenshots, keyboard, contrast, and no network at all;
+then the page of a CNN against checker/cnn.py's forward pass.
 
 Skipped with a one-line reason when the browser is not installed, except in CI (CI=true), where a
 missing browser is a failure. One network is trained per module on a subset of the real MNIST.
@@ -8,6 +9,7 @@ missing browser is a failure. One network is trained per module on a subset of t
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from browser_helpers import Browser, missing_browser
+from checker import cnn
 from checker.commands import predict, webpage
 from checker.data import Dataset, Split, load_dataset
 from training_helpers import only_run_dir, run_command
@@ -272,6 +275,89 @@ def test_an_unsupported_network_gets_a_notice_not_an_answer(browser, run_dir, tm
     page = webpage.write_page(other)
     browser.open(page)
     notice = browser.driver.find_element("id", "unsupported")
-    assert notice.is_displayed() and "cannot run this network yet" in notice.text and "gamma1" in notice.text
+    assert notice.is_displayed() and "cannot run this network: it uses batch normalisation" in notice.text
+    assert "gamma1" in notice.text
     assert browser.driver.execute_script("return window.kataPage.supported") is False
     assert browser.driver.find_elements("id", "board") == [] and browser.driver.find_elements("id", "verdict") == []
+
+
+# --- the page of a CNN (the tests above share the MLP's page; these come after them) ----------
+
+@pytest.fixture(scope="module")
+def cnn_run_dir(mnist, tmp_path_factory, browser):
+    """A small CNN (4 and 8 filters, a dense layer of 16) trained by kata train for two epochs."""
+    out = tmp_path_factory.mktemp("cnn-runs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("checker.data.load_dataset", lambda data_dir=None, *a, **k: mnist)
+        assert run_command("train", "--solutions", "--model", "cnn", "--out", str(out), "--filters", "4,8",
+                           "--cnn-hidden", "16", "--epochs", "2", "--lr", "0.01") == 0
+    return only_run_dir(out)
+
+
+@pytest.fixture(scope="module")
+def built_cnn_dir(mnist, tmp_path_factory):
+    """A CNN kata train does not make, with random weights: 5x5 kernels, three convolutions whose maps
+    go 28 -> 14 -> 7 -> 3 (7 pooled drops a row and a column), a dense hidden layer. The page follows
+    the weights, not one fixed network."""
+    run_dir = tmp_path_factory.mktemp("built") / "20250101-120000-built"
+    run_dir.mkdir()
+    rng = np.random.default_rng(3)
+    params = {}
+    for l, shape in enumerate([(3, 1, 5, 5), (4, 3, 5, 5), (5, 4, 3, 3), (45, 12), (12, 10)], 1):
+        fan_in = int(np.prod(shape[1:])) if len(shape) == 4 else shape[0]
+        params[f"W{l}"] = (rng.normal(size=shape) * np.sqrt(2 / fan_in)).astype(np.float32)
+        params[f"b{l}"] = rng.normal(0, 0.1, size=shape[0] if len(shape) == 4 else shape[1]).astype(np.float32)
+    np.savez(run_dir / "weights.npz", **params)
+    (run_dir / "config.json").write_text(json.dumps({"model": "cnn", "architecture": cnn.describe(params)}))
+    webpage.write_page(run_dir, mnist)
+    return run_dir
+
+
+def cnn_probs(run_dir, images):
+    """checker/cnn.py's forward pass (the reference's) of run_dir's weights."""
+    params, _, _ = predict.load_run(run_dir)
+    forward, _ = cnn.network("solutions")
+    return forward(params, np.asarray(images, dtype=np.float32))[0]
+
+
+@pytest.mark.parametrize("which", ["cnn_run_dir", "built_cnn_dir"])
+def test_the_pages_cnn_forward_pass_matches_checker_cnn(browser, which, request, mnist):
+    run_dir = request.getfixturevalue(which)
+    browser.console_errors()  # forget those of the pages before
+    browser.open(run_dir / webpage.PAGE_FILE)
+    assert browser.driver.execute_script("return window.kataPage.supported") is True
+    images = mnist.test.images[:40]
+    expected = cnn_probs(run_dir, images)
+    got = np.array(browser.driver.execute_script(
+        "return arguments[0].map((pixels) => window.kataPage.forward(pixels).probs);",
+        images.astype(float).tolist()))
+    assert got.shape == (40, 10)
+    assert (got.argmax(axis=1) == expected.argmax(axis=1)).all(), "the same digit for every image"
+    worst = np.abs(got - expected).max()
+    assert worst <= 1e-5, f"probabilities differ from checker/cnn.py's by up to {worst:.2e}"
+    assert browser.console_errors() == []
+
+
+def test_a_cnn_page_reads_a_drawing_shows_its_filters_and_fits_a_phone(browser, cnn_run_dir, tmp_path):
+    driver = browser.driver
+    browser.console_errors()
+    browser.open(cnn_run_dir / webpage.PAGE_FILE)
+    driver.find_element("id", "clear").click()
+    draw(driver, [("mouse", SEVEN), ("touch", CROSSBAR)])
+    png = tmp_path / "drawing.png"
+    png.write_bytes(base64.b64decode(driver.execute_script("return window.kataPage.canvasPNG()").split(",")[1]))
+    expected, _ = predict.to_mnist(predict.read_image(png))
+    assert np.abs(np.array(driver.execute_script("return window.kataPage.input")) - expected).max() <= 1 / 255
+    verdict = driver.find_element("id", "verdict")
+    assert int(verdict.get_attribute("data-digit")) == int(cnn_probs(cnn_run_dir, [expected])[0].argmax())
+    labels = [item.text for item in driver.find_elements("css selector", "#units li")]
+    assert len(labels) == 4 and all(re.fullmatch(r"filter [1-4]: \d+\.\d\d", label) for label in labels), labels
+    assert driver.execute_script("return document.querySelectorAll('#units li canvas').length") == 8
+    assert "CNN" in driver.find_element("css selector", ".headline").text
+    folder = Path(os.environ.get("KATA_SCREENSHOTS") or tmp_path)
+    for width in (1280, 390):
+        browser.screenshot(folder / f"report-cnn-{width}.png", width)
+        scroll, client = driver.execute_script(
+            "const d = document.documentElement; return [d.scrollWidth, d.clientWidth];")
+        assert scroll <= client, f"at {width} px the CNN's page is {scroll} px wide"
+    assert browser.console_errors() == []

@@ -86,6 +86,18 @@ def load_run(run_dir: Path) -> tuple[dict, dict, dict]:
     return params, read_json(run_dir / training.CONFIG_FILE), read_json(run_dir / training.SUMMARY_FILE)
 
 
+def describe_network(params: dict) -> str:
+    """What a network is, from its weights: 'CNN conv 3x3x16 - pool 2 - ... - dense 128-10' or
+    'MLP 784-384-10' (', with batch normalisation' when it has gamma1)."""
+    from .. import cnn
+
+    if cnn.is_cnn(params):
+        return f"CNN {cnn.describe(params)}"
+    layers = sum(1 for key in params if key.startswith("W"))
+    sizes = [np.shape(params["W1"])[0]] + [np.shape(params[f"W{l}"])[-1] for l in range(1, layers + 1)]
+    return "MLP " + "-".join(map(str, sizes)) + (", with batch normalisation" if "gamma1" in params else "")
+
+
 # --- images ------------------------------------------------------------------------------------
 
 def read_image(path: Path) -> np.ndarray:
@@ -236,8 +248,8 @@ def run(args: argparse.Namespace) -> int:
     probs = predict(params, image)
     digit = int(probs.argmax())
     accuracy = summary.get("test_accuracy")
-    network = f"{train_command.display_path(run_dir)}" + (
-        f" (test accuracy {accuracy:.2%})" if isinstance(accuracy, float) else "")
+    network = f"{train_command.display_path(run_dir)} ({describe_network(params)}" + (
+        f", test accuracy {accuracy:.2%})" if isinstance(accuracy, float) else ")")
     print(f"Network: {network}")
     print(f"Image:   {source}")
     for note in notes:

@@ -4,11 +4,12 @@
 //
 // preprocess() is a port of checker/predict.py's to_mnist (with Pillow's Lanczos resize), so the
 // page's 28x28 input is the one `kata predict drawing.png` would use; forward() is the reference
-// forward pass of any depth: dense, ReLU, ..., dense, softmax.
+// forward pass of any depth: dense, ReLU, ..., dense, softmax, after the convolution layers of a
+// CNN (checker/cnn.py: conv, max-pool, ReLU, for every 4-D W).
 "use strict";
 
 (function () {
-  const SIDE = 28, DIGIT_BOX = 20, INK = 0.1, TOP_UNITS = 6;
+  const SIDE = 28, DIGIT_BOX = 20, INK = 0.1, TOP_UNITS = 6, POOL = 2;  // POOL: checker/cnn.py's
   const data = JSON.parse(document.getElementById("kata-data").textContent);
   const $ = (id) => document.getElementById(id);
 
@@ -21,16 +22,65 @@
     return out;
   }
 
+  // A 4-D shape (F, C, KH, KW) is a convolution layer, a 2-D one (fan_in, fan_out) a dense layer.
   const layers = data.network ? data.network.layers.map((layer) => ({
-    inputs: layer.shape[0], outputs: layer.shape[1], W: float32s(layer.W), b: float32s(layer.b),
+    shape: layer.shape, conv: layer.shape.length === 4, W: float32s(layer.W), b: float32s(layer.b),
   })) : null;
+  const convolutional = !!layers && layers[0].conv;
 
-  // Probabilities (C,) for one image (784,), and the first hidden layer's activations.
+  // checker/cnn.py's convolution layer on maps a (C, H, W): conv2d with stride 1 and "same" padding
+  // KH // 2 (cross-correlation), then max-pooling POOL x POOL with stride POOL, then ReLU.
+  function convolutionLayer(a, [C, H, Wd], layer) {
+    const [F, , KH, KW] = layer.shape, W = layer.W, pad = Math.floor(KH / 2);
+    const outH = H + 2 * pad - KH + 1, outW = Wd + 2 * pad - KW + 1;
+    const z = new Float64Array(F * outH * outW);
+    for (let f = 0; f < F; f++) {
+      z.fill(layer.b[f], f * outH * outW, (f + 1) * outH * outW);
+      for (let c = 0; c < C; c++) {
+        for (let i = 0; i < KH; i++) {
+          for (let j = 0; j < KW; j++) {
+            const w = W[((f * C + c) * KH + i) * KW + j];
+            if (w === 0) continue;
+            const xStart = Math.max(0, pad - j), xEnd = Math.min(outW, Wd + pad - j);
+            for (let y = 0; y < outH; y++) {
+              const sourceRow = y + i - pad;
+              if (sourceRow < 0 || sourceRow >= H) continue;
+              const into = (f * outH + y) * outW, from = (c * H + sourceRow) * Wd + j - pad;
+              for (let x = xStart; x < xEnd; x++) z[into + x] += w * a[from + x];
+            }
+          }
+        }
+      }
+    }
+    const poolH = Math.floor((outH - POOL) / POOL) + 1, poolW = Math.floor((outW - POOL) / POOL) + 1;
+    const out = new Float64Array(F * poolH * poolW);
+    for (let f = 0; f < F; f++) {
+      for (let y = 0; y < poolH; y++) {
+        for (let x = 0; x < poolW; x++) {
+          let top = -Infinity;
+          for (let p = 0; p < POOL; p++) {
+            const row = (f * outH + y * POOL + p) * outW + x * POOL;
+            for (let q = 0; q < POOL; q++) top = Math.max(top, z[row + q]);
+          }
+          out[(f * poolH + y) * poolW + x] = Math.max(top, 0);
+        }
+      }
+    }
+    return { a: out, shape: [F, poolH, poolW] };
+  }
+
+  // Probabilities (C,) for one image (784,); the first hidden layer's activations (an MLP's units)
+  // or the first convolution layer's maps {values (F*H*W), shape [F, H, W]} (a CNN's).
   function forward(pixels) {
-    let a = Float64Array.from(pixels), firstHidden = null;
+    let a = Float64Array.from(pixels), shape = [1, SIDE, SIDE], firstHidden = null, firstMaps = null;
     layers.forEach((layer, index) => {
-      const z = Float64Array.from(layer.b), n = layer.outputs, W = layer.W;
-      for (let i = 0; i < layer.inputs; i++) {
+      if (layer.conv) {
+        ({ a, shape } = convolutionLayer(a, shape, layer));
+        if (firstMaps === null) firstMaps = { values: a, shape };
+        return;
+      }
+      const z = Float64Array.from(layer.b), n = layer.shape[1], W = layer.W;  // a flattened in (C, H, W) order
+      for (let i = 0; i < layer.shape[0]; i++) {
         const ai = a[i];
         if (ai === 0) continue;
         const row = i * n;
@@ -41,12 +91,13 @@
         if (firstHidden === null) firstHidden = z;
       }
       a = z;
+      shape = [n];
     });
     let top = -Infinity, total = 0;
     for (const v of a) top = Math.max(top, v);
     const probs = a.map((v) => Math.exp(v - top));
     for (const p of probs) total += p;
-    return { probs: Array.from(probs, (p) => p / total), hidden: firstHidden ? Array.from(firstHidden) : [] };
+    return { probs: Array.from(probs, (p) => p / total), hidden: firstHidden ? Array.from(firstHidden) : [], maps: firstMaps };
   }
 
   // --- preprocessing: checker/predict.py's to_mnist, step by step ---------------------------
@@ -193,9 +244,9 @@
     ink.fillRect(0, 0, board.width, board.height);
   }
 
-  function paintGray(context, pixels, side, colour) {  // a side x side image, one cell per value
-    const picture = context.createImageData(side, side);
-    for (let i = 0; i < side * side; i++) {
+  function paintGray(context, pixels, side, colour, height = side) {  // side wide, one cell per value
+    const picture = context.createImageData(side, height);
+    for (let i = 0; i < side * height; i++) {
       const [r, g, b] = colour(pixels[i]);
       picture.data.set([r, g, b, 255], 4 * i);
     }
@@ -204,7 +255,7 @@
   const grayscale = (v) => { const c = Math.round(Math.min(Math.max(v, 0), 1) * 255); return [c, c, c]; };
 
   function showPrediction(pixels, source) {
-    const { probs, hidden } = forward(pixels);
+    const { probs, hidden, maps } = forward(pixels);
     api.input = Array.from(pixels); api.probs = probs; api.predictions += 1;
     const best = probs.indexOf(Math.max(...probs));
     paintGray(seen, pixels, SIDE, grayscale);
@@ -216,15 +267,55 @@
     });
     $("verdict").textContent = `${source}: the network reads ${best} (${(100 * probs[best]).toFixed(1)}% sure)`;
     $("verdict").dataset.digit = String(best);
-    showHiddenUnits(hidden);
+    if (convolutional) showFilters(maps); else showHiddenUnits(hidden);
     if (api.firstPredictionMs === null) api.firstPredictionMs = performance.now();
+  }
+
+  // Blue: ink there excites the unit (raises the filter's output); red: inhibits it. w in [-1, 1].
+  const signed = (w) => {
+    const t = Math.min(Math.abs(w), 1);
+    return w >= 0 ? [255 * (1 - t), 255 * (1 - 0.6 * t), 255] : [255, 255 * (1 - 0.8 * t), 255 * (1 - 0.8 * t)];
+  };
+
+  // A CNN: the first convolution layer's filters with the largest mean output, each as its weights
+  // (channel 0: the image) and its pooled ReLU map of the digit.
+  function showFilters(maps) {
+    const [F, H, Wd] = maps.shape, size = H * Wd, [, C, KH, KW] = layers[0].shape, W = layers[0].W;
+    const means = Array.from({ length: F }, (_, f) => {
+      let total = 0;
+      for (let i = 0; i < size; i++) total += maps.values[f * size + i];
+      return [total / size, f];
+    });
+    const order = means.sort((p, q) => q[0] - p[0]).slice(0, TOP_UNITS);
+    let brightest = 1e-12;
+    for (const [, f] of order) for (let i = 0; i < size; i++) brightest = Math.max(brightest, maps.values[f * size + i]);
+    const list = $("units");
+    list.replaceChildren();
+    for (const [mean, f] of order) {
+      const item = document.createElement("li"), pair = document.createElement("div");
+      const kernel = document.createElement("canvas"), map = document.createElement("canvas");
+      pair.className = "pair";
+      kernel.width = KW; kernel.height = KH; map.width = Wd; map.height = H;
+      for (const picture of [kernel, map]) picture.setAttribute("aria-hidden", "true");
+      const weights = Array.from(W.subarray(f * C * KH * KW, f * C * KH * KW + KH * KW));
+      const largest = Math.max(1e-12, ...weights.map(Math.abs));
+      // Red raises the output, as in first_layer_filters.png (and the opposite of the MLP's units).
+      paintGray(kernel.getContext("2d"), weights.map((w) => -w / largest), KW, signed, KH);
+      paintGray(map.getContext("2d"), maps.values.subarray(f * size, (f + 1) * size).map((v) => v / brightest), Wd, grayscale, H);
+      const label = document.createElement("span");
+      label.textContent = `filter ${f + 1}: ${mean.toFixed(2)}`;
+      pair.append(kernel, map);
+      item.append(pair, label);
+      list.append(item);
+    }
+    $("units-none").hidden = order.length > 0 && order[0][0] > 0;
   }
 
   function showHiddenUnits(hidden) {
     const order = hidden.map((v, j) => [v, j]).sort((p, q) => q[0] - p[0]).slice(0, TOP_UNITS);
     const list = $("units");
     list.replaceChildren();
-    const W1 = layers[0].W, n = layers[0].outputs;
+    const W1 = layers[0].W, n = layers[0].shape[1];
     let largest = 1e-12;
     for (const [, j] of order) for (let i = 0; i < SIDE * SIDE; i++) largest = Math.max(largest, Math.abs(W1[i * n + j]));
     for (const [value, j] of order) {
@@ -232,11 +323,7 @@
       picture.width = picture.height = SIDE;
       picture.setAttribute("aria-hidden", "true");
       const weights = Array.from({ length: SIDE * SIDE }, (_, i) => W1[i * n + j] / largest);
-      // Blue: the unit is excited by ink there; red: inhibited.
-      paintGray(picture.getContext("2d"), weights, SIDE, (w) => {
-        const t = Math.min(Math.abs(w), 1);
-        return w >= 0 ? [255 * (1 - t), 255 * (1 - 0.6 * t), 255] : [255, 255 * (1 - 0.8 * t), 255 * (1 - 0.8 * t)];
-      });
+      paintGray(picture.getContext("2d"), weights, SIDE, signed);
       const label = document.createElement("span");
       label.textContent = `unit ${j}: ${value.toFixed(2)}`;
       item.append(picture, label);
