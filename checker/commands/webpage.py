@@ -43,6 +43,7 @@ FIGURE_CAPTIONS = {
     "confusion.png": "Confusion matrix on the test set: which digit is read as which.",
     "misclassified.png": "Test digits the network gets wrong.",
     "first_layer_weights.png": "First-layer weights of hidden units as 28x28 images, and what training changed.",
+    "cnn_fixes.png": "Test digits the CNN reads and your Part I MLP got wrong (written when kata closes the curriculum).",
 }
 
 
