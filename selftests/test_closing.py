@@ -2,7 +2,7 @@
 
 The first time stages 13 and 14 pass, kata trains the CNN (the real kata train on the real MNIST,
 linked into the sandbox). With a loop maxpool (selftests/loop_versions.py, correct and slow) the
-run is hours long on any machine: a note naming maxpool, exit 0, remembered until exercises/pool.py
+run is far over 10 minutes on any machine: a note naming maxpool, exit 0, remembered until exercises/pool.py
 changes. No time is asserted: the numbers in the lines are left open. Then the status once a CNN run
 of the learner's code exists, and the stage-13 note.
 """
@@ -28,6 +28,7 @@ uses = scenario.uses
 STAGES = len(all_stages())
 KATA_TIMEOUT = 400  # fourteen suites, MNIST loaded and a batch timed, on a shared machine
 NUMBER = r"[\d.,]+(?:e-?\d+)?"
+DURATION = rf"{NUMBER} (?:minutes|hours)"  # of the run with a loop maxpool: over 10 minutes on any machine
 
 
 def learner_run(box, name: str, config: dict, accuracy: float, plots=(), mtime: int = 0) -> None:
@@ -69,7 +70,7 @@ def cnn_too_long(box):
 
 TIMED = re.compile(rf"One batch of 64 takes about {NUMBER} s with your functions \(forward and backward"
                    rf"(?:, timed on 4 images)?\), of which conv2d {NUMBER} s and maxpool {NUMBER} s: this run should "
-                   rf"take about {NUMBER} hours\.\n")
+                   rf"take about {DURATION}\.\n")
 MAXPOOL_ADVICE = (rf"Your maxpool makes it long: {NUMBER} s of the {NUMBER} s a batch takes \(\d+%\), {NUMBER} times "
                   rf"as long as your conv2d; with a fast maxpool the run would (?:take about {NUMBER} (?:s|minutes)|still "
                   rf"take about {NUMBER} (?:minutes|hours), and kata will time your functions again then)\. "
@@ -86,7 +87,7 @@ def test_a_first_cnn_training_too_long_is_a_note_naming_maxpool_and_kata_exits_0
     note = first.stdout.split("\nStages 13 and 14 pass: ", 1)[1]
     assert re.fullmatch(
         r"training your CNN on MNIST \(kata train --model cnn; kata --no-train skips this\)\.\n" + TIMED.pattern
-        + rf"\nNote: your CNN is not trained: with your functions the run would take about {NUMBER} hours, and kata "
+        + rf"\nNote: your CNN is not trained: with your functions the run would take about {DURATION}, and kata "
         rf"starts runs over 10 minutes only when asked to\. {MAXPOOL_ADVICE}\n"
         r"Your stages all pass\. To train it anyway: kata train --model cnn --yes  \(kata times your functions "
         r"again when exercises/conv\.py or exercises/pool\.py changes\)\n", note), note
@@ -102,7 +103,7 @@ def test_the_command_the_note_names_is_one_kata_accepts():
 def test_then_kata_reminds_in_one_line_without_timing_again(run):
     _, (_, again, _, _) = run
     assert (again.returncode, again.stderr) == (0, "")
-    assert re.search(rf"\n\nNote: your CNN is not trained yet: with your maxpool it would take about {NUMBER} hours "
+    assert re.search(rf"\n\nNote: your CNN is not trained yet: with your maxpool it would take about {DURATION} "
                      r"\(kata hint pool to speed it up; to train anyway: kata train --model cnn --yes\)\.\n\Z",
                      again.stdout), again.stdout[-600:]
     assert "One batch of" not in again.stdout and "training your CNN" not in again.stdout
@@ -121,8 +122,31 @@ def test_kata_train_itself_still_stops_with_an_error_and_exit_1(run):
     _, (_, _, _, train) = run
     assert train.returncode == 1
     assert TIMED.fullmatch(train.stdout), train.stdout
-    assert re.fullmatch(rf"Error: this run would take about {NUMBER} hours with your functions, so it did not "
+    assert re.fullmatch(rf"Error: this run would take about {DURATION} with your functions, so it did not "
                         rf"start\. {MAXPOOL_ADVICE} To train anyway, add --yes\.\n", train.stderr), train.stderr
+
+
+@scenario
+def cnn_declined_on_a_terminal(box):
+    every_stage_solved(box)
+    for version in LOOP_VERSIONS["pool"]:
+        swap_function(box.path / "exercises", version)
+    (box.path / "data").symlink_to(ROOT / "data", target_is_directory=True)
+    asked = box.in_terminal(answer="n\n", env={"NO_COLOR": "1"}, timeout=KATA_TIMEOUT)
+    return asked, box.in_terminal(env={"NO_COLOR": "1"}, timeout=KATA_TIMEOUT)
+
+
+@uses("cnn_declined_on_a_terminal")
+def test_on_a_terminal_the_learner_may_decline_and_kata_remembers_it(run):
+    _, ((code, output), (again_code, again)) = run
+    assert code == 0 and "Error" not in output
+    assert re.search(rf"\nTrain anyway, for about {DURATION}\? \[y/N\] ", output), output[-1500:]
+    # The answer typed was echoed before the question (it was typed ahead), so the note follows the question.
+    assert re.search(rf"\[y/N\] \nNote: your CNN is not trained: you chose not to start a run of about {DURATION}\. "
+                     r"Your stages all pass\. When you want it: kata train --model cnn \(--yes starts it without "
+                     r"asking\)\.\n\Z", output), output[-1500:]
+    assert again_code == 0 and "Train anyway" not in again and "One batch of" not in again
+    assert again.rstrip().endswith("(kata hint pool to speed it up; to train anyway: kata train --model cnn --yes).")
 
 
 # A CNN run exists: the status closes the curriculum ---------------------------------------------
