@@ -48,6 +48,8 @@ DESCRIPTION = "mnist-kata: build an MNIST digit classifier from scratch in NumPy
 EXAMPLES = """\
 examples:
   kata                  where you are and what to do next
+  kata --no-train       the same, without the training that starts the first time Part I
+                        (or Part III) passes; kata status --help has the report's options
   kata check            run the current stage's tests with full output
   kata check softmax    run stage 3 (by name or number: kata check 3)
   kata hint             a hint for the current stage; again for the next one

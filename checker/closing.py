@@ -66,43 +66,65 @@ def predictions(run: dict, images: np.ndarray) -> np.ndarray:
     return np.concatenate([forward(params, images[i:i + 1000])[0].argmax(axis=1) for i in range(0, len(images), 1000)])
 
 
-def report(root: Path = ROOT, test=None) -> list[str]:
-    """The closing lines, and the figure of the digits the CNN fixed in the CNN's run folder."""
-    runs = the_three(root)
-    lines = ["", "The curriculum is complete. Your three networks, on the same 10,000 test digits:"]
+# How to train each of the three when it is missing; the Part II one is README's "The recommended Part II recipe".
+PART_TWO_RECIPE = "kata train --hidden 512 --epochs 14 --dropout 0.2 --l2 5e-5"
+TO_TRAIN = {"Part I MLP": "kata train", "best Part II recipe": PART_TWO_RECIPE, "CNN": "kata train --model cnn"}
+
+
+def comparison(runs: dict) -> list[str]:
+    """One line per network of the_three: its test accuracy and run folder, or how to train it."""
+    lines = []
     for name, run in runs.items():
         if run is None:
-            lines.append(f"  {name:<20}  not trained yet")
-            continue
-        summary = run["summary"]
-        lines.append(f"  {name:<20}  {summary['test_accuracy']:.2%}  ({Path(run['dir']).name})")
+            lines.append(f"  {name:<20}  not trained yet: {TO_TRAIN[name]}")
+        else:
+            lines.append(f"  {name:<20}  {run['summary']['test_accuracy']:.2%}  ({Path(run['dir']).name})")
+    return lines
+
+
+def shown(path: Path, root: Path) -> str:
+    path = Path(path)
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def report(root: Path = ROOT, dataset=None) -> list[str]:
+    """The closing lines, and the figure of the digits the CNN fixed in the CNN's run folder, added
+    to that run's plots (summary.json) and web page. dataset: MNIST, if already loaded."""
+    runs = the_three(root)
+    lines = ["", "The curriculum is complete. Your three networks, on the same 10,000 test digits:", *comparison(runs)]
     mlp, cnn_run = runs["Part I MLP"], runs["CNN"]
     if mlp is not None and cnn_run is not None:
         from . import plots
 
-        if test is None:
+        if dataset is None:
             from .data import load_dataset
 
-            test = load_dataset().test
+            dataset = load_dataset()
+        test = dataset.test
         mlp_said, cnn_said = predictions(mlp, test.images), predictions(cnn_run, test.images)
         fixed = np.flatnonzero((cnn_said == test.labels) & (mlp_said != test.labels))
         broken = np.flatnonzero((cnn_said != test.labels) & (mlp_said == test.labels))
         figure = plots.plot_fixed_digits(test.images, test.labels, mlp_said, fixed, Path(cnn_run["dir"]))
-        rewrite_page(Path(cnn_run["dir"]), test)
+        page = add_to_the_run(Path(cnn_run["dir"]), figure, dataset)
+        also = f", also on the run's web page {shown(page, root)}" if page is not None else ""
         lines.append(f"The CNN reads {len(fixed)} test digits that the MLP got wrong (and misses {len(broken)} "
-                     f"that the MLP read): {figure.relative_to(root) if figure.is_relative_to(root) else figure}")
+                     f"that the MLP read): {shown(figure, root)}{also}")
     return lines
 
 
-def rewrite_page(run_dir: Path, test) -> None:
-    """The CNN run's report.html again, now with the figure of the digits it fixed (the page is
-    generated; a page that cannot be written leaves the closing lines as they are)."""
-    from types import SimpleNamespace
-
-    from .commands import webpage
+def add_to_the_run(run_dir: Path, figure: Path, dataset) -> Path | None:
+    """List figure among the run's plots in summary.json and write its web page again; the page's
+    path, or None when the page cannot be written (the closing lines stand without it)."""
+    from .commands.webpage import write_page
     from .errors import KataError
+    from .training import SUMMARY_FILE, write_json
 
+    summary = json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
+    plots = list(summary.get("plots") or [])
+    if figure.name not in plots:
+        summary["plots"] = [*plots, figure.name]
+        write_json(run_dir / SUMMARY_FILE, summary)
     try:
-        webpage.write_page(run_dir, SimpleNamespace(test=test))
+        return write_page(run_dir, dataset)
     except KataError:
-        pass
+        return None

@@ -1,8 +1,9 @@
 """The progress file, .kata/progress.json: a cache of what the tests said before.
 
 The truth is always the tests: the file only remembers when each stage first passed (to celebrate
-a fresh unlock and to recognise a regression), how many hints of each stage were shown, and whether
-the final training was started. Missing, unreadable, corrupt or from an older kata, it is simply
+a fresh unlock and to recognise a regression), how many hints of each stage were shown, whether
+the final training was started, and whether the first CNN training was declined as too long (and
+for which versions of exercises/conv.py and pool.py). Missing, unreadable, corrupt or from an older kata, it is simply
 rebuilt; it never stops the checker. When it cannot be written (`.kata` is a file, a folder is
 read-only, ...), a one-line warning says so and why, once per command, and the command goes on.
 
@@ -41,6 +42,9 @@ class Progress:
     first_passed: dict[str, str] = field(default_factory=dict)  # stage id -> when it first passed
     hints_shown: dict[str, int] = field(default_factory=dict)  # stage id -> hint levels seen
     completed: str | None = None  # when Part I (stages 1-7) first passed and its training was started
+    # The first CNN training did not start, too long: {"files": fingerprint of exercises/conv.py and
+    # pool.py then, "estimate": seconds, "slow": ["conv2d" and/or "maxpool"]} (checker/commands/status.py)
+    cnn_declined: dict | None = None
 
     @classmethod
     def load(cls, root: Path = ROOT) -> Progress:
@@ -62,13 +66,18 @@ class Progress:
                                     if k in known and isinstance(v, int) and not isinstance(v, bool) and v >= 0}
         if isinstance(data.get("completed"), str):
             progress.completed = data["completed"]
+        declined = data.get("cnn_declined")
+        if (isinstance(declined, dict) and isinstance(declined.get("files"), str)
+                and isinstance(declined.get("estimate"), (int, float)) and isinstance(declined.get("slow"), list)
+                and all(piece in ("conv2d", "maxpool") for piece in declined["slow"])):
+            progress.cnn_declined = declined
         return progress
 
     def save(self) -> bool:
         """Write atomically. The file is only a cache: when it cannot be written, warn (once per
         command, on stderr) and go on. Returns whether it was saved."""
         data = {"version": VERSION, "first_passed": self.first_passed, "hints_shown": self.hints_shown,
-                "completed": self.completed}
+                "completed": self.completed, "cnn_declined": self.cnn_declined}
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,11 @@ from .term import Style, display_path
 
 MESSAGE_LINES = 12  # a teaching message longer than this is cut; `kata check` shows it whole
 BAR_CELLS = 4  # bar cells per stage
+# After stage 13 first passes: a loop conv2d passes its suite, but the CNN trained after stage 14 runs it
+# on every batch (no timing here: kata times it before that training).
+CONV_BEFORE_THE_CNN = ("Your conv2d passes. The CNN trained after stage 14 runs it on every batch: if it loops over "
+                       "pixels, the im2col idea at the top of exercises/conv.py (kata hint conv) makes it hundreds "
+                       "of times faster, and its tests tell you it still works.")
 # "exercises/relu.py line 12 in relu: ...", the place an exception in the learner's code came from
 _LOCATION = re.compile(r"^(?P<path>[\w./\\-]+\.py)(?: line (?P<line>\d+))?(?: in (?P<function>\w+))?")
 
@@ -27,6 +32,8 @@ def render_status(run: RunResult, progress: Progress, style: Style, newly_passed
     lines: list[str] = []
     if newly_passed:
         lines += [celebration(newly_passed[-1], style), ""]
+        if newly_passed[-1].module == "conv" and not training_next:
+            lines += [CONV_BEFORE_THE_CNN, ""]
     lines += stage_list(run, progress, style)
     lines += ["", progress_bar(run, style), ""]
     current = run.first_unpassed()
@@ -310,6 +317,12 @@ def all_passed(style: Style, root: Path = ROOT) -> list[str]:
     else:
         first = ("kata train", "train your network on MNIST")
     modules = {stage.module for stage in all_stages()}
+    if "conv" in modules:
+        from . import closing
+
+        runs = closing.the_three(root)
+        if runs["CNN"] is not None:  # the curriculum was closed: the three results, and what else there is
+            return lines + cnn_trained(runs, modules, style, root)
     options = [first]
     if "conv" in modules:  # Part III: the CNN is the learner's too, but only kata train --model cnn says so
         options.append(("kata train --model cnn", "train a CNN on your convolution and pooling"))
@@ -321,6 +334,27 @@ def all_passed(style: Style, root: Path = ROOT) -> list[str]:
     lines.append(f"{style.bold('Next:')}")
     lines += [f"  {style.command(f'{c:<{width}}')}{d}" for c, d in options]
     return lines
+
+
+def cnn_trained(runs: dict, modules: set, style: Style, root: Path = ROOT) -> list[str]:
+    """After the CNN of the learner's code was trained: the three results of the closing comparison
+    (checker/closing.py), one line each, and the next things to try."""
+    from . import closing
+
+    lines = ["Your three networks, on the same 10,000 test digits:", *closing.comparison(runs)]
+    fixes = Path(runs["CNN"]["dir"]) / closing.FIXED_FILE
+    if fixes.is_file():
+        lines.append(f"  the digits your CNN reads and your MLP got wrong: {display_path(closing.shown(fixes, root), root)}")
+    options = [("kata report --open", "the newest run's web page: its figures, and a canvas to draw on"),
+               ("kata predict IMAGE.png", "read a digit you wrote with your newest network")]
+    options += [(f"kata experiment {name}", what) for name, module, what in (
+        ("optimizers", "optimizers", "SGD, momentum and Adam compared"),
+        ("depth", "deep", "1 to 8 hidden layers, with and without batch norm"),
+        ("regularization", "regularization", "L2 and dropout against overfitting"))
+        if module in modules]
+    options.append(("kata train --help", "train again: every option, for either model"))
+    width = max(len(c) for c, _ in options) + 3
+    return lines + ["", style.bold("Next:")] + [f"  {style.command(f'{c:<{width}}')}{d}" for c, d in options]
 
 
 def last_training_run(root: Path = ROOT) -> dict | None:

@@ -124,18 +124,91 @@ def test_on_a_terminal_a_long_run_goes_on_only_when_the_learner_says_yes(monkeyp
 def test_the_estimate_times_a_few_images_of_a_slow_implementation_only(dataset, monkeypatch):
     config = training.TrainConfig(model="cnn", filters=(2, 2), batch_size=64, epochs=1, evals_per_epoch=1)
     parts = training.load_parts("solutions", config)
-    seen = []
+    seen, clock = [], [0.0]
 
     def slow_forward(params, X):
         seen.append(len(X))
+        clock[0] += 5  # 5 s for 4 images
         return parts.forward(params, X)
 
-    clock = iter(range(0, 1000, 5))  # every perf_counter call 5 s later: 5 s for 4 images
-    monkeypatch.setattr(training.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(training.time, "perf_counter", lambda: clock[0])
     per_batch = train_command.seconds_per_batch(replace(parts, forward=slow_forward), config, dataset)
     assert seen == [4] and per_batch == 5 * 64 / 4
     estimate = train_command.estimated_run_seconds(per_batch, config, dataset)
     assert estimate > per_batch * len(dataset.train.labels) / 64
+
+
+def test_the_time_of_conv2d_and_of_maxpool_is_measured_apart_and_the_functions_are_put_back(dataset, monkeypatch):
+    import solutions.conv
+    import solutions.pool
+
+    config = training.TrainConfig(model="cnn", filters=(2, 2), batch_size=64, epochs=1, evals_per_epoch=1)
+    parts = training.load_parts("solutions", config)
+    clock = [0.0]
+    conv_forward, pool_backward = solutions.conv.conv2d_forward, solutions.pool.maxpool_backward
+
+    def slow_conv_forward(*args, **kwargs):
+        clock[0] += 3  # 3 s per call, on 4 images
+        return conv_forward(*args, **kwargs)
+
+    def slow_pool_backward(*args, **kwargs):
+        clock[0] += 1
+        return pool_backward(*args, **kwargs)
+
+    monkeypatch.setattr(solutions.conv, "conv2d_forward", slow_conv_forward)
+    monkeypatch.setattr(solutions.pool, "maxpool_backward", slow_pool_backward)
+    monkeypatch.setattr(training.time, "perf_counter", lambda: clock[0])
+    batch = train_command.time_one_batch(parts, config, dataset)
+    # Two convolution layers, each pooled: conv2d_forward twice (6 s), maxpool_backward twice (2 s); 4 images of 64.
+    assert batch == train_command.BatchTime(seconds=8 * 16, pieces={"conv2d": 6 * 16, "maxpool": 2 * 16}, probed=4)
+    assert solutions.conv.conv2d_forward is slow_conv_forward and solutions.pool.maxpool_backward is slow_pool_backward
+
+
+ADVICE_TAIL = {
+    "conv2d": "For conv2d, the im2col idea at the top of exercises/conv.py (kata hint conv, whose third level is "
+              "the NumPy idiom) turns each convolution into one matrix product, hundreds of times faster.",
+    "maxpool": "For maxpool, the reshape or window-view idea at the top of exercises/pool.py (kata hint pool) pools "
+               "a whole batch at once.",
+}
+
+
+def test_a_long_run_names_the_piece_that_makes_it_long_and_by_how_much(dataset):
+    def advice(seconds, conv, pool, estimate):
+        batch = train_command.BatchTime(seconds, {"conv2d": conv, "maxpool": pool}, probed=4)
+        return train_command.long_run_advice(batch, estimate)
+
+    assert advice(80.0, 79.5, 0.25, 8000) == (["conv2d"], (
+        "Your conv2d makes it long: 79.5 s of the 80 s a batch takes (99%), 318 times as long as your maxpool; "
+        "with a fast conv2d the run would take about 50 s. A loop version is right, but every step of its "
+        "loops is a Python step. " + ADVICE_TAIL["conv2d"]))
+    assert advice(1.25, 0.02, 1.2, 9000) == (["maxpool"], (
+        "Your maxpool makes it long: 1.2 s of the 1.25 s a batch takes (96%), 60 times as long as your conv2d; "
+        "with a fast maxpool the run would take about 6 minutes. A loop version is right, but every step of its "
+        "loops is a Python step. " + ADVICE_TAIL["maxpool"]))
+    # Without the slow conv2d the run would still take 100 minutes, most of it in maxpool: both are named.
+    assert advice(82.0, 60.0, 21.9, 246_000) == (["conv2d", "maxpool"], (
+        "Your conv2d and maxpool both make it long: conv2d takes 60 s and maxpool 21.9 s of the 82 s a batch takes; "
+        "with both fast the run would take about 5 minutes. Loop versions are right, but every step of their "
+        "loops is a Python step. " + ADVICE_TAIL["conv2d"] + " " + ADVICE_TAIL["maxpool"]))
+    # A maxpool much faster than the loop conv2d is not called slow (timed on 4 images, a fast one looks
+    # slower than it is), even if the run would still be long without the conv2d: kata times it again then.
+    assert advice(82.0, 80.0, 1.9, 246_000) == (["conv2d"], (
+        "Your conv2d makes it long: 80 s of the 82 s a batch takes (98%), 42 times as long as your maxpool; with a "
+        "fast conv2d the run would still take about 1.7 hours, and kata will time your functions again then. "
+        "A loop version is right, but every step of its loops is a Python step. " + ADVICE_TAIL["conv2d"]))
+    assert advice(2.0, 0.01, 0.01, 20_000) == ([], train_command.IM2COL_ADVICE)  # the time goes elsewhere
+    assert train_command.long_run_advice(None, 5000) == ([], train_command.IM2COL_ADVICE)
+
+
+def test_kata_train_stops_a_too_long_run_with_an_error_naming_the_slow_piece(monkeypatch):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    batch = train_command.BatchTime(1.25, {"conv2d": 0.02, "maxpool": 1.2}, probed=4)
+    with pytest.raises(train_command.LongRunNotStarted) as stop:
+        train_command.confirm_long_run(12_500, parse("train", "--model", "cnn"), batch=batch)
+    assert stop.value.exit_code == 1 and (stop.value.slow, stop.value.declined) == (["maxpool"], False)
+    assert str(stop.value).startswith("this run would take about 3.5 hours with your functions, so it did not "
+                                      "start. Your maxpool makes it long: ")
+    assert str(stop.value).endswith(ADVICE_TAIL["maxpool"] + " To train anyway, add --yes.")
 
 
 def fake_run(root, name, config, accuracy, params):
@@ -164,27 +237,31 @@ def test_the_closing_comparison_shows_the_three_networks_and_the_digits_the_cnn_
     assert closing.cnn_trained_before(tmp_path)
     three = closing.the_three(tmp_path)
     assert [Path(r["dir"]).name for r in three.values()] == ["1-mlp", "2-adam", "4-cnn"]
-    text = "\n".join(closing.report(tmp_path, test=dataset.test))
+    text = "\n".join(closing.report(tmp_path, dataset=dataset))
     assert "Part I MLP" in text and "98.05%" in text and "98.41%" in text and "99.12%" in text
     assert "test digits that the MLP got wrong" in text
+    assert text.endswith(f"runs/4-cnn/{closing.FIXED_FILE}, also on the run's web page runs/4-cnn/report.html")
     assert (cnn_dir / closing.FIXED_FILE).is_file()
+    # The figure joins the run's plots and its web page, as if it had been drawn with the others.
+    assert json.loads((cnn_dir / "summary.json").read_text())["plots"] == [closing.FIXED_FILE]
+    assert f"<code>{closing.FIXED_FILE}</code>" in (cnn_dir / "report.html").read_text()
     page = (cnn_dir / "report.html").read_text(encoding="utf-8")
     assert "cnn_fixes.png</code>: Test digits the CNN reads right that the Part I MLP got wrong" in page
 
 
-def test_the_first_time_part_three_passes_kata_trains_the_cnn_and_closes(monkeypatch, capsys):
+def test_the_first_time_part_three_passes_kata_trains_the_cnn_and_closes(monkeypatch, capsys, tmp_path):
     from types import SimpleNamespace
 
     from checker import closing
-
     from checker.commands import status
+    from checker.progress import Progress
 
     calls = []
     fake_train = SimpleNamespace(run=lambda args: calls.append(args.model) or 0)
     monkeypatch.setattr("checker.cli.load_command", lambda name: fake_train)
     monkeypatch.setattr("checker.cli.default_args", lambda name: SimpleNamespace(model="mlp"))
     monkeypatch.setattr(closing, "report", lambda: ["", "The curriculum is complete."])
-    assert status.train_cnn_now() == 0
+    assert status.train_cnn_now(Progress(tmp_path / "progress.json"), SimpleNamespace(all_passed=True)) == 0
     assert calls == ["cnn"]
     out = capsys.readouterr().out
     assert "Stages 13 and 14 pass: training your CNN" in out and "kata --no-train skips this" in out

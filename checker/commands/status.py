@@ -16,7 +16,8 @@ every stage, the first failing test of the current stage, and the next thing to 
 when every stage before it passes. The first time every stage of Part I passes (the core, stages
 1-7), your network is trained on MNIST right away, with the defaults of kata train. Part II and
 later parts go further, and are optional; the first time Part III (stages 13-14) passes, your CNN
-is trained (kata train --model cnn) and compared with your earlier networks."""
+is trained (kata train --model cnn) and compared with your earlier networks; a run that would take
+over 10 minutes is not started, and kata says which of your functions makes it long."""
 
 EXAMPLES = """\
 exit codes: 0 every stage passes, 1 a stage does not pass yet, 2 usage error
@@ -66,7 +67,7 @@ def run(args) -> int:
         if train:
             return train_now()
         if free and part_passes(result, 3) and not args.no_train and first_cnn(progress):
-            return train_cnn_now()
+            return train_cnn_now(progress, result)
     return exit_code(result)
 
 
@@ -82,19 +83,78 @@ def first_cnn(progress: Progress) -> bool:
     return cnn_trained_before() is False
 
 
-def train_cnn_now() -> int:
-    """The first time stages 13 and 14 pass: `kata train --model cnn`, then the closing comparison."""
+def cnn_files(root=None) -> str:
+    """A fingerprint of the learner's exercises/conv.py and exercises/pool.py (their contents)."""
+    import hashlib
+
+    from ..stages import ROOT, find_stage
+
+    digest = hashlib.sha256()
+    for stage in ("conv", "pool"):
+        try:
+            digest.update((root or ROOT).joinpath(find_stage(stage).exercise).read_bytes())
+        except OSError:
+            pass
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def train_cnn_now(progress: Progress, result: RunResult) -> int:
+    """The first time stages 13 and 14 pass: `kata train --model cnn`, then the closing comparison.
+
+    A run too long to start (over 10 minutes off a terminal, or declined on one) is a note, not an
+    error of the stages: it is remembered with the versions of conv.py and pool.py, and while they
+    stay the same, kata reminds in one line instead of timing them again.
+    """
     from .. import closing
 
+    files = cnn_files()
+    declined = progress.cnn_declined
+    if declined and declined.get("files") == files:
+        print(f"\n{reminder(declined)}")
+        return exit_code(result)
     print("\nStages 13 and 14 pass: training your CNN on MNIST (kata train --model cnn; "
           "kata --no-train skips this).", flush=True)
     train = cli.load_command("train")
     args = cli.default_args("train")
     args.model = "cnn"
-    code = int(train.run(args) or 0)
+    try:
+        code = int(train.run(args) or 0)
+    except getattr(train, "LongRunNotStarted", ()) as stop:
+        progress.cnn_declined = {"files": files, "estimate": stop.estimate, "slow": stop.slow}
+        progress.save()
+        print(f"\n{not_started(stop)}")
+        return exit_code(result)
     if code == 0:
         print("\n".join(closing.report()))
     return code
+
+
+TRAIN_ANYWAY = "kata train --model cnn --yes"
+
+
+def not_started(stop) -> str:
+    """The note when the first CNN training did not start (stop: train.LongRunNotStarted)."""
+    from .train import duration
+
+    estimate = duration(stop.estimate)
+    if stop.declined:
+        return (f"Note: your CNN is not trained: you chose not to start a run of about {estimate}. Your stages "
+                f"all pass. When you want it: kata train --model cnn (--yes starts it without asking).")
+    return (f"Note: your CNN is not trained: with your functions the run would take about {estimate}, and kata "
+            f"starts runs over 10 minutes only when asked to. {stop.advice}\n"
+            f"Your stages all pass. To train it anyway: {TRAIN_ANYWAY}  (kata times your functions again "
+            f"when exercises/conv.py or exercises/pool.py changes)")
+
+
+def reminder(declined: dict) -> str:
+    """One line while conv.py and pool.py are the versions whose CNN training did not start."""
+    from .train import duration
+
+    slow = declined["slow"] or ["conv2d", "maxpool"]
+    hints = " and ".join(f"kata hint {'conv' if piece == 'conv2d' else 'pool'}" for piece in slow)
+    return (f"Note: your CNN is not trained yet: with your {' and '.join(slow)} it would take about "
+            f"{duration(declined['estimate'])} ({hints} to speed it up; to train anyway: {TRAIN_ANYWAY}).")
 
 
 def exit_code(result: RunResult) -> int:
