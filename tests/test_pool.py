@@ -23,9 +23,10 @@ OUTPUT_SIZE = ("H_out = (H - size) // stride + 1 and W_out = (W - size) // strid
                "that fill no whole window are dropped.")
 BACKWARD = ("each window sends its whole dout[n, c, i, j] to the one position that held its maximum and nothing to "
             "the others; a position that is the maximum of several overlapping windows adds up their gradients (+=).")
-SHARES_ADD_UP = ("each window sends its whole dout[n, c, i, j] to the position of its maximum; where windows share a "
-                 "maximum, every window's share must arrive: a sum over the windows, in a loop or with a NumPy "
-                 "operation that adds repeated indices (kata hint pool, its last level).")
+SHARES_ADD_UP = ("each window sends its whole dout[n, c, i, j] to the position of its maximum, and where windows "
+                 "share a maximum every share must arrive. Writing with = keeps only the last one; an indexed += "
+                 "whose index arrays name a position several times counts that position once. Add the shares in a "
+                 "loop, or with a NumPy operation that adds repeated indices (kata hint pool, its last level).")
 VALIDATE = ("check the arguments before computing and raise ValueError with the bad value in the message, "
             "e.g. f'size must be an integer >= 1, got {size}'.")
 
@@ -111,10 +112,9 @@ def check_shared_maxima_add_up(x, size, stride, dout, dx, given_, problem=""):
         terms = " + ".join(f"{g:g}" for g in gradients)
         fail(f"{problem}{': ' if problem else ''}position {position} (n, c, row, column) is the maximum of "
              f"{len(gradients)} overlapping windows, so it must collect all their gradients, {terms} = "
-             f"{sum(gradients):g}; yours has {got:g}, one window's share: the shares must add up. Writing with = "
-             "keeps only the last one; and an indexed += whose index arrays name the same position several times "
-             "counts that position once, not once per repeat (a known NumPy pitfall): a += that looks right loses "
-             "the shares too. kata hint pool shows a way that adds every repeat.",
+             f"{sum(gradients):g}; yours has {got:g}, one window's share: the shares must add up. A += that looks "
+             "right can lose them too: NumPy's indexed += counts a position that its index arrays repeat only once, "
+             "not once per repeat (a known pitfall; kata hint pool shows a way that adds every repeat).",
              given=given_, got=dx, hint=SHARES_ADD_UP)
 
 
