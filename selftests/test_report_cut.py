@@ -35,7 +35,8 @@ def test_a_cut_got_and_expected_show_the_worst_element_not_only_their_first_ones
                          "  expected   " + rows[0], *("             " + r for r in rows[1:]),
                          "  hint: look again."])
     shown = shorten(message, find_stage("backprop"), max_lines=5)
-    assert shown[1:3] == ["  got        [[1., 2., 3.], ... (at (2, 1): 0)", "  expected   [[1., 2., 3.], ... (at (2, 1): 8)"]
+    assert shown[1:3] == ["  got        [[1., 2., 3.], ... (at (2, 1): 0)",
+                          "  expected   [[1., 2., 3.], ... (at (2, 1): 8)"]
     gradient = message.replace("(worst at index (2, 1): got 0, expected 8)",
                                "numerical gradient check failed; largest difference at index (2, 1): analytic 0, "
                                "numerical 8.")

@@ -53,11 +53,11 @@ def reference_conv(x, w, b, stride=1, pad=0):
 # and one column per filter (or the transpose), and a reshape straight to (N, F, H_out, W_out) keeps that
 # memory order. The diagnoses below recognise an output (or gradient) that is the right one laid out in another
 # axis order and then reshaped.
+# Each diagnosis is a pair: a note that ends the problem's sentence (what is wrong) and a hint (why, and what to do);
+# the hint also survives when a long message is cut.
 LAYOUT_WRONG = ": the values are right but their layout is wrong: "
-LAYOUT_HINT = ("out[n, f, i, j] is filter f at position (i, j) of image n: the filter axis comes second. A reshape "
-               "never reorders numbers, it only regroups them in their memory order; to put the axes of the "
-               "product's result in the order (N, F, H_out, W_out), reshape it so that each axis stands alone, "
-               "then move (transpose) the axes into place.")
+LAYOUT_HINT = ("out[n, f, i, j] is filter f at position (i, j) of image n: the filter axis comes second. Reshape the "
+               "product's result so that each axis stands alone, then move (transpose) the axes into place.")
 
 
 def close(a, b) -> bool:
@@ -86,44 +86,43 @@ PRODUCT_LAYOUTS = {
 
 
 def layout_diagnosis(out, expected):
-    """A sentence (used after the problem text) when out holds expected's values in the wrong places, or ""."""
+    """(note, hint) when out holds expected's values in the wrong places, else ("", None)."""
     order = axis_order(out, expected, ("N", "F", "H_out", "W_out"), likely=[(0, 2, 3, 1), (1, 0, 2, 3)])
     if order is None:
-        return ""
-    text = (f"{LAYOUT_WRONG}yours is the expected output laid out as {order} and then reshaped to "
-            "(N, F, H_out, W_out)")
+        return "", None
+    note = f"{LAYOUT_WRONG}yours is the expected output laid out as {order} and then reshaped to (N, F, H_out, W_out)"
     if order in PRODUCT_LAYOUTS:
         rows, moved = PRODUCT_LAYOUTS[order]
         single = (" (with one image, N = 1, both orders are the same, which is why one-image examples pass)"
                   if moved == "the batch axis" else "")
-        return (f"{text}. The matrix product gives {rows}, and a reshape alone cannot move {moved} into place: it "
-                f"keeps the numbers in their memory order{single}")
-    return f"{text}: a reshape alone cannot move an axis, it keeps the numbers in their memory order"
+        return note, (f"the matrix product gives {rows}, and a reshape alone cannot move {moved} into place: it "
+                      f"keeps the numbers in their memory order{single}. {LAYOUT_HINT}")
+    return note, f"a reshape alone cannot move an axis: it keeps the numbers in their memory order. {LAYOUT_HINT}"
 
 
 def forward_diagnosis(out, x, w, b, stride=1, pad=0):
-    """A sentence naming the classic mistake that out matches, or "" (used after the problem text)."""
+    """(note, hint) naming the classic mistake that out matches, else ("", None); hint None keeps the test's own."""
     out = np.asarray(out, dtype=np.float64)
     if np.allclose(out, reference_conv(x, w[:, :, ::-1, ::-1], b, stride, pad), rtol=1e-5, atol=1e-7):
         return (": it is the output of the kernel flipped upside down and left to right (true convolution); here, "
-                "as in PyTorch, the kernel is not flipped (cross-correlation)")
-    layout = layout_diagnosis(out, reference_conv(x, w, b, stride, pad))
-    if layout:
-        return layout
+                "as in PyTorch, the kernel is not flipped (cross-correlation)"), None
+    note, hint = layout_diagnosis(out, reference_conv(x, w, b, stride, pad))
+    if note:
+        return note, hint
     if np.any(b != 0) and np.allclose(out, reference_conv(x, w, np.zeros_like(b), stride, pad), rtol=1e-5, atol=1e-7):
-        return ": the bias is missing: add b[f] to every output value of filter f"
-    return ""
+        return ": the bias is missing: add b[f] to every output value of filter f", None
+    return "", None
 
 
 def check_forward(out, x, w, b, stride=1, pad=0, *, problem, given, hint=DEFINITION, expected=None, rtol=1e-6,
                   atol=1e-9):
-    """check_close of out against the definition, with forward_diagnosis after the problem; a layout mistake
-    replaces the hint (and any diagnosis in the problem) with its own."""
+    """check_close of out against the definition (or expected), with forward_diagnosis's note after the problem
+    and its hint, if any, instead of the test's."""
     expected = reference_conv(x, w, b, stride, pad) if expected is None else expected
-    diagnosis = forward_diagnosis(out, x, w, b, stride, pad)
-    check_close(out, expected, problem=problem + diagnosis, given=given,
-                hint=LAYOUT_HINT if diagnosis.startswith(LAYOUT_WRONG) else hint,
-                rtol=rtol, atol=atol)
+    if np.allclose(np.asarray(out, dtype=np.float64), expected, rtol=rtol, atol=atol):
+        return
+    note, diagnosis_hint = forward_diagnosis(out, x, w, b, stride, pad)
+    check_close(out, expected, problem=problem + note, given=given, hint=diagnosis_hint or hint, rtol=rtol, atol=atol)
 
 
 def random_case(seed, n=2, c=2, h=5, width=5, f=3, kh=3, kw=3, dtype=np.float64):
@@ -322,7 +321,7 @@ def test_conv2d_forward_sums_over_the_input_channels():
     expected = [[np.full((2, 2), 444.0), np.full((2, 2), 44.0)]]
     # The channel sums are right when out holds the right values in the wrong places: then only the layout is taught.
     problem = ("with x's channels 1, 10 and 100 everywhere, filter 0 (all ones) gives 444 at every position and "
-               "filter 1 (third channel zero) 44" if layout_diagnosis(out, expected) else
+               "filter 1 (third channel zero) 44" if layout_diagnosis(out, expected)[0] else
                "each filter must sum its window over every input channel: 4 * (1 + 10 + 100) = 444, "
                "and 4 * (1 + 10) = 44 for the filter whose third channel is zero")
     check_forward(out, x, w, np.zeros(2), expected=expected, problem=problem,
@@ -407,10 +406,10 @@ def test_conv2d_backward_worked_example():
 def test_conv2d_backward_matches_pytorch_on_a_frozen_example():
     dx, dw, db, _, given_ = forward_and_backward(FROZEN_X, FROZEN_W, FROZEN_B, 2, 1, dout=FROZEN_DOUT)
     for got, expected, name in ((db, FROZEN_DB, "db"), (dw, FROZEN_DW, "dw"), (dx, FROZEN_DX, "dx")):
-        note = layout_note(name, got, FROZEN_X, FROZEN_W, 2, 1, FROZEN_DOUT)
+        note, hint = layout_note(name, got, FROZEN_X, FROZEN_W, 2, 1, FROZEN_DOUT)
         check_close(got, expected, problem=f"conv2d_backward's {name} differs from PyTorch's gradient (stride 2, "
                                            f"pad 1, 2x3 kernels, 2 filters){note}", given=given_,
-                    hint=BACKWARD_LAYOUT_HINT if note else BACKWARD)
+                    hint=hint or BACKWARD)
 
 
 FLIPPED_BACKWARD = (" It is the gradient of a convolution with the kernel flipped upside down and left to right: "
@@ -455,44 +454,41 @@ DOUT_LAYOUTS = [
     ("(F, N, H_out, W_out)", "(F, N*H_out*W_out), one row per filter", "the filters",
      "move dout's filter axis in front of the batch axis"),
 ]
-BACKWARD_LAYOUT_HINT = ("dout is laid out (N, F, H_out, W_out), like out. A reshape never reorders numbers, it only "
-                        "regroups them in their memory order: to bring dout into the matrix product's layout (its "
-                        "positions in the order of cols' positions), and the product's results back to the shapes of "
-                        "x and w, move (transpose) the axes into place, then reshape.")
-
-
 def layout_note(name, got, x, w, stride, pad, dout):
-    """A sentence (after the problem) when the gradient `name` is right but laid out wrongly, or is the gradient for
-    dout reshaped straight to the matrix product's layout; "" otherwise."""
+    """(note, hint) when the gradient `name` is right but laid out wrongly, or is the gradient for dout reshaped
+    straight to the matrix product's layout; ("", None) otherwise."""
     got = np.asarray(got, dtype=np.float64)
     right = reference_gradients(x, w, stride, pad, dout)[name]
     if got.shape != right.shape or close(got, right):
-        return ""
+        return "", None
     n, f, h_out, w_out = dout.shape
     scrambled = [dout.reshape(n, h_out, w_out, f).transpose(0, 3, 1, 2),
                  dout.reshape(f, n, h_out, w_out).transpose(1, 0, 2, 3)]
     for moved, (order, matrix, rows, fix) in zip(scrambled, DOUT_LAYOUTS):
         if not close(moved, dout) and close(got, reference_gradients(x, w, stride, pad, moved)[name]):
             return (f": it is the right {name} for dout read in the order {order}, not (N, F, H_out, W_out): dout "
-                    f"reshaped straight to {matrix}, without moving its axes first. A reshape keeps dout's numbers "
-                    f"in their memory order, so the rows of that matrix are not {rows}: {fix} (a transpose), "
-                    "then reshape")
+                    f"reshaped straight to {matrix}, without moving its axes first",
+                    f"dout reshaped straight to {matrix}, keeps dout's numbers in their memory order (N, F, H_out, "
+                    f"W_out), so the rows of that matrix are not {rows}: {fix} (a transpose), then reshape.")
     names = {"dx": ("N", "C", "H", "W"), "dw": ("F", "C", "KH", "KW")}.get(name)
     order = axis_order(got, right, names, likely=[(1, 0, 2, 3), (1, 2, 3, 0)]) if names else None
+    if order is None:
+        return "", None
+    shape = "(N, C, H, W)" if name == "dx" else "(F, C, KH, KW)"
     if order == "(C, KH, KW, F)":
         return (f"{LAYOUT_WRONG}yours is the right dw laid out as the matrix product's (C*KH*KW, F), one row per "
-                "weight and one column per filter, and then reshaped to (F, C, KH, KW): a reshape alone cannot move "
-                "the filter axis into place, it keeps the numbers in their memory order")
-    if order:
-        shape = "(N, C, H, W)" if name == "dx" else "(F, C, KH, KW)"
-        return (f"{LAYOUT_WRONG}yours is the right {name} laid out as {order} and then reshaped to {shape}: a "
-                "reshape alone cannot move an axis, it keeps the numbers in their memory order")
-    return ""
+                "weight and one column per filter, and then reshaped to (F, C, KH, KW)",
+                "the values are right but their layout is wrong: a reshape alone cannot move the filter axis in "
+                "front, it keeps the numbers in their memory order. Move (transpose) the axes into place, then "
+                "reshape.")
+    return (f"{LAYOUT_WRONG}yours is the right {name} laid out as {order} and then reshaped to {shape}",
+            "the values are right but their layout is wrong: a reshape alone cannot move an axis, it keeps the "
+            "numbers in their memory order. Move (transpose) the axes into place, then reshape.")
 
 
-def gradient_lesson(name, result, analytic, numerical, given_, n, positions, note=""):
+def gradient_lesson(name, result, analytic, numerical, given_, n, positions, note="", note_hint=None):
     """Fail with the check's numbers and, where the ratio or the note says it, the likely mistake."""
-    hint = BACKWARD_LAYOUT_HINT if note and not note.startswith(FLIPPED_BACKWARD) else BACKWARD
+    hint = note_hint or BACKWARD
     ratio = None
     if abs(numerical.sum()) > 1e-6 and abs(analytic.sum()) > 1e-6:
         ratio = float(analytic.sum() / numerical.sum())
@@ -528,9 +524,10 @@ def test_conv2d_backward_passes_numerical_gradient_checks(case):
         numerical = numerical_gradient(loss, point)
         result = check_gradient(loss, point, analytic, numerical=numerical)
         if not result:
+            flipped = flipped_backward_note(name, analytic, x, w, b, stride, pad, dout)
+            note, note_hint = (flipped, None) if flipped else layout_note(name, analytic, x, w, stride, pad, dout)
             gradient_lesson(name, result, np.asarray(analytic, dtype=np.float64), numerical, given_, n, positions,
-                            flipped_backward_note(name, analytic, x, w, b, stride, pad, dout)
-                            or layout_note(name, analytic, x, w, stride, pad, dout))
+                            note, note_hint)
 
 
 def test_conv2d_backward_db_sums_over_the_batch_and_every_position():
@@ -592,9 +589,9 @@ def test_conv2d_backward_keeps_float32():
     dx, dw, db, dout, given_ = forward_and_backward(x, w, b, 1, 1, seed=41)
     for grad, name in ((dx, "dx"), (dw, "dw"), (db, "db")):
         check_dtype(grad, np.float32, f"conv2d_backward's {name}", given=given_)
-    note = layout_note("db", db, x, w, 1, 1, dout)
+    note, hint = layout_note("db", db, x, w, 1, 1, dout)
     check_close(db, dout.astype(np.float64).sum(axis=(0, 2, 3)), problem="db in float32 must still be right" + note,
-                given=given_, hint=BACKWARD_LAYOUT_HINT if note else BACKWARD, rtol=1e-4, atol=1e-4)
+                given=given_, hint=hint or BACKWARD, rtol=1e-4, atol=1e-4)
 
 
 def test_conv2d_backward_does_not_modify_dout():
