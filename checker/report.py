@@ -204,6 +204,12 @@ def one_cause(result: StageResult) -> bool:
     return all(failures[0].message in t.message for t in failures)  # some tests quote it in their own
 
 
+# The worst element, as teach.check_close and teach.fail name it ("worst at index (0, 1): got 4, expected 10") or
+# as a gradient check does ("largest difference at index (0, 1): analytic 4, numerical 10").
+_WORST = re.compile(r"(?:worst|largest difference) at index (?P<index>\([\d, ]*\)|\d+): (?:got|analytic) "
+                    r"(?P<got>[^,\s]+), (?:expected|numerical) (?P<expected>[^)\s;:,]+)")
+
+
 def shorten(message: str, stage: Stage, max_lines: int = MESSAGE_LINES) -> list[str]:
     """A long failure message cut to about max_lines, keeping what teaches and cutting the array dumps.
 
@@ -229,11 +235,15 @@ def shorten(message: str, stage: Stage, max_lines: int = MESSAGE_LINES) -> list[
     for i, (block, value) in enumerate(zip(blocks, is_value)):  # then whole values, in order, while they fit
         if value and kept[i] and len(block) - 1 <= room:
             kept[i], room = len(block), room - (len(block) - 1)
+    worst = _WORST.search(message)
     shown: list[str] = []
     for block, count in zip(blocks, kept):
         shown += block[:count]
         if 0 < count < len(block):
             shown[-1] += " ..."
+            label = block[0].split()[0]
+            if worst and label in ("got", "expected"):  # the first elements may agree: show where they differ
+                shown[-1] += f" (at {worst['index']}: {worst[label].rstrip('.')})"
     hidden = len(lines) - len(shown)
     if hidden:
         shown.append(f"... ({hidden} more line{'s' if hidden > 1 else ''}: kata check {stage.number})")

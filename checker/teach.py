@@ -172,6 +172,11 @@ def fail(problem: str, *, given: dict | None = None, shown: dict | None = None, 
     values += [(label, value) for label, value in (("got", got), ("expected", expected)) if value is not None]
     width = max([10] + [len(label) for label, _ in values])  # every value starts in the same column
     lines = [problem] + [_labelled(label, value, width) for label, value in values]
+    if WORST_PHRASE not in problem and "largest difference at index" not in problem:
+        # kata's report cuts got and expected to their first elements: name the worst one, as check_close does.
+        worst = _worst_element(got, expected)
+        if worst and "\n" in show(got):
+            lines.insert(1, f"({worst})")
     if hint:
         lines.append(f"  hint: {hint}")
     raise Lesson("\n".join(lines))
@@ -241,12 +246,31 @@ def check_close(got, expected, *, problem: str, given: dict | None = None, hint:
     with np.errstate(invalid="ignore"):
         bad = ~np.isclose(got_arr, exp_arr, rtol=rtol, atol=atol, equal_nan=False)
     if bad.any():
-        where = ""
-        if got_arr.ndim:
-            index = np.unravel_index(np.argmax(np.where(bad, np.nan_to_num(np.abs(got_arr - exp_arr), nan=np.inf), -1)), got_arr.shape)
-            where = f" (worst at index {tuple(int(i) for i in index) if len(index) > 1 else int(index[0])}: got " \
-                    f"{got_arr[index]:.6g}, expected {exp_arr[index]:.6g})"
-        fail(f"{problem}{where}.", given=given, got=got, expected=expected, hint=hint)
+        worst = _worst_element(got_arr, exp_arr, rtol, atol)
+        fail(f"{problem} ({worst})." if worst else f"{problem}.", given=given, got=got, expected=expected, hint=hint)
+
+
+WORST_PHRASE = "worst at index"  # checker/report.py reads "worst at index I: got G, expected E" back
+
+
+def _worst_element(got, expected, rtol: float = 1e-6, atol: float = 1e-9) -> str:
+    """'worst at index (i, j): got G, expected E' for the element farthest from expected, or '' when got and
+    expected are not numeric arrays of one shape (at least 1-D) that differ."""
+    try:
+        got_arr = np.asarray(got, dtype=np.float64)
+        exp_arr = np.asarray(expected, dtype=np.float64)
+    except (TypeError, ValueError):
+        return ""
+    if got_arr.shape != exp_arr.shape or not got_arr.ndim:
+        return ""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isclose(got_arr, exp_arr, rtol=rtol, atol=atol, equal_nan=False)
+    if not bad.any():
+        return ""
+    distance = np.where(bad, np.nan_to_num(np.abs(got_arr - exp_arr), nan=np.inf), -1)
+    index = np.unravel_index(np.argmax(distance), got_arr.shape)
+    shown = tuple(int(i) for i in index) if len(index) > 1 else int(index[0])
+    return f"{WORST_PHRASE} {shown}: got {got_arr[index]:.6g}, expected {exp_arr[index]:.6g}"
 
 
 def check_unchanged(before: dict, after: dict, func: str):

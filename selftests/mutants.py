@@ -1590,7 +1590,7 @@ MUTANTS = [
             return dx
     """)),
     m("pool_backward_fancy_index_plus_equals", "pool", "maxpool_backward",
-      "test_maxpool_backward_adds_up_where_windows_overlap", "add up", with_argmax_pool_forward("""
+      "test_maxpool_backward_adds_up_where_windows_overlap", "counts that position once", with_argmax_pool_forward("""
         def maxpool_backward(dout, cache):
             (n, c, h, w), where, size, stride = cache
             _, _, h_out, w_out = dout.shape
@@ -1784,6 +1784,122 @@ MUTANTS = [
                 params[key] -= lr * m / (np.sqrt(v) + eps)
             return params
     """),
+    # Learner walkthrough of Part III: im2col's axis order, and NumPy's indexed += --------------------
+    # The classic im2col mistake: the product is right, then reshaped straight to (N, F, H_out, W_out).
+    # With F = 1 (the docstring's examples) the layout cannot show; the frozen example (F = 2) shows it first.
+    m("conv_im2col_rows_reshaped_without_moving_the_filter_axis", "conv", "conv2d_forward",
+      "test_conv2d_forward_matches_pytorch_on_a_frozen_example", "one row per output position", """
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            from numpy.lib.stride_tricks import sliding_window_view
+            n, c, h, width = x.shape
+            f, _, kh, kw = w.shape
+            xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            win = sliding_window_view(xpad, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+            h_out, w_out = win.shape[2], win.shape[3]
+            cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * h_out * w_out, c * kh * kw)
+            out = (cols @ w.reshape(f, -1).T + b).reshape(n, f, h_out, w_out)  # (N*H_out*W_out, F) reshaped
+            return out, None
+    """),
+    # The same with one row per filter: right whenever N = 1, so the frozen example passes; N = 2 shows it.
+    m("conv_im2col_filter_rows_reshaped_without_moving_the_batch_axis", "conv", "conv2d_forward",
+      "test_conv2d_forward_adds_one_bias_per_filter", "one row per filter", """
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            from numpy.lib.stride_tricks import sliding_window_view
+            n, c, h, width = x.shape
+            f, _, kh, kw = w.shape
+            xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            win = sliding_window_view(xpad, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+            h_out, w_out = win.shape[2], win.shape[3]
+            cols = win.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * h_out * w_out)
+            out = (w.reshape(f, -1) @ cols + b[:, None]).reshape(n, f, h_out, w_out)  # (F, N*H_out*W_out) reshaped
+            return out, None
+    """),
+    # Backwards, dout reshaped straight to the product's layout: every gradient is computed from a scrambled dout.
+    m("conv_backward_dout_reshaped_to_filter_rows_without_moving_the_batch_axis", "conv", "conv2d_backward",
+      "test_conv2d_backward_passes_numerical_gradient_checks", "dout reshaped", """
+        def conv2d_backward(dout, cache):
+            x_shape, cols, w, stride, pad = cache
+            n, c, h, width = x_shape
+            f, _, kh, kw = w.shape
+            _, _, h_out, w_out = dout.shape
+            dout_mat = dout.reshape(f, n * h_out * w_out)  # should be (F, N*H_out*W_out) in cols' column order
+            dw = (dout_mat @ cols.T).reshape(w.shape)
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
+            dxpad = np.zeros((c, n, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
+            for p in range(kh):
+                for q in range(kw):
+                    dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += dcols[:, p, q]
+            return np.ascontiguousarray(dxpad[:, :, pad:pad + h, pad:pad + width].transpose(1, 0, 2, 3)), dw, \
+                dout_mat.sum(axis=1)
+    """),
+    m("conv_backward_dout_reshaped_to_position_rows_without_moving_the_filter_axis", "conv", "conv2d_backward",
+      "test_conv2d_backward_matches_pytorch_on_a_frozen_example", "dout reshaped", """
+        def conv2d_backward(dout, cache):
+            x_shape, cols, w, stride, pad = cache
+            n, c, h, width = x_shape
+            f, _, kh, kw = w.shape
+            _, _, h_out, w_out = dout.shape
+            dout_mat = dout.reshape(n * h_out * w_out, f)  # one row per position (n, i, j) wanted
+            dw = (cols @ dout_mat).T.reshape(w.shape)
+            dcols = (dout_mat @ w.reshape(f, -1)).T.reshape(c, kh, kw, n, h_out, w_out)
+            dxpad = np.zeros((c, n, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
+            for p in range(kh):
+                for q in range(kw):
+                    dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += dcols[:, p, q]
+            return np.ascontiguousarray(dxpad[:, :, pad:pad + h, pad:pad + width].transpose(1, 0, 2, 3)), dw, \
+                dout_mat.sum(axis=0)
+    """),
+    # col2im built channel first, (C, N, H, W), then reshaped to x's shape: right values, wrong places (N, C > 1).
+    m("conv_backward_dx_reshaped_without_moving_the_channel_axis", "conv", "conv2d_backward",
+      "test_conv2d_backward_passes_numerical_gradient_checks", "the values are right but their layout is wrong", """
+        def conv2d_backward(dout, cache):
+            x_shape, cols, w, stride, pad = cache
+            n, c, h, width = x_shape
+            f, _, kh, kw = w.shape
+            _, _, h_out, w_out = dout.shape
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, n * h_out * w_out)
+            dw = (dout_mat @ cols.T).reshape(w.shape)
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
+            dxpad = np.zeros((c, n, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
+            for p in range(kh):
+                for q in range(kw):
+                    dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += dcols[:, p, q]
+            dx = np.ascontiguousarray(dxpad[:, :, pad:pad + h, pad:pad + width]).reshape(n, c, h, width)
+            return dx, dw, dout_mat.sum(axis=1)
+    """),
+    # dw as (C*KH*KW, F), the product's layout, reshaped straight to w's shape (F, C, KH, KW).
+    m("conv_backward_dw_reshaped_without_moving_the_filter_axis", "conv", "conv2d_backward",
+      "test_conv2d_backward_matches_pytorch_on_a_frozen_example", "the values are right but their layout is wrong", """
+        def conv2d_backward(dout, cache):
+            x_shape, cols, w, stride, pad = cache
+            n, c, h, width = x_shape
+            f, _, kh, kw = w.shape
+            _, _, h_out, w_out = dout.shape
+            dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, n * h_out * w_out)
+            dw = (cols @ dout_mat.T).reshape(w.shape)  # (C*KH*KW, F) reshaped
+            dcols = (w.reshape(f, -1).T @ dout_mat).reshape(c, kh, kw, n, h_out, w_out)
+            dxpad = np.zeros((c, n, h + 2 * pad, width + 2 * pad), dtype=dout.dtype)
+            for p in range(kh):
+                for q in range(kw):
+                    dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += dcols[:, p, q]
+            return np.ascontiguousarray(dxpad[:, :, pad:pad + h, pad:pad + width].transpose(1, 0, 2, 3)), dw, \
+                dout_mat.sum(axis=1)
+    """),
+    # The learner's vectorised backward: an indexed += over index arrays adds once where positions repeat, so
+    # the frozen example (four overlapping windows sharing one maximum) is the first to show it.
+    m("pool_backward_fancy_index_plus_equals_loses_shared_maxima", "pool", "maxpool_backward",
+      "test_maxpool_backward_matches_pytorch_on_a_frozen_example", "counts that position once",
+      with_argmax_pool_forward("""
+        def maxpool_backward(dout, cache):
+            (n, c, h, w), where, size, stride = cache
+            _, _, h_out, w_out = dout.shape
+            rows = np.arange(h_out)[:, None] * stride + where // size
+            cols = np.arange(w_out)[None, :] * stride + where % size
+            n_idx, c_idx, _, _ = np.indices(dout.shape)
+            dx = np.zeros((n, c, h, w), dtype=dout.dtype)
+            dx[n_idx, c_idx, rows, cols] += dout
+            return dx
+    """)),
 ]
 
 

@@ -73,6 +73,17 @@ def test_fail_formats_the_problem_inputs_and_hint():
         "  hint: normalise.")
 
 
+def test_fail_names_the_worst_element_of_got_and_expected_too_long_for_one_line():
+    got, expected = np.zeros((4, 4)), np.zeros((4, 4))
+    got[2, 3] = 5.0
+    with pytest.raises(teach.Lesson) as caught:
+        teach.fail("spread out.", got=got, expected=expected)
+    assert str(caught.value).splitlines()[:2] == ["spread out.", "(worst at index (2, 3): got 5, expected 0)"]
+    with pytest.raises(teach.Lesson) as caught:  # said already: not twice
+        teach.fail("spread out (worst at index (2, 3): got 5, expected 0).", got=got, expected=expected)
+    assert str(caught.value).count("worst at index") == 1
+
+
 def test_check_close_names_the_worst_element():
     with pytest.raises(teach.Lesson, match=r"worst at index \(1, 0\): got 9, expected 3"):
         teach.check_close(np.array([[1.0, 2.0], [9.0, 4.0]]), [[1.0, 2.0], [3.0, 4.0]], problem="wrong")

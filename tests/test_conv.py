@@ -6,6 +6,8 @@ conv2d passes: six nested loops or one im2col matrix product. The inputs stay sm
 loop version to run the whole suite in a few seconds.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -47,15 +49,80 @@ def reference_conv(x, w, b, stride=1, pad=0):
     return out
 
 
+# The right values in the wrong places: im2col's matrix product has one row per output position (n, i, j)
+# and one column per filter (or the transpose), and a reshape straight to (N, F, H_out, W_out) keeps that
+# memory order. The diagnoses below recognise an output (or gradient) that is the right one laid out in another
+# axis order and then reshaped.
+# Each diagnosis is a pair: a note that ends the problem's sentence (what is wrong) and a hint (why, and what to do);
+# the hint also survives when a long message is cut.
+LAYOUT_WRONG = ": the values are right but their layout is wrong: "
+LAYOUT_HINT = ("out[n, f, i, j] is filter f at position (i, j) of image n: the filter axis comes second. Reshape the "
+               "product's result so that each axis stands alone, then move (transpose) the axes into place.")
+
+
+def close(a, b) -> bool:
+    return np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def axis_order(got, right, names, likely=()):
+    """The order of right's axes (e.g. "(N, H_out, W_out, F)") in which right, laid out and then reshaped to its
+    own shape, is got: the right values in the wrong places. None when got is right or is no such layout.
+    The likely orders (axis tuples) are tried first: with ties in the input, several orders can fit."""
+    got, right = np.asarray(got, dtype=np.float64), np.asarray(right, dtype=np.float64)
+    if got.shape != right.shape or close(got, right):
+        return None
+    for axes in [*likely, *itertools.permutations(range(right.ndim))]:
+        if axes != tuple(range(right.ndim)) and close(got, right.transpose(axes).reshape(got.shape)):
+            return "(" + ", ".join(names[a] for a in axes) + ")"
+    return None
+
+
+# The two layouts of im2col's matrix product, as (the axis order, what the product's rows and columns are, the
+# axis a reshape cannot move).
+PRODUCT_LAYOUTS = {
+    "(N, H_out, W_out, F)": ("one row per output position (n, i, j) and one column per filter", "the filter axis"),
+    "(F, N, H_out, W_out)": ("one row per filter and one column per output position (n, i, j)", "the batch axis"),
+}
+
+
+def layout_diagnosis(out, expected):
+    """(note, hint) when out holds expected's values in the wrong places, else ("", None)."""
+    order = axis_order(out, expected, ("N", "F", "H_out", "W_out"), likely=[(0, 2, 3, 1), (1, 0, 2, 3)])
+    if order is None:
+        return "", None
+    note = f"{LAYOUT_WRONG}yours is the expected output laid out as {order} and then reshaped to (N, F, H_out, W_out)"
+    if order in PRODUCT_LAYOUTS:
+        rows, moved = PRODUCT_LAYOUTS[order]
+        single = (" (with one image, N = 1, both orders are the same, which is why one-image examples pass)"
+                  if moved == "the batch axis" else "")
+        return note, (f"the matrix product gives {rows}, and a reshape alone cannot move {moved} into place: it "
+                      f"keeps the numbers in their memory order{single}. {LAYOUT_HINT}")
+    return note, f"a reshape alone cannot move an axis: it keeps the numbers in their memory order. {LAYOUT_HINT}"
+
+
 def forward_diagnosis(out, x, w, b, stride=1, pad=0):
-    """A sentence naming the classic mistake that out matches, or "" (used after the problem text)."""
+    """(note, hint) naming the classic mistake that out matches, else ("", None); hint None keeps the test's own."""
     out = np.asarray(out, dtype=np.float64)
     if np.allclose(out, reference_conv(x, w[:, :, ::-1, ::-1], b, stride, pad), rtol=1e-5, atol=1e-7):
         return (": it is the output of the kernel flipped upside down and left to right (true convolution); here, "
-                "as in PyTorch, the kernel is not flipped (cross-correlation)")
+                "as in PyTorch, the kernel is not flipped (cross-correlation)"), None
+    note, hint = layout_diagnosis(out, reference_conv(x, w, b, stride, pad))
+    if note:
+        return note, hint
     if np.any(b != 0) and np.allclose(out, reference_conv(x, w, np.zeros_like(b), stride, pad), rtol=1e-5, atol=1e-7):
-        return ": the bias is missing: add b[f] to every output value of filter f"
-    return ""
+        return ": the bias is missing: add b[f] to every output value of filter f", None
+    return "", None
+
+
+def check_forward(out, x, w, b, stride=1, pad=0, *, problem, given, hint=DEFINITION, expected=None, rtol=1e-6,
+                  atol=1e-9):
+    """check_close of out against the definition (or expected), with forward_diagnosis's note after the problem
+    and its hint, if any, instead of the test's."""
+    expected = reference_conv(x, w, b, stride, pad) if expected is None else expected
+    if np.allclose(np.asarray(out, dtype=np.float64), expected, rtol=rtol, atol=atol):
+        return
+    note, diagnosis_hint = forward_diagnosis(out, x, w, b, stride, pad)
+    check_close(out, expected, problem=problem + note, given=given, hint=diagnosis_hint or hint, rtol=rtol, atol=atol)
 
 
 def random_case(seed, n=2, c=2, h=5, width=5, f=3, kh=3, kw=3, dtype=np.float64):
@@ -122,10 +189,9 @@ def test_conv2d_forward_worked_example():
     w = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
     b = np.array([1.0])
     out, _ = run_conv2d_forward(x, w, b)
-    check_close(out, [[[[28.0, 38.0], [58.0, 68.0]]]],
-                problem="the docstring's example: the top-left output is 0*1 + 1*2 + 3*3 + 4*4 + 1 = 28"
-                        + forward_diagnosis(out, x, w, b),
-                given={"x": x, "w": w, "b": b}, hint=DEFINITION)
+    check_forward(out, x, w, b, expected=[[[[28.0, 38.0], [58.0, 68.0]]]],
+                  problem="the docstring's example: the top-left output is 0*1 + 1*2 + 3*3 + 4*4 + 1 = 28",
+                  given={"x": x, "w": w, "b": b})
 
 
 def test_conv2d_forward_worked_example_with_padding_and_stride():
@@ -159,10 +225,10 @@ FROZEN_DB = [4.0, 5.0]
 
 def test_conv2d_forward_matches_pytorch_on_a_frozen_example():
     out, _ = run_conv2d_forward(FROZEN_X, FROZEN_W, FROZEN_B, stride=2, pad=1)
-    check_close(out, FROZEN_OUT, problem="conv2d_forward differs from torch.nn.functional.conv2d (stride 2, pad 1, "
-                                         "2x3 kernels, 2 channels)"
-                                         + forward_diagnosis(out, FROZEN_X, FROZEN_W, FROZEN_B, 2, 1),
-                given={"x": FROZEN_X, "w": FROZEN_W, "b": FROZEN_B, "stride": 2, "pad": 1}, hint=DEFINITION)
+    check_forward(out, FROZEN_X, FROZEN_W, FROZEN_B, 2, 1, expected=FROZEN_OUT,
+                  problem="conv2d_forward differs from torch.nn.functional.conv2d (stride 2, pad 1, 2x3 kernels, "
+                          "2 channels, 2 filters)",
+                  given={"x": FROZEN_X, "w": FROZEN_W, "b": FROZEN_B, "stride": 2, "pad": 1})
 
 
 def test_conv2d_forward_is_cross_correlation_not_flipped():
@@ -193,11 +259,10 @@ def test_conv2d_forward_output_size_follows_the_formula(h, width, kh, kw, stride
                                 shape_hint=f"H_out = ({h} + 2*{pad} - {kh}) // {stride} + 1 = {h_out} and W_out = "
                                            f"({width} + 2*{pad} - {kw}) // {stride} + 1 = {w_out}: the last window "
                                            "must fit inside the padded input; leftover rows and columns are skipped.")
-    check_close(out, reference_conv(x, w, b, stride, pad),
-                problem=f"conv2d_forward's output has the right shape (H_out = {h_out}, W_out = {w_out}) but wrong "
-                        f"values, with stride {stride}, pad {pad} and a {kh}x{kw} kernel"
-                        + forward_diagnosis(out, x, w, b, stride, pad),
-                given={"x": x, "w": w, "b": b, "stride": stride, "pad": pad}, hint=DEFINITION)
+    check_forward(out, x, w, b, stride, pad,
+                  problem=f"conv2d_forward's output has the right shape (H_out = {h_out}, W_out = {w_out}) but wrong "
+                          f"values, with stride {stride}, pad {pad} and a {kh}x{kw} kernel",
+                  given={"x": x, "w": w, "b": b, "stride": stride, "pad": pad})
 
 
 @st.composite
@@ -216,11 +281,11 @@ def conv_cases(draw):
 def test_conv2d_forward_matches_the_loop_definition(case):
     x, w, b, stride, pad = case
     out, _ = run_conv2d_forward(x, w, b, stride, pad)
-    check_close(out, reference_conv(x, w, b, stride, pad),
-                problem=f"conv2d_forward differs from the definition (stride {stride}, pad {pad}, "
-                        f"kernel {w.shape[2]}x{w.shape[3]}, {x.shape[1]} channels, {w.shape[0]} filters)"
-                        + forward_diagnosis(out, x, w, b, stride, pad),
-                given={"x": x, "w": w, "b": b}, hint=DEFINITION, rtol=1e-7, atol=1e-9)
+    check_forward(out, x, w, b, stride, pad,
+                  problem=f"conv2d_forward differs from the definition (stride {stride}, pad {pad}, "
+                          f"kernel {w.shape[2]}x{w.shape[3]}, {x.shape[1]} channels, {w.shape[0]} filters, "
+                          f"{x.shape[0]} images)",
+                  given={"x": x, "w": w, "b": b}, rtol=1e-7, atol=1e-9)
 
 
 def test_conv2d_forward_pads_with_zeros_on_every_side():
@@ -241,10 +306,10 @@ def test_conv2d_forward_adds_one_bias_per_filter():
     x, w = np.zeros((2, 1, 3, 3)), np.ones((3, 1, 2, 2))
     b = np.array([1.0, -2.0, 0.5])
     out, _ = run_conv2d_forward(x, w, b)
-    check_close(out, np.broadcast_to(b[None, :, None, None], (2, 3, 2, 2)),
-                problem="for an all-zero image, output channel f must be b[f] at every position",
-                given={"x": x, "w": w, "b": b},
-                hint="b[f] is added once to every output value of filter f (output channel f), not to the input "
+    check_forward(out, x, w, b, expected=np.broadcast_to(b[None, :, None, None], (2, 3, 2, 2)),
+                  problem="for an all-zero image, output channel f must be b[f] at every position",
+                  given={"x": x, "w": w, "b": b},
+                  hint="b[f] is added once to every output value of filter f (output channel f), not to the input "
                      "and not once per input channel.")
 
 
@@ -253,10 +318,14 @@ def test_conv2d_forward_sums_over_the_input_channels():
     w = np.ones((2, 3, 2, 2))
     w[1, 2] = 0.0  # the second filter ignores the third channel
     out, _ = run_conv2d_forward(x, w, np.zeros(2))
-    check_close(out, [[np.full((2, 2), 444.0), np.full((2, 2), 44.0)]],
-                problem="each filter must sum its window over every input channel: 4 * (1 + 10 + 100) = 444, "
-                        "and 4 * (1 + 10) = 44 for the filter whose third channel is zero",
-                given={"x channel values": [1, 10, 100], "w": w}, hint=DEFINITION)
+    expected = [[np.full((2, 2), 444.0), np.full((2, 2), 44.0)]]
+    # The channel sums are right when out holds the right values in the wrong places: then only the layout is taught.
+    problem = ("with x's channels 1, 10 and 100 everywhere, filter 0 (all ones) gives 444 at every position and "
+               "filter 1 (third channel zero) 44" if layout_diagnosis(out, expected)[0] else
+               "each filter must sum its window over every input channel: 4 * (1 + 10 + 100) = 444, "
+               "and 4 * (1 + 10) = 44 for the filter whose third channel is zero")
+    check_forward(out, x, w, np.zeros(2), expected=expected, problem=problem,
+                  given={"x channel values": [1, 10, 100], "w": w})
 
 
 def test_conv2d_forward_rejects_a_channel_mismatch():
@@ -305,8 +374,8 @@ def test_conv2d_forward_keeps_float32():
     x, w, b = random_case(4, dtype=np.float32)
     out, _ = run_conv2d_forward(x, w, b, stride=1, pad=1)
     check_dtype(out, np.float32, "conv2d_forward", given={"x": x, "w": w, "b": b})
-    check_close(out, reference_conv(x, w, b, 1, 1), problem="conv2d_forward in float32 must still be right",
-                given={"x": x, "w": w, "b": b}, hint=DEFINITION, rtol=1e-4, atol=1e-5)
+    check_forward(out, x, w, b, 1, 1, problem="conv2d_forward in float32 must still be right",
+                  given={"x": x, "w": w, "b": b}, rtol=1e-4, atol=1e-5)
 
 
 def test_conv2d_forward_keeps_float64():
@@ -337,8 +406,10 @@ def test_conv2d_backward_worked_example():
 def test_conv2d_backward_matches_pytorch_on_a_frozen_example():
     dx, dw, db, _, given_ = forward_and_backward(FROZEN_X, FROZEN_W, FROZEN_B, 2, 1, dout=FROZEN_DOUT)
     for got, expected, name in ((db, FROZEN_DB, "db"), (dw, FROZEN_DW, "dw"), (dx, FROZEN_DX, "dx")):
+        note, hint = layout_note(name, got, FROZEN_X, FROZEN_W, 2, 1, FROZEN_DOUT)
         check_close(got, expected, problem=f"conv2d_backward's {name} differs from PyTorch's gradient (stride 2, "
-                                           "pad 1, 2x3 kernels)", given=given_, hint=BACKWARD)
+                                           f"pad 1, 2x3 kernels, 2 filters){note}", given=given_,
+                    hint=hint or BACKWARD)
 
 
 FLIPPED_BACKWARD = (" It is the gradient of a convolution with the kernel flipped upside down and left to right: "
@@ -359,19 +430,77 @@ def flipped_backward_note(name, got, x, w, b, stride, pad, dout):
     return ""
 
 
-def gradient_lesson(name, result, analytic, numerical, given_, n, positions, flipped=""):
-    """Fail with the check's numbers and, where the ratio says it, the likely mistake."""
-    hint = BACKWARD
+def reference_gradients(x, w, stride, pad, dout):
+    """{"dx", "dw", "db"} of sum(conv2d(x, w, b) * dout) from the definition, in float64 (for diagnoses)."""
+    x, w, dout = (np.asarray(a, dtype=np.float64) for a in (x, w, dout))
+    n, c, h, width = x.shape
+    _, _, kh, kw = w.shape
+    xpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad))
+    xpad[:, :, pad:pad + h, pad:pad + width] = x
+    dxpad, dw = np.zeros_like(xpad), np.zeros_like(w)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            rows, cols = slice(i * stride, i * stride + kh), slice(j * stride, j * stride + kw)
+            dw += np.tensordot(dout[:, :, i, j], xpad[:, :, rows, cols], axes=([0], [0]))
+            dxpad[:, :, rows, cols] += np.tensordot(dout[:, :, i, j], w, axes=([1], [0]))
+    return {"dx": dxpad[:, :, pad:pad + h, pad:pad + width], "dw": dw, "db": dout.sum(axis=(0, 2, 3))}
+
+
+# dout reshaped straight to the matrix product's layout: the gradient is the right one for a dout whose values were
+# moved. Each layout, as (how dout's memory is read, the matrix that reshape gives, what to move).
+DOUT_LAYOUTS = [
+    ("(N, H_out, W_out, F)", "(N*H_out*W_out, F), one row per output position (n, i, j)", "the output positions",
+     "move dout's filter axis to the end"),
+    ("(F, N, H_out, W_out)", "(F, N*H_out*W_out), one row per filter", "the filters",
+     "move dout's filter axis in front of the batch axis"),
+]
+def layout_note(name, got, x, w, stride, pad, dout):
+    """(note, hint) when the gradient `name` is right but laid out wrongly, or is the gradient for dout reshaped
+    straight to the matrix product's layout; ("", None) otherwise."""
+    got = np.asarray(got, dtype=np.float64)
+    right = reference_gradients(x, w, stride, pad, dout)[name]
+    if got.shape != right.shape or close(got, right):
+        return "", None
+    n, f, h_out, w_out = dout.shape
+    scrambled = [dout.reshape(n, h_out, w_out, f).transpose(0, 3, 1, 2),
+                 dout.reshape(f, n, h_out, w_out).transpose(1, 0, 2, 3)]
+    for moved, (order, matrix, rows, fix) in zip(scrambled, DOUT_LAYOUTS):
+        if not close(moved, dout) and close(got, reference_gradients(x, w, stride, pad, moved)[name]):
+            return (f": it is the right {name} for dout read in the order {order}, not (N, F, H_out, W_out): dout "
+                    f"reshaped straight to {matrix}, without moving its axes first",
+                    f"dout reshaped straight to {matrix}, keeps dout's numbers in their memory order (N, F, H_out, "
+                    f"W_out), so the rows of that matrix are not {rows}: {fix} (a transpose), then reshape.")
+    names = {"dx": ("N", "C", "H", "W"), "dw": ("F", "C", "KH", "KW")}.get(name)
+    order = axis_order(got, right, names, likely=[(1, 0, 2, 3), (1, 2, 3, 0)]) if names else None
+    if order is None:
+        return "", None
+    shape = "(N, C, H, W)" if name == "dx" else "(F, C, KH, KW)"
+    if order == "(C, KH, KW, F)":
+        return (f"{LAYOUT_WRONG}yours is the right dw laid out as the matrix product's (C*KH*KW, F), one row per "
+                "weight and one column per filter, and then reshaped to (F, C, KH, KW)",
+                "the values are right but their layout is wrong: a reshape alone cannot move the filter axis in "
+                "front, it keeps the numbers in their memory order. Move (transpose) the axes into place, then "
+                "reshape.")
+    return (f"{LAYOUT_WRONG}yours is the right {name} laid out as {order} and then reshaped to {shape}",
+            "the values are right but their layout is wrong: a reshape alone cannot move an axis, it keeps the "
+            "numbers in their memory order. Move (transpose) the axes into place, then reshape.")
+
+
+def gradient_lesson(name, result, analytic, numerical, given_, n, positions, note="", note_hint=None):
+    """Fail with the check's numbers and, where the ratio or the note says it, the likely mistake."""
+    hint = note_hint or BACKWARD
     ratio = None
     if abs(numerical.sum()) > 1e-6 and abs(analytic.sum()) > 1e-6:
         ratio = float(analytic.sum() / numerical.sum())
-    if name == "db" and ratio is not None:
+    if name == "db" and ratio is not None and not note:
         if n > 1 and abs(ratio - 1 / n) < 1e-6:
-            hint = f"db is N = {n} times too small: sum over the batch as well, not only over positions (or a mean)."
+            hint = (f"db is N = {n} times too small: sum over the batch as well as over the positions, not a mean "
+                    "over the batch.")
         elif abs(ratio - 1 / positions) < 1e-6 or abs(ratio - 1 / (n * positions)) < 1e-6:
             hint = "db is an average; it must be a sum: b[f] was added at every position of every image."
+    tail = f"{note}." if note.startswith(":") else f".{note}"  # a layout note continues the sentence
     fail(f"conv2d_backward's {name} is not the gradient of sum(conv2d(x, w, b) * dout): numerical gradient check "
-         f"{result}.{flipped}", given=given_, got=analytic, expected=numerical, hint=hint)
+         f"{result}{tail}", given=given_, got=analytic, expected=numerical, hint=hint)
 
 
 GRADIENT_CASES = [  # (N, C, H, W, F, KH, KW, stride, pad)
@@ -395,8 +524,10 @@ def test_conv2d_backward_passes_numerical_gradient_checks(case):
         numerical = numerical_gradient(loss, point)
         result = check_gradient(loss, point, analytic, numerical=numerical)
         if not result:
+            flipped = flipped_backward_note(name, analytic, x, w, b, stride, pad, dout)
+            note, note_hint = (flipped, None) if flipped else layout_note(name, analytic, x, w, stride, pad, dout)
             gradient_lesson(name, result, np.asarray(analytic, dtype=np.float64), numerical, given_, n, positions,
-                            flipped_backward_note(name, analytic, x, w, b, stride, pad, dout))
+                            note, note_hint)
 
 
 def test_conv2d_backward_db_sums_over_the_batch_and_every_position():
@@ -458,8 +589,9 @@ def test_conv2d_backward_keeps_float32():
     dx, dw, db, dout, given_ = forward_and_backward(x, w, b, 1, 1, seed=41)
     for grad, name in ((dx, "dx"), (dw, "dw"), (db, "db")):
         check_dtype(grad, np.float32, f"conv2d_backward's {name}", given=given_)
-    check_close(db, dout.astype(np.float64).sum(axis=(0, 2, 3)), problem="db in float32 must still be right",
-                given=given_, hint=BACKWARD, rtol=1e-4, atol=1e-4)
+    note, hint = layout_note("db", db, x, w, 1, 1, dout)
+    check_close(db, dout.astype(np.float64).sum(axis=(0, 2, 3)), problem="db in float32 must still be right" + note,
+                given=given_, hint=hint or BACKWARD, rtol=1e-4, atol=1e-4)
 
 
 def test_conv2d_backward_does_not_modify_dout():

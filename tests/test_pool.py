@@ -23,6 +23,10 @@ OUTPUT_SIZE = ("H_out = (H - size) // stride + 1 and W_out = (W - size) // strid
                "that fill no whole window are dropped.")
 BACKWARD = ("each window sends its whole dout[n, c, i, j] to the one position that held its maximum and nothing to "
             "the others; a position that is the maximum of several overlapping windows adds up their gradients (+=).")
+SHARES_ADD_UP = ("each window sends its whole dout[n, c, i, j] to the position of its maximum, and where windows "
+                 "share a maximum every share must arrive. Writing with = keeps only the last one; an indexed += "
+                 "whose index arrays name a position several times counts that position once. Add the shares in a "
+                 "loop, or with a NumPy operation that adds repeated indices (kata hint pool, its last level).")
 VALIDATE = ("check the arguments before computing and raise ValueError with the bad value in the message, "
             "e.g. f'size must be an integer >= 1, got {size}'.")
 
@@ -72,6 +76,46 @@ def forward_and_backward(x, size, stride, dout=None, seed=0):
     check_shape(dx, x.shape, "maxpool_backward", given=given_,
                 hint="dx has the shape of x, dropped rows and columns included (their gradient is 0).")
     return dx, dout, given_
+
+
+def one_share_where_windows_share_a_maximum(x, size, stride, dout, dx):
+    """(position, shares, got) when dx is right but for maxima shared by overlapping windows, which hold one window's
+    share instead of the sum; None otherwise (or when a window has a tie: then any tied position may receive)."""
+    x, dout, dx = (np.asarray(a, dtype=np.float64) for a in (x, dout, dx))
+    shares = {}
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    window = x[n, c, i * stride:i * stride + size, j * stride:j * stride + size]
+                    if np.count_nonzero(window == window.max()) > 1:
+                        return None
+                    p, q = np.unravel_index(np.argmax(window), window.shape)
+                    shares.setdefault((n, c, i * stride + int(p), j * stride + int(q)), []).append(dout[n, c, i, j])
+    rest = dx.copy()
+    lost = None
+    for position, gradients in shares.items():
+        got, rest[position] = dx[position], 0.0
+        if np.isclose(got, sum(gradients)):
+            continue
+        if len(gradients) < 2 or not any(np.isclose(got, g) for g in gradients):
+            return None  # another mistake
+        lost = lost or (position, gradients, got)
+    return lost if np.all(rest == 0) else None
+
+
+def check_shared_maxima_add_up(x, size, stride, dout, dx, given_, problem=""):
+    """Fail, naming the two ways to lose them, where a maximum shared by overlapping windows got one share."""
+    found = one_share_where_windows_share_a_maximum(x, size, stride, dout, dx)
+    if found:
+        position, gradients, got = found
+        terms = " + ".join(f"{g:g}" for g in gradients)
+        fail(f"{problem}{': ' if problem else ''}position {position} (n, c, row, column) is the maximum of "
+             f"{len(gradients)} overlapping windows, so it must collect all their gradients, {terms} = "
+             f"{sum(gradients):g}; yours has {got:g}, one window's share: the shares must add up. A += that looks "
+             "right can lose them too: NumPy's indexed += counts a position that its index arrays repeat only once, "
+             "not once per repeat (a known pitfall; kata hint pool shows a way that adds every repeat).",
+             given=given_, got=dx, hint=SHARES_ADD_UP)
 
 
 def expect_value_error(x, size, stride, offending: tuple, what: str):
@@ -228,6 +272,8 @@ def test_maxpool_backward_worked_example():
 
 def test_maxpool_backward_matches_pytorch_on_a_frozen_example():
     dx, _, given_ = forward_and_backward(FROZEN_X, 3, 2, dout=FROZEN_DOUT)
+    check_shared_maxima_add_up(FROZEN_X, 3, 2, FROZEN_DOUT, dx, given_,
+                               problem="maxpool_backward differs from PyTorch's gradient (3x3 windows, stride 2)")
     check_close(dx, FROZEN_DX, problem="maxpool_backward differs from PyTorch's gradient: the four overlapping 3x3 "
                                        "windows share their maximum 9.12 at the centre, which collects 1+2+3+4 = 10",
                 given=given_, hint=BACKWARD)
@@ -242,6 +288,9 @@ def test_maxpool_backward_passes_numerical_gradient_checks(shape, size, stride):
     dx, dout, given_ = forward_and_backward(x, size, stride, seed=sum(shape))
     result = check_gradient(lambda v: np.sum(reference_pool(v, size, stride) * dout), x, dx)
     if not result:
+        check_shared_maxima_add_up(x, size, stride, dout, dx, given_,
+                                   problem=f"maxpool_backward is not the gradient of sum(maxpool(x) * dout) (size "
+                                           f"{size}, stride {stride}, no ties)")
         fail(f"maxpool_backward is not the gradient of sum(maxpool(x) * dout) (size {size}, stride {stride}, no "
              f"ties): numerical gradient check {result}.", given=given_, got=dx, hint=BACKWARD)
 
@@ -249,12 +298,9 @@ def test_maxpool_backward_passes_numerical_gradient_checks(shape, size, stride):
 def test_maxpool_backward_adds_up_where_windows_overlap():
     x = np.zeros((1, 1, 3, 3))
     x[0, 0, 1, 1] = 5.0  # the maximum of all four overlapping 2x2 windows
-    dx, _, given_ = forward_and_backward(x, 2, 1, dout=np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
-    if dx[0, 0, 1, 1] in (1.0, 2.0, 3.0, 4.0):
-        fail(f"the centre is the maximum of all four overlapping windows, so it must collect 1 + 2 + 3 + 4 = 10; got "
-             f"{dx[0, 0, 1, 1]:g}, one window's gradient: overlapping windows add up (+=), they do not overwrite. "
-             "Beware: NumPy's a[index_arrays] += values adds only once where an index repeats.",
-             given=given_, got=dx, hint=BACKWARD)
+    dout = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    dx, _, given_ = forward_and_backward(x, 2, 1, dout=dout)
+    check_shared_maxima_add_up(x, 2, 1, dout, dx, given_, problem="the centre of this 3x3 map pooled 2x2 with stride 1")
     expected = np.zeros((1, 1, 3, 3))
     expected[0, 0, 1, 1] = 10.0
     check_close(dx, expected, problem="2x2 windows with stride 1 overlap; their gradients add up at the shared "
@@ -267,12 +313,15 @@ def test_maxpool_backward_uses_the_stride():
         dx, dout, given_ = forward_and_backward(x, size, stride, seed=size * 10 + stride)
         result = check_gradient(lambda v: np.sum(reference_pool(v, size, stride) * dout), x, dx)
         if not result:
+            check_shared_maxima_add_up(x, size, stride, dout, dx, given_,
+                                       problem=f"with size {size} and stride {stride}, maxpool_backward is wrong")
             # Every window sends its whole gradient to one position, so dx sums to dout's sum; writing with = where
             # overlapping windows share a maximum loses some of it.
             lost = stride < size and not np.isclose(float(np.sum(dx)), float(np.sum(dout)), rtol=1e-9, atol=1e-9)
             why = (f"these windows overlap (stride {stride} < size {size}), and dx sums to {float(np.sum(dx)):.6g} "
                    f"instead of dout's sum {float(np.sum(dout)):.6g}: a position that is the maximum of several "
-                   "windows must collect all their gradients (+=); = keeps only the last one." if lost else
+                   "windows must collect all their gradients (+=); = keeps only the last one, and an indexed += "
+                   "counts a position its index arrays repeat only once (kata hint pool)." if lost else
                    "in the backward pass too, window (i, j) starts at row i*stride and column j*stride (not i*size).")
             fail(f"with size {size} and stride {stride}, maxpool_backward is wrong ({result}): {why}",
                  given=given_, got=dx, hint=BACKWARD)
