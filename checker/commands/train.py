@@ -111,8 +111,8 @@ def add_part3_arguments(parser: argparse.ArgumentParser, defaults: training.Trai
 
     group = parser.add_argument_group("Part III options", textwrap.fill(
         "--model cnn uses your conv2d and maxpool functions (stages 13 and 14, which must pass first) with "
-        "your relu, dense, softmax and cross-entropy functions: conv 3x3 (16 filters, pad 1), ReLU, pool 2; "
-        "conv 3x3 (32 filters, pad 1), ReLU, pool 2; dense to 128, ReLU; dense to 10. Its defaults differ from "
+        "your relu, dense, softmax and cross-entropy functions: conv 3x3 (16 filters, pad 1), pool 2, ReLU; "
+        "conv 3x3 (32 filters, pad 1), pool 2, ReLU; dense to 128, ReLU; dense to 10. Its defaults differ from "
         "the MLP's: "
         + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in CNN_DEFAULTS.items() if k != "evals_per_epoch")
         + ", --lr " + ", ".join(f"{lr:g} with {name}" for name, lr in CNN_LR.items()) + "."))
@@ -120,8 +120,8 @@ def add_part3_arguments(parser: argparse.ArgumentParser, defaults: training.Trai
                        help=f"mlp: the network of Part I (and --depth); cnn: the convolutional network "
                             f"(default {defaults.model})")
     group.add_argument("--filters", type=filter_counts, default=None, metavar="F1,F2",
-                       help="of --model cnn: filters of each convolution layer, each followed by ReLU and "
-                            f"2x2 max-pooling (default {','.join(map(str, defaults.filters))})")
+                       help="of --model cnn: filters of each convolution layer, each followed by 2x2 "
+                            f"max-pooling and ReLU (default {','.join(map(str, defaults.filters))})")
     group.add_argument("--cnn-hidden", type=non_negative_int, default=None, metavar="N",
                        help="of --model cnn: units of a dense ReLU layer between the last pooling and the "
                             f"output; 0: none (default {CNN_DEFAULTS['cnn_hidden']})")
