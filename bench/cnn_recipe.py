@@ -74,6 +74,8 @@ def main():
                         help="units of the dense ReLU layer before the output (0: none)")
     parser.add_argument("--l2", type=float, default=0.0)
     parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--shift", type=int, default=CNN_DEFAULTS.get("shift", 0),
+                        help="training images moved by up to this many pixels each way")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--test", action="store_true", help="also report test accuracy (for the chosen recipe)")
@@ -89,10 +91,10 @@ def main():
     dataset = load_dataset()
     base = TrainConfig(model="cnn", filters=tuple(int(f) for f in args.filters.split(",")), epochs=args.epochs,
                        optimizer=args.optimizer, lr=args.lr, lr_schedule=args.lr_schedule,
-                       batch_size=args.batch_size, cnn_hidden=args.hidden, l2=args.l2, dropout=args.dropout,
+                       batch_size=args.batch_size, cnn_hidden=args.hidden, l2=args.l2, dropout=args.dropout, shift=args.shift,
                        evals_per_epoch=1)
     print(f"CNN {base.filters}, hidden {args.hidden}, {args.optimizer} lr {args.lr} ({args.lr_schedule}), "
-          f"batch {args.batch_size}, {args.epochs} epochs, l2 {args.l2}, dropout {args.dropout}, "
+          f"batch {args.batch_size}, {args.epochs} epochs, l2 {args.l2}, dropout {args.dropout}, shift {args.shift}, "
           f"BLAS threads {args.threads}", flush=True)
     rows = []
     for seed in args.seeds:

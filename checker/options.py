@@ -28,6 +28,17 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def shift_pixels(text: str) -> int:
+    """--shift: a whole number of pixels from 0 to parts.MAX_SHIFT."""
+    from .parts import MAX_SHIFT
+
+    value = non_negative_int(text)
+    if value > MAX_SHIFT:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_SHIFT} pixels (a 28x28 digit moved further "
+                                         f"leaves the image), got {value}")
+    return value
+
+
 def nonnegative_float(text: str) -> float:
     try:
         value = float(text)

@@ -9,7 +9,8 @@ training never touches the Part II stages.
                                                    once per run, from the initial params
     penalty(params) -> float                       the L2 term 0.5 * lambda * sum of W**2 (stage 8)
     penalty_gradient(params, grads) -> grads       grads + lambda * W for the weights (stage 8)
-    train_forward(params, X, rng) -> (probs, cache) dropout after every hidden ReLU (stage 9)
+    train_forward(params, X, rng) -> (probs, cache) dropout after every hidden ReLU (stage 9);
+                                                   with_shifts moves the training images first
 
 It also holds the options of kata train that choose them (add_arguments), with their checks.
 """
@@ -28,6 +29,7 @@ from .errors import UsageError
 OPTIMIZERS = {"sgd": "gradient_descent", "momentum": "optimizers", "adam": "optimizers"}
 # The stage module of each Part II option of kata train (see required_modules).
 L2_MODULE, DROPOUT_MODULE, BATCHNORM_MODULE = "regularization", "dropout", "batchnorm"
+MAX_SHIFT = 8  # --shift: a 28x28 digit moved further leaves the image
 
 # The option of kata train that uses each Part II stage module, for the messages of the gate.
 OPTION_OF_MODULE = {"regularization": "--l2", "dropout": "--dropout",
@@ -87,6 +89,32 @@ def dropout(impl: str, p_drop: float) -> tuple[Callable, Callable, Callable]:
     return layered(impl, dropout=(module.dropout_forward, module.dropout_backward, p_drop))
 
 
+def shifted_images(images, max_shift: int, rng):
+    """images (N, side*side), each moved by its own random (rows, columns) offset, both drawn
+    uniformly from -max_shift..max_shift; pixels moved in from outside are 0 (background).
+
+    A 7 moved one pixel left is still a 7: training on moved copies teaches the network that the
+    position does not matter, which a convolution's shared weights make easy to learn.
+    """
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    n, pixels = images.shape
+    side = int(round(math.sqrt(pixels)))
+    padded = np.pad(images.reshape(n, side, side), ((0, 0), (max_shift, max_shift), (max_shift, max_shift)))
+    windows = sliding_window_view(padded, (side, side), axis=(1, 2))  # (N, 2s+1, 2s+1, side, side)
+    rows, columns = rng.integers(0, 2 * max_shift + 1, size=(2, n))
+    return windows[np.arange(n), rows, columns].reshape(n, pixels)
+
+
+def with_shifts(train_forward: Callable, max_shift: int) -> Callable:
+    """train_forward(params, X, rng) that first moves every training image (shifted_images)."""
+    def shifted_forward(params, X, rng):
+        return train_forward(params, shifted_images(X, max_shift, rng), rng)
+
+    return shifted_forward
+
+
 def required_modules(config) -> list[str]:
     """The Part II and III stage modules that the options of `config` use, in stage order."""
     needed = set()
@@ -112,6 +140,8 @@ def check_options(config) -> None:
         ("momentum", config.momentum, 0 <= config.momentum < 1, "0 <= momentum < 1"),
         ("beta1", config.beta1, 0 <= config.beta1 < 1, "0 <= beta1 < 1"),
         ("beta2", config.beta2, 0 <= config.beta2 < 1, "0 <= beta2 < 1"),
+        ("shift", getattr(config, "shift", 0), 0 <= getattr(config, "shift", 0) <= MAX_SHIFT,
+         f"a whole number of pixels from 0 to {MAX_SHIFT}"),
     ]
     for name, value, valid, expected in checks:
         if not valid:
@@ -158,7 +188,8 @@ def check_optimizer_settings(args: argparse.Namespace) -> None:
 
 
 def describe(config) -> str:
-    """", L2 1e-4, dropout 0.2, adam (beta1 0.9, beta2 0.999)" for the Part II options that are on."""
+    """", L2 1e-4, dropout 0.2, adam (beta1 0.9, beta2 0.999)" for the Part II options that are on
+    (and --shift)."""
     words = []
     if config.l2 > 0:
         words.append(f"L2 {config.l2:g}")
@@ -166,6 +197,8 @@ def describe(config) -> str:
         words.append(f"dropout {config.dropout:g}")
     if getattr(config, "batchnorm", False):
         words.append("batch norm")
+    if getattr(config, "shift", 0) > 0:
+        words.append(f"images moved by up to {config.shift} pixel{'s' if config.shift > 1 else ''}")
     if config.optimizer == "momentum":
         words.append(f"momentum {config.momentum:g}")
     elif config.optimizer == "adam":

@@ -68,6 +68,7 @@ class TrainConfig:
     filters: tuple[int, ...] = (16, 32)  # of --model cnn: filters of each convolution layer
     kernel: int = 3  # of --model cnn: kernel side, with "same" padding kernel // 2
     cnn_hidden: int = 0  # of --model cnn: units of a dense ReLU layer before the output; 0: none
+    shift: int = 0  # training images moved by up to this many pixels each way, afresh every time; 0: none
 
     def layer_sizes(self, num_inputs: int) -> list[int]:
         return [num_inputs, *[self.hidden] * self.depth, NUM_CLASSES]
@@ -152,6 +153,9 @@ def load_parts(impl: str, config: TrainConfig) -> Parts:
     else:
         forward, backward = network.layered(impl)
         source = "stage functions, chained by the checker (stage 11 does not pass yet)"
+    if config.shift > 0:
+        unshifted = train_forward or (lambda params, X, rng: forward(params, X))
+        train_forward = pieces.with_shifts(unshifted, config.shift)
     penalty, penalty_gradient = pieces.l2(impl, config.l2) if config.l2 > 0 else (None, None)
     descent = module("gradient_descent")
     return Parts(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import KataError, UsageError
-from ..options import positive_int, positive_float, seed_int, folder_path, filter_counts, non_negative_int
+from ..options import positive_int, positive_float, seed_int, folder_path, filter_counts, non_negative_int, shift_pixels
 from .. import parts as pieces
 from ..stages import ROOT
 from ..teach import learner_frame
@@ -129,7 +129,7 @@ def add_part3_arguments(parser: argparse.ArgumentParser, defaults: training.Trai
                        help="train even when the run is estimated to take over 10 minutes, without asking")
 
 
-MODEL_OPTIONS = ("epochs", "optimizer", "lr_schedule")  # options whose default depends on --model
+MODEL_OPTIONS = ("epochs", "optimizer", "lr_schedule", "shift")  # options whose default depends on --model
 
 
 def apply_model_defaults(args: argparse.Namespace) -> None:
@@ -184,6 +184,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         + ", ".join(f"{lr:g} with {name}" for name, lr in pieces.DEFAULT_LR.items()) + ")")
     parser.add_argument("--init", choices=("he", "random"), default=defaults.init,
                         help="he: he_init; random: random_init with scale 0.01 (default he)")
+    parser.add_argument("--shift", type=shift_pixels, default=defaults.shift, metavar="PIXELS",
+                        help="data augmentation: every time a training image is used, move it by a random "
+                             f"0 to PIXELS pixels up or down and left or right (at most {pieces.MAX_SHIFT}; "
+                             f"default {defaults.shift}: none)")
     parser.add_argument("--name", default=None,
                         help="name of the run folder after the time stamp (default: the implementation)")
     pieces.add_arguments(parser, defaults)

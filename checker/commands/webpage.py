@@ -225,7 +225,7 @@ OPTIMIZERS = {"sgd": lambda c: "SGD",
 DESCRIBED = {"layer_sizes", "impl", "init", "epochs", "batch_size", "lr", "lr_schedule", "seed", "dataset",
              "train_examples", "validation_examples", "data_dir", "hidden", "depth", "batchnorm", "model",
              "filters", "kernel", "cnn_hidden", "architecture", "network", "optimizer", "momentum", "beta1",
-             "beta2", "l2", "dropout", "evals_per_epoch", "first_epoch_eval_every", "numpy", "python"}
+             "beta2", "l2", "dropout", "shift", "evals_per_epoch", "first_epoch_eval_every", "numpy", "python"}
 
 
 def summary_rows(config: dict, summary: dict, network: str, parameters: int | None = None) -> list[tuple[str, str]]:
@@ -244,6 +244,8 @@ def summary_rows(config: dict, summary: dict, network: str, parameters: int | No
         regularisation = [f"{name} {config[key]}" for key, name in (("l2", "L2"), ("dropout", "dropout"))
                           if isinstance(config.get(key), (int, float)) and config[key] > 0]
         rows.append(("Regularisation", ", ".join(regularisation) or "none"))
+    if isinstance(config.get("shift"), int) and config["shift"] > 0:
+        rows.append(("Training images", f"each moved by up to {config['shift']} pixels each way, afresh every epoch"))
     rows.append(("Seed", str(config.get("seed", "unknown"))))
     rows.append(("Data", f"{config.get('dataset', 'unknown')}: {config.get('train_examples', '?'):,} training, "
                          f"{config.get('validation_examples', '?'):,} validation images"
