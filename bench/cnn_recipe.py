@@ -23,7 +23,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
