@@ -75,3 +75,15 @@ def test_the_cnn_moves_its_images_by_default_and_the_mlp_does_not():
 def test_a_shift_out_of_range_is_a_usage_error_naming_it(text, message):
     with pytest.raises(argparse.ArgumentTypeError, match=message):
         shift_pixels(text)
+
+
+def test_the_run_page_says_how_far_the_training_images_were_moved():
+    from checker.commands.webpage import summary_rows
+
+    def row(shift):
+        rows = dict(summary_rows({"shift": shift, "model": "cnn"}, {}, "CNN"))
+        return rows.get("Training images")
+
+    assert row(1) == "each moved by up to 1 pixel each way, afresh every epoch"
+    assert row(2) == "each moved by up to 2 pixels each way, afresh every epoch"
+    assert row(0) is None

@@ -245,7 +245,8 @@ def summary_rows(config: dict, summary: dict, network: str, parameters: int | No
                           if isinstance(config.get(key), (int, float)) and config[key] > 0]
         rows.append(("Regularisation", ", ".join(regularisation) or "none"))
     if isinstance(config.get("shift"), int) and config["shift"] > 0:
-        rows.append(("Training images", f"each moved by up to {config['shift']} pixels each way, afresh every epoch"))
+        pixels = f"{config['shift']} pixel" + ("s" if config["shift"] > 1 else "")
+        rows.append(("Training images", f"each moved by up to {pixels} each way, afresh every epoch"))
     rows.append(("Seed", str(config.get("seed", "unknown"))))
     rows.append(("Data", f"{config.get('dataset', 'unknown')}: {config.get('train_examples', '?'):,} training, "
                          f"{config.get('validation_examples', '?'):,} validation images"
