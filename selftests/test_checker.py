@@ -738,3 +738,11 @@ def test_watch_stops_when_part_one_first_passes_so_that_kata_trains(tmp_path):
 def test_run_output_never_includes_colour_when_piped(run):
     _, done = run
     assert "\x1b" not in done.stdout + done.stderr
+
+
+def test_hint_text_never_breaks_inside_a_short_index():
+    from checker.commands import hints
+
+    text = "dxpad[n, c, i*s + p, j*s + q] += dout[n, f, i, j] * w[f, c, p, q] " * 6
+    for line in hints.wrap(text).splitlines():
+        assert line.count("[") == line.count("]"), line

@@ -79,6 +79,12 @@ def level_name(hint: str) -> str:
     return match.group(1)[0].lower() + match.group(1)[1:] if match else ""
 
 
+KEEP_TOGETHER = re.compile(r"\[[^\[\]]{0,40}\]|\([^()]{0,40}\)")  # an index or a short group: w[f, c, p, q]
+
+
 def wrap(text: str) -> str:
-    return textwrap.fill(" ".join(text.split()), width=width() - 2, initial_indent="  ", subsequent_indent="  ",
-                         break_on_hyphens=False, break_long_words=False)
+    """The hint filled to the terminal, never breaking inside a short [...] or (...), so an index
+    such as w[f, c, p, q] stays on one line."""
+    glued = KEEP_TOGETHER.sub(lambda match: match.group(0).replace(" ", "\0"), " ".join(text.split()))
+    return textwrap.fill(glued, width=width() - 2, initial_indent="  ", subsequent_indent="  ",
+                         break_on_hyphens=False, break_long_words=False).replace("\0", " ")
