@@ -57,12 +57,11 @@ def the_three(root: Path = ROOT) -> dict:
 
 def predictions(run: dict, images: np.ndarray) -> np.ndarray:
     """Predicted classes of a saved run for images (N, 784), with the reference's forward pass."""
-    from . import cnn
-    from .network import layered
+    from .network import evaluation_forward
     from .commands.predict import load_run
 
     params, _, _ = load_run(run["dir"])
-    forward, _ = cnn.network("solutions") if cnn.is_cnn(params) else layered("solutions")
+    forward = evaluation_forward("solutions", params)
     return np.concatenate([forward(params, images[i:i + 1000])[0].argmax(axis=1) for i in range(0, len(images), 1000)])
 
 

@@ -266,8 +266,13 @@ def batchnorm_network(impl: str, p_drop: float = 0.0):
 
 
 def evaluation_forward(impl: str, params: dict):
-    """forward(params, X) -> (probs, cache) for a saved network of any depth, with or without
-    batch normalisation (read from its keys); dropout plays no part at evaluation."""
+    """forward(params, X) -> (probs, cache) for a saved network, read from its keys: the CNN of
+    checker/cnn.py when W1 is 4-D, else an MLP of any depth, with or without batch normalisation;
+    dropout plays no part at evaluation."""
+    from .cnn import is_cnn, network as cnn_network  # checker.cnn builds on this module
+
+    if is_cnn(params):
+        return cnn_network(impl)[0]
     if has_batchnorm(params):
         return batchnorm_network(impl)[1]
     return layered(impl)[0]

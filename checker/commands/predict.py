@@ -189,11 +189,9 @@ def predict(params: dict, image: np.ndarray) -> np.ndarray:
     """Probabilities (C,) for one image (784,), with the reference's forward pass in evaluation
     mode: the CNN when the weights are a CNN's (a 4-D W1); otherwise any depth, with or without
     batch normalisation (its running statistics); no dropout."""
-    from .. import cnn
     from ..network import evaluation_forward
 
-    forward = cnn.network("solutions")[0] if cnn.is_cnn(params) else evaluation_forward("solutions", params)
-    probs, _ = forward(params, image.reshape(1, -1).astype(np.float32))
+    probs, _ = evaluation_forward("solutions", params)(params, image.reshape(1, -1).astype(np.float32))
     return probs[0]
 
 

@@ -118,12 +118,10 @@ def page_layers(params: dict, config: dict) -> tuple[list[tuple[np.ndarray, np.n
 def forward(layers: list[tuple[np.ndarray, np.ndarray]], images: np.ndarray) -> np.ndarray:
     """Probabilities (N, C) of images (N, 784): the reference forward pass of the page's network
     (checker/cnn.py's when the first layer is a convolution)."""
-    from ..cnn import is_cnn, network
-    from ..network import layered
+    from ..network import evaluation_forward
 
     params = {f"{k}{l}": p for l, pair in enumerate(layers, 1) for k, p in zip("Wb", pair)}
-    forward_pass = network("solutions")[0] if is_cnn(params) else layered("solutions")[0]
-    probs, _ = forward_pass(params, images.astype(np.float32))
+    probs, _ = evaluation_forward("solutions", params)(params, images.astype(np.float32))
     return probs
 
 
