@@ -35,8 +35,10 @@ def learner_runs(root: Path = ROOT) -> list[dict]:
 
 
 def uses_part_two(config: dict) -> bool:
+    """True when a run's config turns on a Part II option (L2, dropout, momentum or Adam, depth,
+    batch norm)."""
     return (config.get("l2", 0) > 0 or config.get("dropout", 0) > 0 or config.get("optimizer", "sgd") != "sgd"
-            or config.get("depth", 1) != 1)
+            or config.get("depth", 1) != 1 or bool(config.get("batchnorm", False)))
 
 
 def cnn_trained_before(root: Path = ROOT) -> bool:

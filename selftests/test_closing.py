@@ -216,3 +216,11 @@ def test_the_top_level_help_shows_no_train(capsys):
     assert ("  kata --no-train       the same, without the training that starts the first time Part I\n"
             "                        (or Part III) passes; kata status --help has the report's options\n"
             in capsys.readouterr().out)
+
+
+def test_a_run_with_any_part_two_option_is_not_the_part_one_mlp():
+    from checker.closing import uses_part_two
+
+    assert not uses_part_two({"model": "mlp", "hidden": 384, "depth": 1, "optimizer": "sgd"})
+    for option in ({"l2": 1e-4}, {"dropout": 0.2}, {"optimizer": "adam"}, {"depth": 2}, {"batchnorm": True}):
+        assert uses_part_two({"model": "mlp", "optimizer": "sgd", **option}), option
