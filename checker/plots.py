@@ -167,6 +167,23 @@ def _mosaic_axes(fig: Figure, image: np.ndarray, cmap: str, vmin: float, vmax: f
     return ax
 
 
+def _captioned_digits(digits, captions: list[str], title: str, columns: int, rows: int):
+    """(fig, ax): digits (K, side*side) in a mosaic of `columns`, each under its two-line caption."""
+    side = int(round(np.sqrt(digits.shape[1])))
+    gap = 12  # room for each digit's caption
+    fig = Figure(figsize=(1.55 * columns, 1.6 * rows + 0.6), layout="constrained")
+    fig.suptitle(title, fontsize=13)
+    tiles = digits.reshape(-1, side, side)
+    canvas = np.pad(mosaic(tiles, columns, gap) if len(digits) else np.full((side, side), np.nan),
+                    ((gap, 0), (0, 0)), constant_values=np.nan)
+    ax = _mosaic_axes(fig, canvas, "gray_r", 0, 1)
+    for k, caption in enumerate(captions):
+        x = (k % columns) * (side + gap) + side / 2
+        y = (k // columns) * (side + gap) + gap - 1
+        ax.text(x, y, caption, ha="center", va="bottom", fontsize=9)
+    return fig, ax
+
+
 def plot_misclassified(images, labels, probs, folder: Path, rows: int = 4, columns: int = 8) -> Path:
     """The test digits the network got wrong, most confident mistakes first.
 
@@ -176,22 +193,11 @@ def plot_misclassified(images, labels, probs, folder: Path, rows: int = 4, colum
     wrong = np.flatnonzero(predictions != labels)
     total_wrong = len(wrong)
     wrong = wrong[np.argsort(-probs[wrong, predictions[wrong]], kind="stable")][: rows * columns]
-    side = int(round(np.sqrt(images.shape[1])))
-    gap = 12  # room for each digit's caption
-    fig = Figure(figsize=(1.55 * columns, 1.6 * rows + 0.6), layout="constrained")
-    fig.suptitle(f"Misclassified test digits ({total_wrong:,} of {len(labels):,}), "
-                 f"the most confident mistakes first", fontsize=13)
-    tiles = images[wrong].reshape(-1, side, side) if len(wrong) else np.zeros((0, side, side))
-    canvas = np.pad(mosaic(tiles, columns, gap) if len(wrong) else np.full((side, side), np.nan),
-                    ((gap, 0), (0, 0)), constant_values=np.nan)
-    ax = _mosaic_axes(fig, canvas, "gray_r", 0, 1)
-    for k, index in enumerate(wrong):
-        x = (k % columns) * (side + gap) + side / 2
-        y = (k // columns) * (side + gap) + gap - 1
-        ax.text(x, y, f"true {labels[index]}, predicted {predictions[index]}\n"
-                      f"({probs[index, predictions[index]]:.0%} sure)",
-                ha="center", va="bottom", fontsize=9)
+    title = f"Misclassified test digits ({total_wrong:,} of {len(labels):,}), the most confident mistakes first"
+    captions = [f"true {labels[i]}, predicted {predictions[i]}\n({probs[i, predictions[i]]:.0%} sure)" for i in wrong]
+    fig, ax = _captioned_digits(images[wrong], captions, title, columns, rows)
     if not len(wrong):
+        side = int(round(np.sqrt(images.shape[1])))
         ax.text(side / 2, side / 2, "no mistakes", ha="center", fontsize=14)
     return _save(fig, folder, MISCLASSIFIED_FILE)
 
@@ -346,19 +352,8 @@ def plot_fixed_digits(images, labels, mlp_predictions, fixed, folder: Path, rows
     predictions (N,), fixed the indices of those digits."""
     from .closing import FIXED_FILE
 
-    shown = np.asarray(fixed)[: rows * columns]
-    side = int(round(np.sqrt(images.shape[1])))
-    gap = 12
-    fig = Figure(figsize=(1.55 * columns, 1.6 * rows + 0.6), layout="constrained")
-    fig.suptitle(f"{len(fixed):,} test digits the CNN reads and the Part I MLP got wrong "
-                 f"(the first {len(shown)})", fontsize=13)
-    tiles = images[shown].reshape(-1, side, side) if len(shown) else np.zeros((0, side, side))
-    canvas = np.pad(mosaic(tiles, columns, gap) if len(shown) else np.full((side, side), np.nan),
-                    ((gap, 0), (0, 0)), constant_values=np.nan)
-    ax = _mosaic_axes(fig, canvas, "gray_r", 0, 1)
-    for k, index in enumerate(shown):
-        x = (k % columns) * (side + gap) + side / 2
-        y = (k // columns) * (side + gap) + gap - 1
-        ax.text(x, y, f"a {labels[index]}; the MLP\nsaid {mlp_predictions[index]}", ha="center", va="bottom",
-                fontsize=9)
+    shown = np.asarray(fixed, dtype=int)[: rows * columns]
+    title = f"{len(fixed):,} test digits the CNN reads and the Part I MLP got wrong (the first {len(shown)})"
+    captions = [f"a {labels[i]}; the MLP\nsaid {mlp_predictions[i]}" for i in shown]
+    fig, _ = _captioned_digits(images[shown], captions, title, columns, rows)
     return _save(fig, folder, FIXED_FILE)
