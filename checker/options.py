@@ -60,6 +60,14 @@ def fraction_below_one(text: str) -> float:
     return value
 
 
+def accuracy_threshold(text: str) -> float:
+    """An accuracy in (0, 1): --threshold of the experiments."""
+    value = fraction_below_one(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected an accuracy between 0 and 1, e.g. 0.95, got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)

@@ -157,13 +157,6 @@ def depth_list(text: str) -> tuple[int, ...]:
     return depths
 
 
-def threshold_type(text: str) -> float:
-    value = options.fraction_below_one(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected an accuracy between 0 and 1, e.g. 0.95, got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = textwrap.fill(
         "Train networks of several depths (1, 2, 4 and 8 hidden layers by default), each without and "
@@ -187,7 +180,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validation-size", type=options.positive_int, default=VALIDATION_SIZE, metavar="N",
                         help=f"measure on the first N validation images, {DEFAULTS.evals_per_epoch} times per "
                              f"epoch (default {VALIDATION_SIZE:,}; 10,000 is all, and slower)")
-    parser.add_argument("--threshold", type=threshold_type, default=THRESHOLD, metavar="ACC",
+    parser.add_argument("--threshold", type=options.accuracy_threshold, default=THRESHOLD, metavar="ACC",
                         help=f"the validation accuracy of 'iterations to reach' (default {THRESHOLD:g})")
 
 
@@ -223,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
              f"{len(dataset.train.labels):,} training images, batches of {config.batch_size}, lr {config.lr:g} "
              f"({config.lr_schedule}) in every arm; {len(seeds)} seed{'s' if len(seeds) > 1 else ''} "
              f"(line: mean, band: min to max)")
-    figure = plot(results, depths, args.threshold, title, run_dir)
+    plot(results, depths, args.threshold, title, run_dir)
     common.write_metrics_csv(run_dir / common.METRICS_FILE, results)
     common.write_table_csv(run_dir / common.TABLE_CSV, list(results), rows, seeds)
     (run_dir / common.TABLE_TEXT).write_text("\n".join(lines) + "\n")

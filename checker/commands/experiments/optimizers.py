@@ -142,13 +142,6 @@ def lr_grid(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected positive numbers separated by commas, got {text!r}") from None
 
 
-def threshold_type(text: str) -> float:
-    value = options.fraction_below_one(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected an accuracy between 0 and 1, e.g. 0.96, got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = training.TrainConfig()
     parser.description = textwrap.fill(
@@ -171,7 +164,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validation-size", type=options.positive_int, default=VALIDATION_SIZE,
                         metavar="N", help=f"measure on the first N validation images, 16 times per epoch "
                                           f"(default {VALIDATION_SIZE:,}; 10,000 is all, and slower)")
-    parser.add_argument("--threshold", type=threshold_type, default=THRESHOLD, metavar="ACC",
+    parser.add_argument("--threshold", type=options.accuracy_threshold, default=THRESHOLD, metavar="ACC",
                         help=f"the validation accuracy of 'iterations to reach' (default {THRESHOLD:g})")
     for name, grid in LR_GRIDS.items():
         parser.add_argument(f"--{name}-lrs", type=lr_grid, default=grid, metavar="LR1,LR2,...",
