@@ -53,12 +53,17 @@ def every_stage_solved(box) -> None:
 # A loop maxpool: the first CNN training is too long ---------------------------------------------
 
 
-@scenario
-def cnn_too_long(box):
+def every_stage_solved_with_a_loop_maxpool(box):
+    """Every stage passes, maxpool as a loop version (slow), and MNIST at hand for training."""
     every_stage_solved(box)
     for version in LOOP_VERSIONS["pool"]:
         swap_function(box.path / "exercises", version)
     (box.path / "data").symlink_to(ROOT / "data", target_is_directory=True)
+
+
+@scenario
+def cnn_too_long(box):
+    every_stage_solved_with_a_loop_maxpool(box)
     first = box.kata(timeout=KATA_TIMEOUT)
     again = box.kata(timeout=KATA_TIMEOUT)
     pool = box.path / find_stage("pool").exercise
@@ -128,10 +133,7 @@ def test_kata_train_itself_still_stops_with_an_error_and_exit_1(run):
 
 @scenario
 def cnn_declined_on_a_terminal(box):
-    every_stage_solved(box)
-    for version in LOOP_VERSIONS["pool"]:
-        swap_function(box.path / "exercises", version)
-    (box.path / "data").symlink_to(ROOT / "data", target_is_directory=True)
+    every_stage_solved_with_a_loop_maxpool(box)
     asked = box.in_terminal(answer="n\n", env={"NO_COLOR": "1"}, timeout=KATA_TIMEOUT)
     return asked, box.in_terminal(env={"NO_COLOR": "1"}, timeout=KATA_TIMEOUT)
 
