@@ -33,17 +33,21 @@ dots it with each filter, also C*KH*KW numbers. So copy every window into one ro
 
     cols   (N*H_out*W_out, C*KH*KW)      one row per output position, one receptive field each
     w_mat  (C*KH*KW, F)                  one column per filter: w reshaped and transposed
-    out    = cols @ w_mat + b            (N*H_out*W_out, F), then reshaped to (N, F, H_out, W_out)
+    out    = cols @ w_mat + b            (N*H_out*W_out, F): one row per position (n, i, j), one
+                                         column per filter. Viewed as (N, H_out, W_out, F), its
+                                         filter axis then moves to second place: (N, F, H_out, W_out).
+                                         A reshape alone cannot move an axis: it would scramble them.
 
 The whole layer becomes one matrix product, which NumPy hands to an optimised BLAS routine. The
 price is memory: every pixel is copied into up to KH*KW rows.
 
-**Backwards.** Given dout = dL/dout (N, F, H_out, W_out), reshaped like the forward's output to
-dout_mat (N*H_out*W_out, F), the matrix product gives two of the three gradients at once, as for a
-dense layer:
+**Backwards.** Given dout = dL/dout (N, F, H_out, W_out), turned into dout_mat (N*H_out*W_out, F)
+by the forward's steps in reverse (filter axis moved last, then reshaped), the matrix product gives
+two of the three gradients at once, as for a dense layer:
 
     db     = dout summed over n, i and j               (F,)   b was added at every position
-    dw     = (cols^T @ dout_mat), reshaped to w's shape       every window used the same weights
+    dw     = cols^T @ dout_mat   (C*KH*KW, F), transposed to (F, C*KH*KW), then reshaped to w's shape
+                                                       (every window used the same weights)
     dcols  = dout_mat @ w_mat^T                        (N*H_out*W_out, C*KH*KW)
 
 dcols holds a gradient for every *copy* of every pixel. The reverse of im2col ("col2im") sends
