@@ -24,19 +24,15 @@ import io
 import math
 import os
 import struct
-import sys
-import time
-import urllib.error
-import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence, TextIO
+from typing import Callable, Sequence
 
 import numpy as np
 
-from checker.errors import KataError
-from checker.stages import ROOT
+from .errors import KataError
+from .project import ROOT, display_path
 
 DEFAULT_DATA_DIR = ROOT / "data" / "mnist"
 
@@ -62,12 +58,6 @@ MNIST_FILES = {
     TEST_IMAGES: KnownFile("0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7", 7_840_016),
     TEST_LABELS: KnownFile("ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", 10_008),
 }
-
-# Public copies of MNIST's four .gz files, tried in order (yann.lecun.com itself no longer serves them).
-MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-)
 
 # Fixed once and independent of the training seed, so that every run, whatever its seed, chooses its
 # model on the same validation images.
@@ -150,33 +140,39 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, *, compress: bool | No
 
 
 class _Gunzip:
-    """Reads decompressed bytes from gzip data held in memory, n at a time, so that a header claiming
-    more than the file holds costs nothing and a file with trailing bytes is caught."""
+    """Reads decompressed bytes from gzip data held in memory, n at a time (the standard library's
+    gzip does the work: CRC and length checks, several members, trailing zero padding), so that a
+    header claiming more than the file holds costs nothing and a file with trailing bytes is caught."""
 
     def __init__(self, compressed: bytes):
-        self._decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip wrapper, CRC checked
-        self._input = compressed
+        self._compressed = compressed
+        self._file = gzip.GzipFile(fileobj=io.BytesIO(compressed), mode="rb")
+        self._position = 0
         self.cut_short = False  # the compressed data ended before the gzip stream did
 
     def read(self, n: int) -> bytes:
+        try:
+            data = self._file.read(n)
+        except EOFError:  # cut off: read again in small steps, to know how much there is
+            self.cut_short = True
+            return self._read_until_cut(n)
+        self._position += len(data)
+        return data
+
+    def _read_until_cut(self, n: int) -> bytes:
+        file = gzip.GzipFile(fileobj=io.BytesIO(self._compressed), mode="rb")
+        file.read(self._position)
         parts: list[bytes] = []
         while n > 0:
-            if self._decompressor.eof:
-                rest = self._decompressor.unused_data
-                if not rest.strip(b"\0"):  # the end, or the zero padding some tools append
-                    break
-                # Another gzip member follows (concatenated .gz files are one valid .gz file).
-                self._decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-                self._input = rest
-            chunk = self._decompressor.decompress(self._input, n)
-            self._input = self._decompressor.unconsumed_tail
-            if chunk:
-                parts.append(chunk)
-                n -= len(chunk)
-            elif not self._input and not self._decompressor.eof:
-                self.cut_short = True
+            try:
+                chunk = file.read(min(n, 4096))
+            except EOFError:
                 break
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+            if not chunk:
+                break
+            parts.append(chunk)
+            n -= len(chunk)
+        return b"".join(parts)
 
 
 class _Raw:
@@ -242,7 +238,7 @@ def _decode_idx_bytes(content: bytes) -> tuple[np.ndarray, str]:
                           f"it is damaged or not what its name says")
         if stream.cut_short:
             raise _truncated(stream, "its data is complete but the gzip stream is cut off")
-    except zlib.error as error:
+    except (zlib.error, gzip.BadGzipFile) as error:
         raise _NotIdx(f"is a damaged gzip file ({error})") from None
 
     digest = hashlib.sha256(header)
@@ -278,10 +274,8 @@ def _amount(shape: Sequence[int]) -> str:
 
 
 def _shown(path: Path) -> str:
-    """The path as the user would type it: relative to the working folder when inside it."""
-    absolute = os.path.abspath(path)
-    relative = os.path.relpath(absolute)
-    return absolute if relative.startswith("..") else relative
+    """A path the user gave (relative to the current folder) as checker.project shows every path."""
+    return display_path(os.path.abspath(path))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -289,8 +283,7 @@ def _shown(path: Path) -> str:
 
 
 def load_dataset(data_dir: str | os.PathLike | None = None, validation_size: int = 10_000, *,
-                 download: bool = True, log: Callable[[str], object] = print,
-                 mirrors: Sequence[str] | None = None) -> Dataset:
+                 log: Callable[[str], object] = print) -> Dataset:
     """The four standard IDX files of data_dir (default: the shipped MNIST), checked, scaled and split.
 
     - train: the training images less the validation ones, (60000 - validation_size, 784) on MNIST;
@@ -298,15 +291,15 @@ def load_dataset(data_dir: str | os.PathLike | None = None, validation_size: int
     - test: the test images, untouched, (10000, 784) on MNIST.
 
     Images are float32 in [0, 1] (pixel / 255), labels int64; train and validation keep the order of
-    the training file. In the default folder, missing files are downloaded from `mirrors` (default
-    MIRRORS) when download is True. Files that match no known checksum (another dataset) are checked
-    for structure only, with a one-line notice through log. Raises DataError for anything wrong.
+    the training file. The kata ships MNIST in data/mnist/; a missing file is a DataError that says how
+    to restore it. Files that match no known checksum (another dataset) are checked for structure only,
+    with a one-line notice through log. Raises DataError for anything wrong.
     """
     is_default = data_dir is None or _same_folder(Path(data_dir), DEFAULT_DATA_DIR)
     folder = DEFAULT_DATA_DIR if data_dir is None else Path(data_dir)
     fix = _restore_hint() if is_default else (f"Replace it with a good copy, or point --data-dir at another "
                                               f"folder (the default is {_shown(DEFAULT_DATA_DIR)}).")
-    paths = _find_files(folder, is_default, download, log, MIRRORS if mirrors is None else mirrors)
+    paths = _find_files(folder, is_default)
 
     arrays, checksums = {}, {}
     for name in FILE_NAMES:
@@ -398,8 +391,7 @@ def _same_folder(a: Path, b: Path) -> bool:
 
 def _restore_hint() -> str:
     where = "" if _same_folder(Path.cwd(), ROOT) else f" in {ROOT}"
-    return (f"Restore the shipped files with `git checkout data/mnist`{where}, or delete the file: "
-            f"the loader then downloads it again.")
+    return f"Restore the shipped files with `git checkout data/mnist`{where}."
 
 
 def _file_in(folder: Path, name: str) -> Path | None:
@@ -410,9 +402,8 @@ def _file_in(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _find_files(folder: Path, is_default: bool, download: bool, log: Callable[[str], object],
-                mirrors: Sequence[str]) -> dict[str, Path]:
-    """The path of each of the four files, downloading missing ones into the default folder."""
+def _find_files(folder: Path, is_default: bool) -> dict[str, Path]:
+    """The path of each of the four files; DataError saying what to do when one is missing."""
     if folder.exists() and not folder.is_dir():
         raise DataError(f"{_shown(folder)} is a file; the data folder must be a folder holding the four IDX "
                         f"files {', '.join(FILE_NAMES)} (each may end in .gz).")
@@ -427,12 +418,7 @@ def _find_files(folder: Path, is_default: bool, download: bool, log: Callable[[s
                         f"at the folder that holds the files.")
     missing = [name for name in FILE_NAMES if _file_in(folder, name) is None]
     if missing and is_default:
-        if download:
-            log(f"MNIST is missing from {_shown(folder)} ({', '.join(missing)}): downloading it.")
-            download_mnist(folder, missing, mirrors=mirrors, log=log)
-        else:
-            raise DataError(f"MNIST is missing from {_shown(folder)} ({', '.join(missing)}). "
-                            + _where_to_put(folder))
+        raise DataError(f"MNIST is missing from {_shown(folder)} ({', '.join(missing)}). " + _where_to_put(folder))
     elif missing:
         present = sorted(p.name for p in folder.iterdir())[:8] if folder.is_dir() else []
         holds = f" It holds: {', '.join(present)}." if present else (" It is empty." if folder.is_dir()
@@ -444,135 +430,6 @@ def _find_files(folder: Path, is_default: bool, download: bool, log: Callable[[s
 
 
 def _where_to_put(folder: Path) -> str:
-    return (f"Put the four files {', '.join(f'{name}.gz' for name in FILE_NAMES)} (gzip or not) in "
-            f"{os.path.abspath(folder)}: in a clone of the kata, `git checkout data/mnist` restores them; "
-            f"otherwise download them where there is a network, from {MIRRORS[0]}, and copy them there. "
-            f"Or point --data-dir at a folder that has them.")
-
-
-# --------------------------------------------------------------------------------------------------
-# Downloading
-
-
-def download_mnist(data_dir: str | os.PathLike, names: Sequence[str] = FILE_NAMES, *,
-                   mirrors: Sequence[str] = MIRRORS, log: Callable[[str], object] = print,
-                   progress: TextIO | None = None, timeout: float = 30.0) -> list[Path]:
-    """Download MNIST's files `names` into data_dir, each from the first of `mirrors` (base URLs) that
-    serves it with the right checksum; returns the saved paths.
-
-    A file is written under its final name only once its content is verified. Progress goes to
-    `progress` (default stderr): a bar on a terminal, a line per file otherwise. Raises DataError,
-    saying where to put the files by hand, when no mirror delivers a good copy.
-    """
-    folder = Path(data_dir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DataError(f"cannot create {_shown(folder)} for MNIST: {error.strerror or error}. "
-                        f"Point --data-dir at a folder you can write, or put the files there yourself.") from None
-    stream = sys.stderr if progress is None else progress
-    saved = []
-    for name in names:
-        failures = []
-        for base in mirrors:
-            url = f"{base.rstrip('/')}/{name}.gz"
-            try:
-                saved.append(_download_one(url, folder, name, stream, timeout))
-                break
-            except _MirrorFailed as failure:
-                failures.append(f"{url}: {failure}")
-        else:
-            raise DataError(f"MNIST's {name} could not be downloaded ({'; '.join(failures) or 'no mirror given'}). "
-                            + _where_to_put(folder))
-        log(f"Saved {_shown(saved[-1])} (SHA-256 verified).")
-    return saved
-
-
-class _MirrorFailed(Exception):
-    """One mirror did not deliver a good copy; the next is tried."""
-
-
-def _download_one(url: str, folder: Path, name: str, stream: TextIO, timeout: float) -> Path:
-    known = MNIST_FILES[name]
-    limit = known.size + (1 << 20)  # gzip never makes MNIST's data larger; anything bigger is not MNIST
-    partial = folder / f".{name}.download"
-    try:
-        request = urllib.request.Request(url, headers={"User-Agent": "mnist-kata"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            if total is not None and total > limit:
-                raise _MirrorFailed(f"it offers {total:,} bytes, more than MNIST's file can be")
-            bar = _ProgressBar(f"{name}.gz", url, total, stream)
-            received = 0
-            with partial.open("wb") as out:
-                while chunk := response.read(1 << 16):
-                    received += len(chunk)
-                    if received > limit:
-                        bar.finish(f"stopped: more than {limit:,} bytes")
-                        raise _MirrorFailed(f"it sent more than {limit:,} bytes, more than MNIST's file can be")
-                    out.write(chunk)
-                    bar.update(received)
-            bar.finish("done")
-        _, sha256 = _decode_idx_bytes(partial.read_bytes())
-        if sha256 != known.sha256:
-            raise _MirrorFailed(f"its content has SHA-256 {sha256[:16]}..., expected {known.sha256[:16]}...")
-        target = folder / (f"{name}.gz" if partial.read_bytes()[:2] == GZIP_MAGIC else name)
-        os.replace(partial, target)
-        return target
-    except urllib.error.HTTPError as error:
-        raise _MirrorFailed(f"HTTP {error.code} {error.reason}") from None
-    except urllib.error.URLError as error:
-        reason = error.reason
-        raise _MirrorFailed(getattr(reason, "strerror", None) or str(reason)) from None
-    except (TimeoutError, ConnectionError) as error:
-        raise _MirrorFailed(str(error) or type(error).__name__) from None
-    except _NotIdx as problem:
-        raise _MirrorFailed(f"what it sent {problem}") from None
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-class _ProgressBar:
-    """A download's progress: a redrawn bar on a terminal, one plain line per file elsewhere."""
-
-    WIDTH = 30
-
-    def __init__(self, label: str, url: str, total: int | None, stream: TextIO):
-        self.label, self.total, self.stream = label, total, stream
-        self.interactive = bool(getattr(stream, "isatty", lambda: False)())
-        self.started = self.last_drawn = time.monotonic()
-        self.received = 0
-        if not self.interactive:
-            size = f" ({_size(total)})" if total else ""
-            stream.write(f"Downloading {label} from {url}{size} ... ")
-            stream.flush()
-
-    def update(self, received: int) -> None:
-        self.received = received
-        now = time.monotonic()
-        if self.interactive and now - self.last_drawn >= 0.1:
-            self.last_drawn = now
-            self._draw()
-
-    def finish(self, outcome: str) -> None:
-        seconds = time.monotonic() - self.started
-        if self.interactive:
-            self._draw()
-            self.stream.write(f"  {outcome}\n")
-        else:
-            self.stream.write(f"{outcome}, {_size(self.received)} in {seconds:.1f} s\n")
-        self.stream.flush()
-
-    def _draw(self) -> None:
-        if self.total:
-            filled = min(self.WIDTH, self.WIDTH * self.received // self.total)
-            bar = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {100 * self.received // self.total:3d}%"
-            amount = f"{_size(self.received)} of {_size(self.total)}"
-        else:
-            bar, amount = "", _size(self.received)
-        self.stream.write(f"\r{self.label}  {bar}  {amount}")
-        self.stream.flush()
-
-
-def _size(count: int) -> str:
-    return f"{count / 1e6:.1f} MB" if count >= 100_000 else f"{count / 1e3:.1f} kB"
+    return (f"The kata ships them: `git checkout data/mnist` in your clone restores them. Or put the four files "
+            f"{', '.join(f'{name}.gz' for name in FILE_NAMES)} (gzip or not) in {os.path.abspath(folder)}, or point "
+            f"--data-dir at a folder that has them.")

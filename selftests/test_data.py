@@ -1,17 +1,14 @@
-"""checker/data.py: the IDX reader, the loader's checks and split, the download, and the shipped MNIST.
+"""checker/data.py: the IDX reader, the loader's checks and split, and the shipped MNIST.
 
 Every error case uses small IDX files fabricated in a temporary folder. The real MNIST is decoded
-once for the module (the `mnist` fixture); the download tests serve files from a local HTTP server.
+once for the module (the `mnist` fixture).
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import http.server
-import io
 import socket
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -270,150 +267,25 @@ def test_a_changed_file_among_mnist_files_elsewhere_is_a_checksum_mismatch(in_tm
 
 
 # --------------------------------------------------------------------------------------------------
-# Downloading, against a local HTTP server
+# Missing files: the kata ships MNIST, so the loader says how to restore it and never downloads
 
 
-class Mirror:
-    """A local HTTP server: `files` maps a URL path to the bytes it serves; anything else is a 404.
-    Paths in `unsized` are sent without a Content-Length (the body ends when the connection closes)."""
-
-    def __init__(self):
-        self.files: dict[str, bytes] = {}
-        self.unsized: set[str] = set()
-        self.requests: list[str] = []
-        mirror = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                mirror.requests.append(self.path)
-                body = mirror.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                if self.path not in mirror.unsized:
-                    self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                try:
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client stopped reading: what a refused download does
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        # A short poll interval: shutdown() waits for the loop to notice it.
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def mirror(monkeypatch):
-    monkeypatch.setenv("no_proxy", "*")  # a proxy set in the environment must not see 127.0.0.1
-    monkeypatch.setenv("NO_PROXY", "*")
-    server = Mirror()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def closed_port_url():
-    """A URL on this machine where nothing listens: the connection is refused, as offline."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/mnist/"
-
-
-LABEL_FILES = (data.TRAIN_LABELS, data.TEST_LABELS)
-
-
-def serve_shipped_labels(mirror: Mirror, prefix: str) -> None:
-    for name in LABEL_FILES:
-        mirror.files[f"{prefix}{name}.gz"] = (SHIPPED / f"{name}.gz").read_bytes()
-
-
-def test_download_tries_mirrors_in_order_and_saves_only_verified_files(tmp_path, mirror):
-    serve_shipped_labels(mirror, "/good/")
-    for name in LABEL_FILES:  # valid IDX files, but not MNIST's
-        mirror.files[f"/wrong/{name}.gz"] = gzip.compress(idx_bytes(np.zeros(100, dtype=np.uint8)))
-    progress, notices = io.StringIO(), Notices()
-    saved = data.download_mnist(tmp_path / "mnist", LABEL_FILES, log=notices, progress=progress,
-                                mirrors=[f"{mirror.url}/absent/", f"{mirror.url}/wrong/", f"{mirror.url}/good"])
-
-    assert saved == [tmp_path / "mnist" / f"{name}.gz" for name in LABEL_FILES]
-    for name in LABEL_FILES:
-        assert (tmp_path / "mnist" / f"{name}.gz").read_bytes() == (SHIPPED / f"{name}.gz").read_bytes()
-        assert [p for p in mirror.requests if p.endswith(f"/{name}.gz")] == [
-            f"/absent/{name}.gz", f"/wrong/{name}.gz", f"/good/{name}.gz"]
-    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(f"{n}.gz" for n in LABEL_FILES)
-    shown = progress.getvalue()
-    assert f"Downloading {data.TRAIN_LABELS}.gz from {mirror.url}/good/{data.TRAIN_LABELS}.gz" in shown
-    assert "\r" not in shown, "not a terminal: plain lines, no redrawn bar"
-    assert len(notices) == 2 and all("SHA-256 verified" in line for line in notices)
-
-
-def test_download_progress_bar_on_a_terminal(tmp_path, mirror):
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
-
-    serve_shipped_labels(mirror, "/m/")
-    terminal = Terminal()
-    data.download_mnist(tmp_path, [data.TRAIN_LABELS], mirrors=[f"{mirror.url}/m/"], log=Notices(), progress=terminal)
-    assert f"\r{data.TRAIN_LABELS}.gz  [{'#' * 30}] 100%" in terminal.getvalue()
-    assert terminal.getvalue().endswith("done\n")
-
-
-def test_download_rejects_a_page_or_an_oversized_answer(tmp_path, mirror):
-    mirror.files[f"/page/{data.TEST_LABELS}.gz"] = b"<html><body>Access denied</body></html>"
-    mirror.files[f"/huge/{data.TEST_LABELS}.gz"] = bytes(2 << 20)
-    mirror.files[f"/endless/{data.TEST_LABELS}.gz"] = bytes(2 << 20)
-    mirror.unsized.add(f"/endless/{data.TEST_LABELS}.gz")
-    mirrors = [f"{mirror.url}/{name}/" for name in ("page", "huge", "endless")]
-    message = data_error(
-        lambda: data.download_mnist(tmp_path, [data.TEST_LABELS], mirrors=mirrors, log=Notices(), progress=io.StringIO()),
-        "what it sent is not an IDX file", "web page", f"it offers {2 << 20:,} bytes, more than MNIST's file can be",
-        f"it sent more than {10_008 + (1 << 20):,} bytes")
-    assert str(tmp_path) in message
-    assert list(tmp_path.iterdir()) == [], "nothing unverified is left behind"
-
-
-def test_load_dataset_downloads_what_is_missing_from_the_default_folder(in_tmp, monkeypatch, mirror):
+def test_missing_default_files_say_how_to_restore_them_without_touching_the_network(in_tmp, monkeypatch):
     folder = in_tmp / "data" / "mnist"
     folder.mkdir(parents=True)
     for name in (data.TRAIN_IMAGES, data.TEST_IMAGES):
         (folder / f"{name}.gz").symlink_to(SHIPPED / f"{name}.gz")
     monkeypatch.setattr(data, "DEFAULT_DATA_DIR", folder)
-    serve_shipped_labels(mirror, "/mnist/")
-    notices = Notices()
-    dataset = load_dataset(log=notices, mirrors=[f"{mirror.url}/mnist/"])
-    assert dataset.name == "MNIST" and dataset.verified
-    assert notices[0] == (f"MNIST is missing from data/mnist ({data.TRAIN_LABELS}, {data.TEST_LABELS}): "
-                          "downloading it.")
-    assert sorted(mirror.requests) == sorted(f"/mnist/{name}.gz" for name in LABEL_FILES)
 
+    def no_network(*args, **kwargs):
+        raise AssertionError("the loader opened a network connection")
 
-def test_without_network_it_says_where_to_put_the_files(in_tmp, monkeypatch, closed_port_url):
-    monkeypatch.setattr(data, "DEFAULT_DATA_DIR", in_tmp / "data" / "mnist")
-    message = data_error(lambda: load_dataset(log=Notices(), mirrors=[closed_port_url]),
-                         f"could not be downloaded ({closed_port_url}{data.TRAIN_IMAGES}.gz: Connection refused)",
-                         f"in {in_tmp / 'data' / 'mnist'}:", "`git checkout data/mnist` restores them",
-                         "--data-dir")
-    assert message.startswith(f"MNIST's {data.TRAIN_IMAGES} could not be downloaded")
-
-
-def test_download_false_never_touches_the_network(in_tmp, monkeypatch, mirror):
-    monkeypatch.setattr(data, "DEFAULT_DATA_DIR", in_tmp / "data" / "mnist")
-    data_error(lambda: load_dataset(download=False, log=Notices(), mirrors=[mirror.url]),
-               "MNIST is missing from", "`git checkout data/mnist` restores them")
-    assert mirror.requests == []
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    message = data_error(lambda: load_dataset(log=Notices()),
+                         f"MNIST is missing from data/mnist ({data.TRAIN_LABELS}, {data.TEST_LABELS})",
+                         "`git checkout data/mnist` in your clone restores them", f"in {folder}", "--data-dir")
+    assert "download" not in message
 
 
 # --------------------------------------------------------------------------------------------------
@@ -423,7 +295,7 @@ def test_download_false_never_touches_the_network(in_tmp, monkeypatch, mirror):
 @pytest.fixture(scope="module")
 def mnist():
     notices = Notices()
-    dataset = load_dataset(log=notices, download=False)
+    dataset = load_dataset(log=notices)
     return dataset, notices
 
 
