@@ -51,7 +51,7 @@ from baseline import TightNetwork  # noqa: E402
 
 from checker import training  # noqa: E402
 from checker.data import Dataset, load_dataset  # noqa: E402
-from checker.runner import _die_with_parent  # noqa: E402
+from checker.sandbox import die_with_parent  # noqa: E402
 from checker.threads import blas_threads, chosen_threads  # noqa: E402
 
 TARGET = 0.98
@@ -238,7 +238,7 @@ def busy_loops(count: int):
     try:
         for _ in range(count):
             loops.append(subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL,
-                                          preexec_fn=_die_with_parent))  # and on SIGKILL of the bench
+                                          preexec_fn=die_with_parent))  # and on SIGKILL of the bench
         yield
     finally:
         for loop in loops:

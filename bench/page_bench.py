@@ -24,8 +24,7 @@ sys.path.insert(0, str(ROOT / "selftests"))
 
 from browser_helpers import Browser, missing_browser  # noqa: E402
 
-from checker.commands import webpage  # noqa: E402
-from checker.commands.predict import describe_network, newest_run  # noqa: E402
+from checker import models, page, runs  # noqa: E402
 
 DRAWING_READ = """
 const board = document.getElementById('board'), ink = board.getContext('2d');
@@ -52,20 +51,20 @@ def main() -> int:
     if reason:
         print(f"cannot measure: {reason}")
         return 1
-    run_dir = args.run_dir or newest_run(ROOT / "runs")
-    page = webpage.write_page(run_dir)
+    run_dir = args.run_dir or runs.newest_usable(runs.runs_folder()).dir
+    written = page.write_page(run_dir)
     browser = Browser()
     try:
         loads = []
         for _ in range(args.repeats):
-            browser.open(page, wait_for="window.kataPage && window.kataPage.firstPredictionMs !== null")
+            browser.open(written, wait_for="window.kataPage && window.kataPage.firstPredictionMs !== null")
             loads.append(browser.driver.execute_script("return window.kataPage.firstPredictionMs"))
         reads = browser.driver.execute_script(DRAWING_READ)
         version = browser.driver.capabilities.get("browserVersion", "?")
     finally:
         browser.close()
-    network = describe_network(webpage.load_weights(run_dir))
-    print(f"report.html of {run_dir.name}: {page.stat().st_size / 1e6:.2f} MB, network {network}, "
+    network = models.network_of(runs.load_weights(run_dir)).describe()
+    print(f"report.html of {run_dir.name}: {written.stat().st_size / 1e6:.2f} MB, network {network}, "
           f"headless Chromium {version}")
     print(f"load to first prediction: median {statistics.median(loads):.0f} ms "
           f"(min {min(loads):.0f}, max {max(loads):.0f}; {len(loads)} loads)")

@@ -16,7 +16,9 @@ import argparse
 import json
 import sys
 
-from .stages import ROOT, Stage, all_stages
+from .project import ROOT
+
+from .stages import Stage, all_stages
 
 AUTOGRADING = ROOT / ".github" / "classroom" / "autograding.json"
 SETUP = "bash .github/classroom/pristine.sh && python -m pip install --quiet -e ."

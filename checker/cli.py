@@ -25,8 +25,8 @@ from datetime import datetime
 from types import ModuleType
 
 from .errors import KataError, Terminated, UsageError
-from .stages import ROOT, Stage, all_stages, find_stage
-from .term import display_path
+from .project import ROOT, NotInAKata, display_path, hand_over
+from .stages import find_stage
 
 # command -> (its module in checker/commands/, one line for `kata --help`)
 COMMANDS = {
@@ -40,7 +40,7 @@ COMMANDS = {
     "train": ("train", "train your network on MNIST, once Part I (stages 1-7) passes"),
     "experiment": ("experiments", "controlled experiments: init, regularization, optimizers, depth"),
     "predict": ("predict", "read a handwritten digit with a trained network"),
-    "report": ("webpage", "write a run's web page: its figures, and a canvas your network reads"),
+    "report": ("report", "write a run's web page: its figures, and a canvas your network reads"),
     "class-report": ("class_report", "for teachers: a class's progress from many kata status --json files"),
 }
 
@@ -72,10 +72,15 @@ class KataArgumentParser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    if argv is None:  # the kata command itself (not a test calling main): its runs' orphans are its own
-        from .runner import become_subreaper
+    if argv is None:  # the kata command itself (not a test calling main)
+        try:
+            hand_over(sys.argv[1:])  # the checker of the clone the learner stands in, not another one
+        except NotInAKata as error:
+            print(f"Error: {error}", file=sys.stderr)
+            return 2
+        from .sandbox import become_subreaper
 
-        become_subreaper()
+        become_subreaper()  # its runs' orphans are its own
     argv = list(sys.argv[1:] if argv is None else argv)
     previous = _on_sigterm_raise()
     try:
@@ -173,19 +178,6 @@ def load_command(name: str) -> ModuleType:
 def default_args(command: str) -> argparse.Namespace:
     """The arguments of `kata COMMAND` without options, e.g. to train with the defaults of `kata train`."""
     return build_parser(command).parse_args([command])
-
-
-def stage_argument(name: str) -> Stage:
-    """argparse type for a stage named by number, id or alias; anything else is a usage error."""
-    stage = find_stage(name)
-    if stage is None:
-        valid = ", ".join(f"{s.number} {s.id}" for s in all_stages())
-        names = [n for s in all_stages() for n in (s.id, *s.aliases)]
-        close = difflib.get_close_matches(name.strip().lower(), names, n=1, cutoff=0.7)
-        guess = f" Did you mean {find_stage(close[0]).id}?" if close else ""
-        raise UsageError(f"there is no stage {name!r}.{guess} The stages are: {valid}. "
-                         "Name one by number or name, e.g. kata check 3 or kata check softmax.")
-    return stage
 
 
 def _suggestion(word: str) -> str:

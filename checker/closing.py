@@ -2,69 +2,50 @@
 learner's code and closes with the three results side by side (Part I's MLP, the best Part II
 recipe, the CNN) and the test digits that the CNN now reads and the MLP did not.
 
-Runs are found in runs/ by what their config.json says: impl "exercises" (the learner's code),
-model "mlp" or "cnn", and the Part II options. Predictions for the figure are recomputed from the
+Runs are found in runs/ (checker.runs) by what their config.json says: impl "exercises" (the
+learner's code), model "mlp" or "cnn", and the Part II options. Predictions for the figure are recomputed from the
 saved weights with the reference's forward pass (the weights are the learner's).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from .stages import ROOT
+from . import models, runs
+from .project import ROOT, display_path
 
 FIXED_FILE = "cnn_fixes.png"
-
-
-def learner_runs(root: Path = ROOT) -> list[dict]:
-    """Finished runs of the learner's code: {"dir", "config", "summary"}, oldest first."""
-    runs = []
-    for summary_path in sorted(Path(root, "runs").glob("*/summary.json"), key=lambda p: (p.stat().st_mtime, p.name)):
-        try:
-            summary = json.loads(summary_path.read_text(encoding="utf-8"))
-            config = json.loads((summary_path.parent / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if summary.get("impl") != "exercises" or not isinstance(summary.get("test_accuracy"), float):
-            continue
-        runs.append({"dir": summary_path.parent, "config": config, "summary": summary})
-    return runs
 
 
 def uses_part_two(config: dict) -> bool:
     """True when a run's config turns on a Part II option (L2, dropout, momentum or Adam, depth,
     batch norm)."""
-    return (config.get("l2", 0) > 0 or config.get("dropout", 0) > 0 or config.get("optimizer", "sgd") != "sgd"
-            or config.get("depth", 1) != 1 or bool(config.get("batchnorm", False)))
+    positive = lambda key: (runs.number(config.get(key)) or 0) > 0  # noqa: E731 - a hand-edited "x" counts as off
+    return (positive("l2") or positive("dropout") or config.get("optimizer", "sgd") != "sgd"
+            or config.get("depth", 1) != 1 or config.get("batchnorm", False) is True)
 
 
 def cnn_trained_before(root: Path = ROOT) -> bool:
-    return any(run["config"].get("model") == "cnn" for run in learner_runs(root))
+    return any(run.model == "cnn" for run in runs.learner_runs(root))
 
 
 def the_three(root: Path = ROOT) -> dict:
     """{"Part I MLP": run or None, "best Part II recipe": ..., "CNN": ...}: the newest plain MLP run,
     the Part II run with the best validation accuracy, the newest CNN run."""
-    runs = learner_runs(root)
-    mlp = [r for r in runs if r["config"].get("model", "mlp") == "mlp"]
-    plain = [r for r in mlp if not uses_part_two(r["config"])]
-    part_two = [r for r in mlp if uses_part_two(r["config"])]
-    cnn = [r for r in runs if r["config"].get("model") == "cnn"]
-    best = max(part_two, key=lambda r: r["summary"].get("validation_accuracy") or 0) if part_two else None
+    learner = runs.learner_runs(root)
+    mlp = [r for r in learner if r.model == "mlp"]
+    plain = [r for r in mlp if not uses_part_two(r.config)]
+    part_two = [r for r in mlp if uses_part_two(r.config)]
+    cnn = [r for r in learner if r.model == "cnn"]
+    best = max(part_two, key=lambda r: r.validation_accuracy or 0) if part_two else None
     return {"Part I MLP": plain[-1] if plain else None, "best Part II recipe": best, "CNN": cnn[-1] if cnn else None}
 
 
-def predictions(run: dict, images: np.ndarray) -> np.ndarray:
+def predictions(run: runs.Run, images: np.ndarray) -> np.ndarray:
     """Predicted classes of a saved run for images (N, 784), with the reference's forward pass."""
-    from .network import evaluation_forward
-    from .commands.predict import load_run
-
-    params, _, _ = load_run(run["dir"])
-    forward = evaluation_forward("solutions", params)
-    return np.concatenate([forward(params, images[i:i + 1000])[0].argmax(axis=1) for i in range(0, len(images), 1000)])
+    return models.predict(runs.load_network(run.dir), images).argmax(axis=1)
 
 
 # How to train each of the three when it is missing; the Part II one is README's "The recommended Part II recipe".
@@ -79,13 +60,8 @@ def comparison(runs: dict) -> list[str]:
         if run is None:
             lines.append(f"  {name:<20}  not trained yet: {TO_TRAIN[name]}")
         else:
-            lines.append(f"  {name:<20}  {run['summary']['test_accuracy']:.2%}  ({Path(run['dir']).name})")
+            lines.append(f"  {name:<20}  {run.test_accuracy:.2%}  ({run.name})")
     return lines
-
-
-def shown(path: Path, root: Path) -> str:
-    path = Path(path)
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def report(root: Path = ROOT, dataset=None) -> list[str]:
@@ -105,26 +81,23 @@ def report(root: Path = ROOT, dataset=None) -> list[str]:
         mlp_said, cnn_said = predictions(mlp, test.images), predictions(cnn_run, test.images)
         fixed = np.flatnonzero((cnn_said == test.labels) & (mlp_said != test.labels))
         broken = np.flatnonzero((cnn_said != test.labels) & (mlp_said == test.labels))
-        figure = plots.plot_fixed_digits(test.images, test.labels, mlp_said, fixed, Path(cnn_run["dir"]))
-        page = add_to_the_run(Path(cnn_run["dir"]), figure, dataset)
-        also = f", also on the run's web page {shown(page, root)}" if page is not None else ""
+        figure = plots.plot_fixed_digits(test.images, test.labels, mlp_said, fixed, cnn_run.dir, FIXED_FILE)
+        page = add_to_the_run(cnn_run.dir, figure, dataset)
+        also = f", also on the run's web page {display_path(page, root)}" if page is not None else ""
         lines.append(f"The CNN reads {len(fixed)} test digits that the MLP got wrong (and misses {len(broken)} "
-                     f"that the MLP read): {shown(figure, root)}{also}")
+                     f"that the MLP read): {display_path(figure, root)}{also}")
     return lines
 
 
 def add_to_the_run(run_dir: Path, figure: Path, dataset) -> Path | None:
     """List figure among the run's plots in summary.json and write its web page again; the page's
     path, or None when the page cannot be written (the closing lines stand without it)."""
-    from .commands.webpage import write_page
     from .errors import KataError
-    from .training import SUMMARY_FILE, write_json
+    from .page import write_page
 
-    summary = json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
-    plots = list(summary.get("plots") or [])
-    if figure.name not in plots:
-        summary["plots"] = [*plots, figure.name]
-        write_json(run_dir / SUMMARY_FILE, summary)
+    run = runs.Run.load(run_dir)
+    if figure.name not in run.plots:
+        runs.write_json(run_dir / runs.SUMMARY_FILE, {**run.summary, "plots": [*run.plots, figure.name]})
     try:
         return write_page(run_dir, dataset)
     except KataError:

@@ -64,9 +64,13 @@ def is_cnn(params: dict) -> bool:
 
 def describe(params: dict) -> str:
     """'conv 3x3x16 - pool 2 - conv 3x3x32 - pool 2 - dense 1568-128 - dense 128-10', from the weights."""
+    return describe_shapes([np.shape(params[f"W{layer}"]) for layer in range(1, num_layers(params) + 1)])
+
+
+def describe_shapes(shapes) -> str:
+    """describe() from the weights' shapes alone: W1's, W2's, ..."""
     words = []
-    for layer in range(1, num_layers(params) + 1):
-        shape = np.shape(params[f"W{layer}"])
+    for shape in shapes:
         if len(shape) == 4:
             words += [f"conv {shape[2]}x{shape[3]}x{shape[0]}", f"pool {POOL}"]
         else:

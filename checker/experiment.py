@@ -1,7 +1,7 @@
 """What every controlled experiment shares: same data, batches and seeds; K seeds; mean +- sd;
 small validation sweeps; a figure, a metrics CSV, the config and a table.
 
-An experiment module says which arms it trains (a TrainConfig each, differing in one factor) and
+The experiments themselves are commands (checker/commands/experiments/). An experiment module says which arms it trains (a TrainConfig each, differing in one factor) and
 how to draw them; `Bench` trains them with checker.training's one loop. Within a seed, every arm starts
 from the same weights and sees the same batches: both come from the seed alone (train.random_streams),
 whatever the arm changes. Sweeps pick a setting on the validation set; the test set is measured once
@@ -20,17 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ... import training
+from . import options, runs, training
+from .data import Dataset, Split
+from .errors import KataError
+from .learner_code import deep_passes, require_passing_stages, run_learner_code
 
-from .. import train as train_command
-
-from ... import options
-from ...data import Dataset, Split
-from ...errors import KataError
-from ...stages import ROOT
-
-METRICS_FILE = "metrics.csv"
-CONFIG_FILE = "config.json"
+METRICS_FILE = runs.METRICS_FILE  # an experiment's own metrics: every validation pass of every run
+CONFIG_FILE = runs.CONFIG_FILE
 TABLE_CSV = "table.csv"
 TABLE_TEXT = "table.txt"
 
@@ -74,12 +70,19 @@ class Bench:
     """Trains configurations of one implementation on one dataset, each config once (memoised:
     a sweep's run is reused by the arm with the same settings), and reports each run in a line."""
 
-    def __init__(self, impl: str, dataset: Dataset, *, measure_train: bool = False, out=None):
+    def __init__(self, impl: str, dataset: Dataset, *, measure_train: bool = False, out=None, deep: bool | None = None):
         self.impl, self.dataset, self.measure_train = impl, dataset, measure_train
         self.out = out or sys.stdout
         self.runs: dict[training.TrainConfig, RunRecord] = {}
         self.cpu_seconds = 0.0
         self._targets: dict[str, np.ndarray] = {}
+        self._deep = deep  # whether the learner's stage 11 passes, once asked (learner_code.deep_passes)
+
+    def parts(self, config: training.TrainConfig) -> training.Parts:
+        """The Parts of config, with the learner's deep_forward once stage 11 passes (asked once)."""
+        if self._deep is None:
+            self._deep = deep_passes(config, self.impl)
+        return training.load_parts(self.impl, config, deep=self._deep)
 
     def targets(self, split: str) -> np.ndarray:
         if split not in self._targets:
@@ -92,11 +95,11 @@ class Bench:
             run = self.runs[config]
             self.out.write(f"  {label}, seed {config.seed}: {self.outcome(run)}  (the same run as above)\n")
             return run
-        parts = training.load_parts(self.impl, config)
+        parts = self.parts(config)
         watcher = (TrainSetWatcher(parts, self.dataset.train.images, self.targets("train"))
                    if self.measure_train else training.Silent())
         started = time.process_time()
-        result = train_command.run_learner_code(self.impl, training.train, parts, self.dataset, config, watcher)
+        result = run_learner_code(self.impl, training.train, parts, self.dataset, config, watcher)
         if result.stopped == "interrupted":
             raise KeyboardInterrupt
         cpu = time.process_time() - started
@@ -116,22 +119,22 @@ class Bench:
     def sweep(self, name: str, values: list, config_of) -> tuple[object, list[tuple[object, RunRecord]]]:
         """Train config_of(value) for every value (one seed) and pick the best final validation
         accuracy (the first of equals). Returns (best value, [(value, run), ...])."""
-        runs = [(value, self.train(config_of(value), f"{name} {value:g}")) for value in values]
-        best_value, best_run = max(runs, key=lambda pair: pair[1].validation_accuracy)
+        trained = [(value, self.train(config_of(value), f"{name} {value:g}")) for value in values]
+        best_value, best_run = max(trained, key=lambda pair: pair[1].validation_accuracy)
         edge = "" if len(values) < 3 or best_value not in (values[0], values[-1]) else (
             "; it is at the edge of the grid, so a wider sweep might find better")
         self.out.write(f"  -> {name} {best_value:g}: the best validation accuracy, "
                        f"{best_run.validation_accuracy:.2%}{edge}\n\n")
-        return best_value, runs
+        return best_value, trained
 
     def arms(self, arms: dict[str, training.TrainConfig], seeds: list[int]) -> dict[str, list[RunRecord]]:
         """Every arm with every seed; then each run's test accuracy, measured once at its end."""
         results = {name: [self.train(replace(config, seed=seed), name) for seed in seeds]
                    for name, config in arms.items()}
-        for runs in results.values():
-            for run in runs:
+        for records in results.values():
+            for run in records:
                 if not run.diverged and run.test_accuracy is None:
-                    parts = training.load_parts(self.impl, run.config)
+                    parts = self.parts(run.config)
                     run.test_accuracy = training.evaluate(parts, run.params, self.dataset.test.images,
                                                           self.targets("test"))[1]
         return results
@@ -206,7 +209,7 @@ def write_metrics_csv(path: Path, runs: dict[str, list[RunRecord]]) -> None:
 
 def new_run_dir(args: argparse.Namespace, name: str) -> Path:
     """runs/<time>-experiment-<name>/ (or under --out), made before training so a bad --out fails now."""
-    return training.new_run_dir(args.out or ROOT / "runs", f"experiment-{name}")
+    return runs.new_run_dir(args.out or runs.runs_folder(), f"experiment-{name}")
 
 
 def config_dict(config: training.TrainConfig, **more) -> dict:
@@ -227,7 +230,7 @@ def implementation(args: argparse.Namespace, config: training.TrainConfig, comma
     """"solutions" with --solutions; else "exercises", once the stages the config uses pass."""
     if args.solutions:
         return "solutions"
-    train_command.require_passing_stages(config, command=command)
+    require_passing_stages(config, command=command)
     return "exercises"
 
 

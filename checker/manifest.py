@@ -18,7 +18,9 @@ import hashlib
 import sys
 from pathlib import Path
 
-from .stages import ROOT, all_stages
+from .project import ROOT
+
+from .stages import all_stages
 
 MANIFEST = "checker/manifest.sha256"
 REGENERATE = "python -m checker.manifest"

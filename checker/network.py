@@ -12,7 +12,7 @@ depth, with dropout. This module provides what remains:
       probs = softmax(dense_forward(a_{L-1}, W_L, b_L))
 
 - `deep`: stage 11's deep_forward/deep_backward in the loop's (train_forward, forward, backward)
-  form, once `learner_wrote_deep` says the stage passes;
+  form (checker.models uses it once the caller says the stage passes);
 - `batchnorm_network`: `kata train --batchnorm`, batch normalisation (stage 12) after every hidden
   dense layer, before the ReLU; deep_forward has no place for it, so the checker composes it.
 
@@ -24,9 +24,7 @@ all go to weights.npz, so a saved network describes itself.
 
 from __future__ import annotations
 
-import functools
 import importlib
-import importlib.util
 from types import SimpleNamespace
 
 import numpy as np
@@ -115,22 +113,6 @@ def layered(impl: str, dropout: tuple | None = None):
 
 
 # --- stage 11: the learner's deep network ------------------------------------------------------
-
-@functools.lru_cache(maxsize=None)
-def learner_wrote_deep(impl: str) -> bool:
-    """True when the package `impl` has a deep_forward/deep_backward to train with: always for the
-    reference; for the learner's exercises, when stage 11's suite passes (run once per process)."""
-    from .stages import stage_of_module
-
-    stage = stage_of_module("deep")
-    if stage is None:
-        return False
-    if impl != "exercises":
-        return importlib.util.find_spec(f"{impl}.deep") is not None
-    from .runner import first_unpassed_stage
-
-    return first_unpassed_stage(impl=impl, stages=[stage]) is None
-
 
 def deep(impl: str, p_drop: float = 0.0):
     """(train_forward or None, forward, backward) of stage 11's deep_forward and deep_backward.
@@ -263,16 +245,3 @@ def batchnorm_network(impl: str, p_drop: float = 0.0):
         return grads
 
     return train_forward, forward, backward
-
-
-def evaluation_forward(impl: str, params: dict):
-    """forward(params, X) -> (probs, cache) for a saved network, read from its keys: the CNN of
-    checker/cnn.py when W1 is 4-D, else an MLP of any depth, with or without batch normalisation;
-    dropout plays no part at evaluation."""
-    from .cnn import is_cnn, network as cnn_network  # checker.cnn builds on this module
-
-    if is_cnn(params):
-        return cnn_network(impl)[0]
-    if has_batchnorm(params):
-        return batchnorm_network(impl)[1]
-    return layered(impl)[0]

@@ -4,8 +4,12 @@ usage error that names it (exit code 2)."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 from pathlib import Path
+
+from .errors import UsageError
+from .stages import Stage, all_stages, find_stage
 
 
 def positive_int(text: str) -> int:
@@ -25,17 +29,6 @@ def non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value}")
-    return value
-
-
-def shift_pixels(text: str) -> int:
-    """--shift: a whole number of pixels from 0 to parts.MAX_SHIFT."""
-    from .parts import MAX_SHIFT
-
-    value = non_negative_int(text)
-    if value > MAX_SHIFT:
-        raise argparse.ArgumentTypeError(f"expected at most {MAX_SHIFT} pixels (a 28x28 digit moved further "
-                                         f"leaves the image), got {value}")
     return value
 
 
@@ -104,3 +97,16 @@ def filter_counts(text: str) -> tuple[int, ...]:
     if not counts or min(counts) < 1:
         raise argparse.ArgumentTypeError(f"expected numbers of filters of at least 1, e.g. 8,16; got {text!r}")
     return counts
+
+
+def stage_argument(name: str) -> Stage:
+    """argparse type for a stage named by number, id or alias; anything else is a usage error."""
+    stage = find_stage(name)
+    if stage is None:
+        valid = ", ".join(f"{s.number} {s.id}" for s in all_stages())
+        names = [n for s in all_stages() for n in (s.id, *s.aliases)]
+        close = difflib.get_close_matches(name.strip().lower(), names, n=1, cutoff=0.7)
+        guess = f" Did you mean {find_stage(close[0]).id}?" if close else ""
+        raise UsageError(f"there is no stage {name!r}.{guess} The stages are: {valid}. "
+                         "Name one by number or name, e.g. kata check 3 or kata check softmax.")
+    return stage

@@ -12,18 +12,15 @@ training never touches the Part II stages.
     train_forward(params, X, rng) -> (probs, cache) dropout after every hidden ReLU (stage 9);
                                                    with_shifts moves the training images first
 
-It also holds the options of kata train that choose them (add_arguments), with their checks.
+The options of kata train that choose them are checker.train_options'.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import math
-import textwrap
 from typing import Callable
 
-from .errors import UsageError
 
 # --optimizer NAME -> the stage module its functions come from
 OPTIMIZERS = {"sgd": "gradient_descent", "momentum": "optimizers", "adam": "optimizers"}
@@ -75,18 +72,6 @@ def l2(impl: str, weight_decay: float) -> tuple[Callable[[dict], float], Callabl
     module = stage_module(impl, L2_MODULE)
     return (lambda params: module.l2_penalty(params, weight_decay),
             lambda params, grads: module.l2_gradient(params, grads, weight_decay))
-
-
-def dropout(impl: str, p_drop: float) -> tuple[Callable, Callable, Callable]:
-    """(train_forward, forward, backward) of the network with dropout after every hidden ReLU.
-
-    train_forward(params, X, rng) drops units with the learner's dropout_forward; forward is the
-    same network without dropout (evaluation); backward uses dropout_backward with the cached masks.
-    """
-    from .network import layered
-
-    module = stage_module(impl, DROPOUT_MODULE)
-    return layered(impl, dropout=(module.dropout_forward, module.dropout_backward, p_drop))
 
 
 def shifted_images(images, max_shift: int, rng):
@@ -146,45 +131,6 @@ def check_options(config) -> None:
     for name, value, valid, expected in checks:
         if not valid:
             raise ValueError(f"{name} must be {expected}, got {value!r}")
-
-
-# --- the options of kata train ------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser, defaults) -> None:
-    """--l2, --dropout, --optimizer and its settings, --batchnorm: each uses a stage of Part II."""
-    from .options import fraction_below_one, nonnegative_float
-    group = parser.add_argument_group("Part II options", textwrap.fill(
-        "Each uses your functions of a Part II stage, which must pass first: stage 8 for --l2, "
-        "9 for --dropout, 10 for --optimizer momentum and adam, 12 for --batchnorm."))
-    group.add_argument("--l2", type=nonnegative_float, default=defaults.l2, metavar="LAMBDA",
-                       help="L2 regularisation: adds 0.5 * LAMBDA * (sum of every weight squared, "
-                            "biases excluded) to the loss and LAMBDA * W to each weight's gradient "
-                            f"(default {defaults.l2:g}: none; e.g. 1e-4)")
-    group.add_argument("--dropout", type=fraction_below_one, default=defaults.dropout, metavar="P",
-                       help="inverted dropout after every hidden ReLU, in training only: each unit "
-                            f"is dropped with probability P (default {defaults.dropout:g}: none; e.g. 0.2)")
-    group.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=defaults.optimizer,
-                       help="sgd: sgd_step; momentum: momentum_step; adam: adam_step "
-                            f"(default {defaults.optimizer})")
-    group.add_argument("--batchnorm", action="store_true",
-                       help="batch normalisation after every hidden dense layer, before the ReLU "
-                            "(stage 12); evaluation uses the running statistics")
-    group.add_argument("--momentum", type=fraction_below_one, default=None, metavar="M",
-                       help=f"of --optimizer momentum (default {defaults.momentum:g})")
-    group.add_argument("--beta1", type=fraction_below_one, default=None, metavar="B1",
-                       help=f"of --optimizer adam: decay of the gradient's average (default {defaults.beta1:g})")
-    group.add_argument("--beta2", type=fraction_below_one, default=None, metavar="B2",
-                       help=f"of --optimizer adam: decay of the squared gradient's average "
-                            f"(default {defaults.beta2:g})")
-
-
-def check_optimizer_settings(args: argparse.Namespace) -> None:
-    """--momentum, --beta1 and --beta2 only with the optimizer they belong to."""
-    for flag, optimizer in (("momentum", "momentum"), ("beta1", "adam"), ("beta2", "adam")):
-        if getattr(args, flag, None) is not None and args.optimizer != optimizer:
-            raise UsageError(f"--{flag} is a setting of --optimizer {optimizer}, and this run uses "
-                             f"--optimizer {args.optimizer}. Add --optimizer {optimizer}, or leave "
-                             f"--{flag} out. See: kata {args.command} --help")
 
 
 def describe(config) -> str:

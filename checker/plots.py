@@ -346,14 +346,12 @@ def plot_conv_filters(W1, b1, image, folder: Path) -> Path:
     return _save(fig, folder, FILTERS_FILE)
 
 
-def plot_fixed_digits(images, labels, mlp_predictions, fixed, folder: Path, rows: int = 4,
+def plot_fixed_digits(images, labels, mlp_predictions, fixed, folder: Path, name: str, rows: int = 4,
                       columns: int = 8) -> Path:
-    """Test digits the CNN reads and the MLP did not: images (N, 784), labels (N,), the MLP's
-    predictions (N,), fixed the indices of those digits."""
-    from .closing import FIXED_FILE
-
+    """Test digits the CNN reads and the MLP did not, as folder/name: images (N, 784), labels (N,), the
+    MLP's predictions (N,), fixed the indices of those digits."""
     shown = np.asarray(fixed, dtype=int)[: rows * columns]
     title = f"{len(fixed):,} test digits the CNN reads and the Part I MLP got wrong (the first {len(shown)})"
     captions = [f"a {labels[i]}; the MLP\nsaid {mlp_predictions[i]}" for i in shown]
     fig, _ = _captioned_digits(images[shown], captions, title, columns, rows)
-    return _save(fig, folder, FIXED_FILE)
+    return _save(fig, folder, name)

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .runner import RunResult
-from .stages import ROOT, Stage, all_stages
+from .results import RunResult
+from .project import ROOT
+from .stages import Stage, all_stages
 
 VERSION = 1
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .stages import ROOT, all_stages, part_title, stages_of_part
+from .project import ROOT
+
+from .stages import all_stages, part_title, stages_of_part
 
 README = ROOT / "README.md"
 START = "<!-- stage table: generated from checker/stages.toml by `python -m checker.readme` -->"

@@ -16,160 +16,45 @@ running. The learner's code cannot take the checker down with it:
   orphan handed to this process are killed; a thread left running after the suites finished only
   delays the end by FINISH_GRACE seconds.
 
-A pass has to be earned (see the threat model in README): pytest runs with a configuration the
-checker writes, so no conftest.py, pytest.ini or plugin of the learner's is loaded (only the kata's
-tests/conftest.py); the suites and the test plumbing must match checker/manifest.sha256; every event
-line is signed with a key only the kata's plugin holds; and a test counts only when it was seen to
-start and finish, every collected test once.
+A pass has to be earned (see the threat model in README): the child is started isolated
+(checker.sandbox: nothing of the learner's folder or environment runs before the kata's plugin has
+its key); pytest runs with a configuration the checker writes, so no conftest.py, pytest.ini or
+plugin of the learner's is loaded (only the kata's tests/conftest.py); the suites and the test
+plumbing must match checker/manifest.sha256; every event line is signed with a key only the kata's
+plugin holds; and a test counts only when it was seen to start and finish, every collected test once.
 
     first_unpassed_stage()    the stage the learner is on, or None when every stage passes
-    run_stages(stages)        RunResult with a StageResult per stage
+    run_stages(stages)        RunResult with a StageResult per stage (checker.results)
 """
 
 from __future__ import annotations
 
 import codecs
-import hmac
-import json
 import os
 import secrets
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from . import manifest
-from .errors import KataError, Terminated
-from .channel import sign
-from .stages import ROOT, Stage, all_stages
+from . import manifest, sandbox
+from .channel import EventReader
+from .errors import Terminated
+from .project import ROOT
+from .results import RunResult, StageResult, TestResult
+from .stages import Stage, all_stages
 
-try:
-    import resource
-except ImportError:  # pragma: no cover - Windows: no limits, everything else works
-    resource = None
-
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_MEMORY_MB = 2048
-MAX_OUTPUT_FILE_BYTES = 4 * 2**20  # RLIMIT_FSIZE of the child: a print flood fails, the disk stays free
 MAX_SHOWN_OUTPUT_BYTES = 200_000  # what `kata check` shows of pytest's output at most
 POLL_SECONDS = 0.05
 STARTUP_ALLOWANCE = 60.0  # seconds for pytest to start and collect, on top of the first stage's limit
 FINISH_GRACE = 3.0  # seconds the child may take to exit after the suites reported they finished
-TOKEN_VARIABLE = "KATA_RUN_TOKEN"  # in the child's environment, inherited by whatever it starts
-
-# The children of runs under way (several runs may go at once in threads, e.g. kata check), so that
-# the search for leftovers never takes another run's child for an orphan.
-_ACTIVE: set[int] = set()
-_ACTIVE_LOCK = threading.Lock()
-_SUBREAPER = False
 
 
 class Cancelled(Exception):
     """A run stopped from outside through its cancel event."""
-
-
-@dataclass
-class TestResult:
-    __test__ = False  # not a pytest test class, despite the name
-    name: str
-    task: str | None
-    outcome: str  # "passed", "failed" or "skipped"
-    kind: str = ""  # for failures: "lesson", "not_started" or "error"
-    message: str = ""
-
-    @property
-    def failed(self) -> bool:
-        return self.outcome == "failed"
-
-
-@dataclass
-class StageResult:
-    stage: Stage
-    ran: bool = False  # False: not run (locked, or after a stop)
-    tests: list[TestResult] = field(default_factory=list)
-    expected: list[str] = field(default_factory=list)  # the test names collected for the stage
-    problem: str | None = None  # one line when the stage could not run to the end (timeout, crash, ...)
-    problem_task: str | None = None  # the task that was running when it happened, if known
-    kata_fault: bool = False  # the problem is in the kata's own files (a suite missing or broken)
-
-    @property
-    def passed(self) -> bool:
-        """Every collected test reported once, none failed, and nothing stopped the stage."""
-        return (self.ran and self.problem is None and bool(self.expected)
-                and sorted(t.name for t in self.tests) == sorted(self.expected)
-                and not any(t.failed for t in self.tests))
-
-    @property
-    def passing_count(self) -> int:
-        return sum(not t.failed for t in self.tests)
-
-    @property
-    def total(self) -> int:
-        return max(len(self.expected), len(self.tests))
-
-    def failures(self) -> list[TestResult]:
-        """Failed tests, the earliest task first, in file order within a task."""
-        order = {task: i for i, task in enumerate(self.stage.tasks)}
-        failed = [t for t in self.tests if t.failed]
-        return sorted(failed, key=lambda t: order.get(t.task, len(order)))  # sorted() is stable
-
-    def tasks(self) -> list[TaskResult]:
-        """Per task of the stage: how many of its tests pass, and whether it is started at all."""
-        by_task = {task: TaskResult(task) for task in self.stage.tasks}
-        results = {t.name: t for t in self.tests}
-        for name in self.expected or list(results):
-            task = self.stage.task_of(name)
-            if task not in by_task:
-                continue
-            entry = by_task[task]
-            entry.total += 1
-            result = results.get(name)
-            if result is None:
-                entry.unknown += 1
-            elif result.failed:
-                entry.not_started += result.kind == "not_started"
-            else:
-                entry.passing += 1
-        return list(by_task.values())
-
-
-@dataclass
-class TaskResult:
-    task: str
-    total: int = 0
-    passing: int = 0
-    not_started: int = 0  # failing because the stub still raises NotImplementedError
-    unknown: int = 0  # not run: the stage stopped before these tests
-
-    @property
-    def state(self) -> str:
-        """"done", "not started", "failing" or "not run"."""
-        if self.total and self.passing == self.total:
-            return "done"
-        if self.unknown == self.total:
-            return "not run"
-        if self.not_started and self.not_started + self.unknown == self.total:
-            return "not started"
-        return "failing"
-
-
-@dataclass
-class RunResult:
-    stages: list[StageResult]
-    output: str = ""  # the tail of the child's own output, for diagnosing the kata itself
-
-    def first_unpassed(self) -> StageResult | None:
-        return next((r for r in self.stages if not r.passed), None)
-
-    @property
-    def all_passed(self) -> bool:
-        return self.first_unpassed() is None
 
 
 def first_unpassed_stage(impl: str = "exercises", root: Path = ROOT, stages=None) -> Stage | None:
@@ -177,14 +62,6 @@ def first_unpassed_stage(impl: str = "exercises", root: Path = ROOT, stages=None
     when they all pass."""
     result = run_stages(all_stages() if stages is None else stages, impl=impl, root=root).first_unpassed()
     return result.stage if result else None
-
-
-def time_limit() -> float:
-    return _number_from_env("KATA_TIMEOUT", DEFAULT_TIMEOUT, "seconds, e.g. KATA_TIMEOUT=60")
-
-
-def memory_limit_mb() -> float:
-    return _number_from_env("KATA_MEMORY_MB", DEFAULT_MEMORY_MB, "megabytes, e.g. KATA_MEMORY_MB=8192")
 
 
 def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after_failing_stage: bool = True,
@@ -218,7 +95,7 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
     # saved within a second of the last run, of the same length, would run the old code.
     shutil.rmtree(root / impl.replace(".", "/") / "__pycache__", ignore_errors=True)
 
-    limit = time_limit()
+    limit = sandbox.time_limit()
     with tempfile.TemporaryDirectory(prefix="kata-run-") as tmp:
         results_path = Path(tmp, "results.jsonl")
         results_path.touch()
@@ -228,32 +105,29 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
         # tests/ out, and plugins installed in the environment are not loaded automatically).
         config_path = Path(tmp, "pytest.ini")
         config_path.write_text("[pytest]\n", encoding="utf-8")
-        command = [sys.executable, "-m", "pytest", *files, "-c", str(config_path), "--rootdir", str(root),
-                   "--confcutdir", str(root / "tests"), "-p", "checker.results_plugin",
-                   "-p", "no:cacheprovider", "--continue-on-collection-errors"]
+        pytest_args = [*files, "-c", str(config_path), "--rootdir", str(root), "--confcutdir", str(root / "tests"),
+                       "--import-mode=importlib", "-p", "checker.results_plugin", "-p", "no:cacheprovider",
+                       "--continue-on-collection-errors"]
         if show_output is None:
             # Without the terminal plugin pytest prints nothing. The suites teach with Lesson
             # messages, not bare asserts, so assertion rewriting (which also rewrites hypothesis,
             # a pytest plugin, on every run when bytecode is not cached) would only cost time.
-            command += ["-p", "no:terminal", "--assert=plain"]
+            pytest_args += ["-p", "no:terminal", "--assert=plain"]
         else:
-            command += ["-v", "--tb=short", "--no-header", f"--color={'yes' if color else 'no'}"]
+            pytest_args += ["-v", "--tb=short", "--no-header", f"--color={'yes' if color else 'no'}"]
         key = secrets.token_bytes(32)
         token = secrets.token_hex(16)
         key_reader, key_writer = (_above_standard(fd) for fd in os.pipe())
-        env = _child_env(root, impl, results_path, stop_after_failing_stage)
-        env.update({"KATA_RESULTS_KEY_FD": str(key_reader), TOKEN_VARIABLE: token})
-        limits = _child_limits(memory_limit_mb(), limit * len(files) + STARTUP_ALLOWANCE) if resource else None
+        env = sandbox.child_environment({
+            "KATA_IMPL": impl, "KATA_RESULTS": str(results_path), "KATA_RESULTS_KEY_FD": str(key_reader),
+            "KATA_STOP_AFTER_FAILING_STAGE": "1" if stop_after_failing_stage else "0",
+            "COLUMNS": str(shutil.get_terminal_size((100, 24)).columns), sandbox.TOKEN_VARIABLE: token})
         events = _EventLog()
         with output_path.open("wb") as output, results_path.open("rb") as results_file:
             try:
-                with _ACTIVE_LOCK:
-                    process = subprocess.Popen(
-                        command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=limits,
-                        pass_fds=(key_reader,),
-                    )
-                    _ACTIVE.add(process.pid)
+                process = sandbox.start_child(sandbox.child_command(root, impl, pytest_args), cwd=root, env=env,
+                                              stdout=output, cpu_seconds=limit * len(files) + STARTUP_ALLOWANCE,
+                                              pass_fds=(key_reader,))
             finally:
                 os.close(key_reader)
             try:
@@ -261,7 +135,7 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
                     pipe.write(key)
             except BrokenPipeError:
                 pass  # the child ended before reading it: no events will count, as it should be
-            channel = _Channel(results_file, key)
+            channel = EventReader(results_file, key)
             shown = _OutputPump(output_path, show_output)
             try:
                 # The limit counts from each stage's first test; starting Python and collecting the
@@ -284,10 +158,10 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
                         # process alive, but no stage is hanging.
                         finished_at = finished_at or time.monotonic()
                         if time.monotonic() - finished_at > FINISH_GRACE:
-                            _kill(process)
+                            sandbox.kill(process)
                             break
                     elif time.monotonic() - stage_started > limit:
-                        _kill(process)
+                        sandbox.kill(process)
                         events.timed_out = stage_file or files[0]
                         events.timed_out_starting = stage_file is None
                         break
@@ -299,8 +173,8 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
                 raise
             finally:
                 if process.poll() is None:  # Ctrl-C or an error here: never leave the child running
-                    _kill(process)
-                _end_leftovers(process, token)
+                    sandbox.kill(process)
+                sandbox.end_leftovers(process, token)
             for event in channel.read():
                 events.add(event)
             shown.pump(final=True)
@@ -360,172 +234,6 @@ def _manifest_problem(path: str, why: str, what: str, consequence: str) -> str:
                 f"That is a problem of the kata (maintainers: {manifest.REGENERATE}).")
     return (f"{path}{what} differs from the kata's copy, so {consequence}. The tests are not "
             f"yours to change: restore the file with git checkout {path}")
-
-
-def _child_env(root: Path, impl: str, results_path: Path, stop: bool) -> dict:
-    env = dict(os.environ)
-    # The project's own checker, suites and exercises, not those of another install.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
-    env["KATA_IMPL"] = impl
-    env["KATA_RESULTS"] = str(results_path)
-    env["KATA_STOP_AFTER_FAILING_STAGE"] = "1" if stop else "0"
-    env["PYTHONUNBUFFERED"] = "1"
-    env["COLUMNS"] = str(shutil.get_terminal_size((100, 24)).columns)
-    for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS"):  # a learner's own pytest options must not change the verdict
-        env.pop(name, None)
-    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # nor a plugin installed in the environment
-    return env
-
-
-def _child_limits(memory_mb: float, cpu_seconds: float):
-    """What the child does before running Python: cap its memory, the size of files it writes and,
-    should this process die without killing it, its life."""
-    def apply():
-        for limit, value in ((resource.RLIMIT_AS, int(memory_mb * 2**20)),
-                             (resource.RLIMIT_FSIZE, MAX_OUTPUT_FILE_BYTES),
-                             (resource.RLIMIT_CPU, int(cpu_seconds) + 1)):
-            try:
-                _, hard = resource.getrlimit(limit)
-                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-                resource.setrlimit(limit, (value, hard))
-            except (ValueError, OSError):
-                pass
-        # Past the size limit a write fails with an error (reported for the test) instead of a signal.
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the kata's own handler is not the child's
-        _die_with_parent()
-    return apply
-
-
-def _load_prctl():
-    """Linux's prctl(), looked up now: the child, between fork and exec, must not import anything."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError, ImportError):
-        return None
-
-
-_PRCTL = _load_prctl()
-_PR_SET_PDEATHSIG = 1
-_PR_SET_CHILD_SUBREAPER = 36
-
-
-def become_subreaper() -> None:
-    """Make this process (the `kata` command) the parent of every orphan its runs leave: a daemon
-    the learner's code starts (double fork, setsid) is then found, and ended, after the run. Only
-    for a process that starts no other children than the runs'."""
-    global _SUBREAPER
-    if _PRCTL is not None and _PRCTL(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
-        _SUBREAPER = True
-
-
-def _die_with_parent() -> None:
-    """SIGKILL this process when its parent dies (a closed terminal must not leave a loop running)."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _kill(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # the whole group: the learner's code may start processes
-    except (ProcessLookupError, PermissionError, AttributeError):
-        process.kill()
-    process.wait()
-
-
-def _end_leftovers(process: subprocess.Popen, token: str) -> None:
-    """Kill whatever the run's child started and left behind, after every run (not only a timeout)."""
-    process.wait()
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # descendants still in the child's process group
-    except (ProcessLookupError, PermissionError, AttributeError, OSError):
-        pass
-    with _ACTIVE_LOCK:
-        _ACTIVE.discard(process.pid)
-        if not Path("/proc/self").exists():
-            return
-        marker = f"{TOKEN_VARIABLE}={token}".encode()
-        for _ in range(200):  # rounds: a killed process's own children are handed on, then found
-            victims = _leftover_processes(marker)
-            if not victims:
-                return
-            for pid in victims:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            for pid in victims:
-                if _parent_of(pid) == os.getpid():
-                    try:
-                        os.waitpid(pid, 0)  # ours after all (a subreaper's orphan): no zombie
-                    except ChildProcessError:
-                        pass
-            time.sleep(0.01)
-
-
-def _leftover_processes(marker: bytes) -> list[int]:
-    """Processes that carry `marker` in their environment, or (as a subreaper) orphans handed to us."""
-    me = os.getpid()
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
-        pid = int(entry.name)
-        if _SUBREAPER and pid not in _ACTIVE and _parent_of(pid) == me:
-            found.append(pid)
-            continue
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                environment = f.read()
-        except OSError:
-            continue
-        if marker in environment.split(b"\0"):
-            found.append(pid)
-    return found
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return int(f.read().rsplit(b")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-class _Channel:
-    """The events the child's plugin signed, in order; anything else in the file is ignored."""
-
-    def __init__(self, results_file, key: bytes):
-        self.file, self.key = results_file, key
-        self.sequence = 0
-        self.forged = 0  # lines not signed by the kata's plugin
-
-    def read(self):
-        """The complete, genuine events appended since the last call (a half-written last line waits)."""
-        while True:
-            position = self.file.tell()
-            line = self.file.readline()
-            if not line:
-                return
-            if not line.endswith(b"\n"):
-                self.file.seek(position)
-                return
-            signature, _, text = line.decode("utf-8", "replace").rstrip("\n").partition(" ")
-            try:
-                event = json.loads(text)
-                genuine = (hmac.compare_digest(signature, sign(self.key, text))
-                           and event.get("seq") == self.sequence + 1)
-            except (ValueError, AttributeError, TypeError):
-                genuine = False
-            if not genuine:
-                self.forged += 1
-                continue
-            self.sequence += 1
-            yield event
 
 
 class _OutputPump:
@@ -632,7 +340,7 @@ class _EventLog:
 def _crash_message(exit_code: int, task: str | None, test: str) -> str:
     where = f"{task}()" if task else test
     if exit_code is not None and exit_code < 0:
-        name = _signal_name(-exit_code)
+        name = sandbox.signal_name(-exit_code)
         if -exit_code == signal.SIGKILL:
             return (f"stopped abruptly while testing {where}: the process was killed ({name}), "
                     "maybe for using too much memory.")
@@ -645,23 +353,3 @@ def _unexpected_end(exit_code: int, output_tail: str) -> str:
     lines = [line.strip() for line in output_tail.splitlines() if line.strip()]
     last = f": {lines[-1]}" if lines else ""
     return f"the test run ended unexpectedly (exit code {exit_code}){last}"
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-def _number_from_env(name: str, default: float, example: str) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise KataError(f"{name}={text!r} is not a positive number. Set it in {example}, or unset it.")
-    return value

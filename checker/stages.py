@@ -14,7 +14,6 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 REGISTRY = Path(__file__).with_name("stages.toml")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,10 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from . import manifest
-from .report import last_training_run
-from .runner import RunResult, StageResult
+from . import manifest, runs
+from .results import RunResult, StageResult
 from .schema_check import problems
-from .stages import ROOT
+from .project import ROOT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,7 +47,7 @@ def status_document(run: RunResult, root: Path = ROOT, generated_at: str | None 
             break
         passed += 1
     current = run.first_unpassed()
-    training = last_training_run(root)
+    training = runs.last_learner_run(root)
     return {
         "schema": SCHEMA_VERSION,
         "kata": {"name": "mnist-kata", "version": kata_version(root)},
@@ -60,7 +59,7 @@ def status_document(run: RunResult, root: Path = ROOT, generated_at: str | None 
         "stages": [stage_entry(result) for result in run.stages],
         "integrity": integrity_verdict(root),
         "last_training_run": None if training is None else {
-            "test_accuracy": training["test_accuracy"], "path": training["run_dir"]},
+            "test_accuracy": training.test_accuracy, "path": training.relative_dir(root)},
     }
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
+from . import closing, runs
 from .progress import Progress
-from .runner import RunResult, StageResult
-from .stages import ROOT, Stage, all_stages, part_name, part_title, stages_of_part
-from .term import Style, display_path
+from .project import ROOT, display_path
+from .results import RunResult, StageResult
+from .stages import Stage, all_stages, part_name, part_title, stages_of_part
+from .term import Style
 
 MESSAGE_LINES = 12  # a teaching message longer than this is cut; `kata check` shows it whole
 BAR_CELLS = 4  # bar cells per stage
@@ -57,6 +58,11 @@ def part_one_passes(run: RunResult) -> bool:
     return bool(results) and all(r.passed for r in results)
 
 
+def first_completion(progress: Progress) -> bool:
+    """True until the first training was started once (or a run of the learner's code exists)."""
+    return progress.completed is None and runs.last_learner_run() is None
+
+
 def opens_a_part(stage: Stage) -> bool:
     """stage is the first of Part II or a later part."""
     return stage.part > 1 and stages_of_part(stage.part)[0] == stage
@@ -71,8 +77,8 @@ def part_complete(stage: Stage, style: Style, root: Path = ROOT) -> list[str]:
     done = stage.part - 1
     headline = f"{part_name(done)} complete."
     if done == 1:
-        run = last_training_run(root)
-        headline = (f"Part I complete: your network reads {100 * run['test_accuracy']:.2f}% of the test digits."
+        run = runs.last_learner_run(root)
+        headline = (f"Part I complete: your network reads {100 * run.test_accuracy:.2f}% of the test digits."
                     if run else "Part I complete: your network is built. Train it on MNIST with: kata train")
     stages = stages_of_part(stage.part)
     topics = ", ".join(t if t[1:2].isupper() or t[1:2].isdigit() else t[0].lower() + t[1:]
@@ -314,12 +320,12 @@ def function_line(stage: Stage, function: str, root: Path = ROOT) -> int | None:
 def all_passed(style: Style, root: Path = ROOT) -> list[str]:
     count = len(all_stages())
     lines = [style.good(style.bold(f"All {count} stages pass: your network is complete.")), ""]
-    run = last_training_run(root)
+    run = runs.last_learner_run(root)
     if run:
-        plots = ", ".join(run.get("plots") or []) or "none"
+        plots = ", ".join(run.plots) or "none"
         lines += [
-            f"Last training run: {100 * run['test_accuracy']:.2f}% test accuracy on MNIST, "
-            f"in {display_path(run['run_dir'], root)}",
+            f"Last training run: {100 * run.test_accuracy:.2f}% test accuracy on MNIST, "
+            f"in {display_path(run.dir, root)}",
             f"  plots: {plots}",
             "",
         ]
@@ -328,11 +334,9 @@ def all_passed(style: Style, root: Path = ROOT) -> list[str]:
         first = ("kata train", "train your network on MNIST")
     modules = {stage.module for stage in all_stages()}
     if "conv" in modules:
-        from . import closing
-
-        runs = closing.the_three(root)
-        if runs["CNN"] is not None:  # the curriculum was closed: the three results, and what else there is
-            return lines + cnn_trained(runs, modules, style, root)
+        three = closing.the_three(root)
+        if three["CNN"] is not None:  # the curriculum was closed: the three results, and what else there is
+            return lines + cnn_trained(three, modules, style, root)
     options = [first]
     if "conv" in modules:  # Part III: the CNN is the learner's too, but only kata train --model cnn says so
         options.append(("kata train --model cnn", "train a CNN on your convolution and pooling"))
@@ -346,15 +350,13 @@ def all_passed(style: Style, root: Path = ROOT) -> list[str]:
     return lines
 
 
-def cnn_trained(runs: dict, modules: set, style: Style, root: Path = ROOT) -> list[str]:
+def cnn_trained(three: dict, modules: set, style: Style, root: Path = ROOT) -> list[str]:
     """After the CNN of the learner's code was trained: the three results of the closing comparison
     (checker/closing.py), one line each, and the next things to try."""
-    from . import closing
-
-    lines = ["Your three networks, on the same 10,000 test digits:", *closing.comparison(runs)]
-    fixes = Path(runs["CNN"]["dir"]) / closing.FIXED_FILE
+    lines = ["Your three networks, on the same 10,000 test digits:", *closing.comparison(three)]
+    fixes = three["CNN"].dir / closing.FIXED_FILE
     if fixes.is_file():
-        lines.append(f"  the digits your CNN reads and your MLP got wrong: {display_path(closing.shown(fixes, root), root)}")
+        lines.append(f"  the digits your CNN reads and your MLP got wrong: {display_path(fixes, root)}")
     options = [("kata report --open", "the newest run's web page: its figures, and a canvas to draw on"),
                ("kata predict IMAGE.png", "read a digit you wrote with your newest network")]
     options += [(f"kata experiment {name}", what) for name, module, what in (
@@ -365,38 +367,3 @@ def cnn_trained(runs: dict, modules: set, style: Style, root: Path = ROOT) -> li
     options.append(("kata train --help", "train again: every option, for either model"))
     width = max(len(c) for c, _ in options) + 3
     return lines + ["", style.bold("Next:")] + [f"  {style.command(f'{c:<{width}}')}{d}" for c, d in options]
-
-
-def last_training_run(root: Path = ROOT) -> dict | None:
-    """The newest runs/*/summary.json of a run on the learner's code, or None."""
-    newest, newest_time = None, None
-    for path in Path(root, "runs").glob("*/summary.json"):
-        try:
-            summary = json.loads(path.read_text(encoding="utf-8"))
-            accuracy = float(summary["test_accuracy"])
-            modified = path.stat().st_mtime
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if summary.get("impl") != "exercises" or not 0 <= accuracy <= 1:
-            continue
-        key = (modified, path.parent.name)
-        if newest_time is None or key > newest_time:
-            summary["test_accuracy"] = accuracy
-            summary["run_dir"] = _relative_run_dir(summary.get("run_dir"), path.parent, root)
-            newest, newest_time = summary, key
-    return newest
-
-
-def _relative_run_dir(run_dir, folder: Path, root: Path) -> str:
-    """The run folder relative to the repo root (summary.json may hold an absolute path, or none)."""
-    for candidate in (run_dir, folder):
-        if not candidate:
-            continue
-        path = Path(candidate)
-        if not path.is_absolute():
-            path = Path(root) / path
-        try:
-            return path.resolve().relative_to(Path(root).resolve()).as_posix()
-        except ValueError:
-            continue
-    return folder.as_posix()

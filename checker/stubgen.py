@@ -21,7 +21,9 @@ import re
 import sys
 from pathlib import Path
 
-from .stages import ROOT, Stage, all_stages
+from .project import ROOT
+
+from .stages import Stage, all_stages
 
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"

@@ -1,13 +1,10 @@
-"""Terminal output: colour and symbols only on a terminal without NO_COLOR; paths the learner can click."""
+"""Terminal output: colour and symbols only on a terminal without NO_COLOR, and the text width."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sys
-from pathlib import Path
-
-from .stages import ROOT
 
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
@@ -74,21 +71,6 @@ class Style:
 
     def clear_screen(self) -> str:
         return "\033[2J\033[H" if self.enabled else ""
-
-
-def display_path(relative: str, root: Path = ROOT) -> str:
-    """A repo-relative path as the learner can open it from where they are (cwd)."""
-    target = Path(root, relative)
-    try:
-        here = Path.cwd().resolve()
-    except OSError:
-        return str(target)
-    root = Path(root).resolve()
-    if here == root:
-        return relative
-    if root in here.parents:
-        return os.path.relpath(target, here)
-    return str(target)
 
 
 def width() -> int:

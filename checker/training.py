@@ -1,37 +1,29 @@
 """The kata's one training loop, which trains a digit classifier on MNIST with the learner's own
-functions (the command `kata train` is checker.commands.train).
+functions.
 
-The loop composes named pieces (`Parts`): the initialisation, the mini-batch
-order, the forward pass, the loss, the backward pass and the update step, each one a
-function of the curriculum. A Part II option (L2, dropout, momentum or Adam, a deeper network)
-swaps one piece and keeps the loop; those pieces are in checker.parts.
+The loop composes named pieces (`Parts`): the initialisation, the mini-batch order, the forward
+pass, the loss, the backward pass and the update step, each one a function of the curriculum. A
+Part II option (L2, dropout, momentum or Adam) swaps one piece and keeps the loop (checker.parts); so
+does the network (a deeper MLP, batch norm, a CNN: checker.models).
 
 Everything runs in float32: the parameters are cast once after initialisation, the images come as
 float32 from checker.data, and the one-hot targets are built once per run.
 
-A run writes runs/<timestamp>-<name>/ (see `save_run`): metrics.csv, config.json, weights.npz,
-summary.json and the figures of checker.plots.
+It saves nothing: checker.training_run writes a run's folder (checker.runs), kata experiment its own.
 """
 
 from __future__ import annotations
 
-import csv
 import importlib
-import json
 import math
-import platform
-import sys
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from . import network
+from . import models
 from . import parts as pieces  # the Part II pieces; `parts` names a Parts below
-from .errors import KataError
 
 NUM_CLASSES = 10
 
@@ -117,60 +109,38 @@ LR_SCHEDULES = {
 }
 
 
-def load_parts(impl: str, config: TrainConfig) -> Parts:
-    """The Parts of package `impl` ("exercises" or "solutions") for this config."""
+def load_parts(impl: str, config: TrainConfig, *, deep: bool | None = None) -> Parts:
+    """The Parts of package `impl` ("exercises" or "solutions") for this config.
+
+    deep: whether impl's stage 11 (deep_forward/deep_backward) may serve a network with more than one
+    hidden layer or dropout (default: yes for every package but the learner's exercises; for those the
+    command knows whether the stage passes, checker.learner_code.stage_passes). See checker.models.
+    """
     module = lambda name: importlib.import_module(f"{impl}.{name}")  # noqa: E731
     pieces.check_options(config)
     init_module = module("init")
     init = {"he": init_module.he_init, "random": init_module.random_init}[config.init]
     optimizer = pieces.optimizer(impl, config.optimizer, config.momentum, config.beta1, config.beta2)
-    train_forward = None
-    if config.model == "cnn":
-        from . import cnn
-
-        init = cnn.initializer(impl, config.filters, config.kernel, config.cnn_hidden)
-        if config.dropout > 0:
-            dropout = module(pieces.DROPOUT_MODULE)
-            train_forward, forward, backward = cnn.network(
-                impl, dropout=(dropout.dropout_forward, dropout.dropout_backward, config.dropout))
-        else:
-            forward, backward = cnn.network(impl)
-        source = "conv2d and maxpool (stages 13-14) with Part I's functions, chained by checker/cnn.py"
-    elif config.batchnorm:  # stage 12 inside a network the checker composes (deep_forward has no BN)
-        train_forward, forward, backward = network.batchnorm_network(impl, config.dropout)
-        init, optimizer = network.with_batchnorm(init), network.optimizing_trainable(optimizer)
-        source = "batchnorm_forward/backward (stage 12) in a network the checker chains from the stage functions"
-    elif (config.depth > 1 or config.dropout > 0) and network.learner_wrote_deep(impl):
-        train_forward, forward, backward = network.deep(impl, config.dropout)
-        source = "deep_forward and deep_backward (stage 11)"
-    elif config.dropout > 0:  # before stage 11: the checker composes the stage functions, any depth
-        train_forward, forward, backward = pieces.dropout(impl, config.dropout)
-        source = "stage functions, chained by the checker (stage 11 does not pass yet)"
-    elif config.depth == 1:
-        backprop = module("backprop")
-        forward, backward = backprop.forward, backprop.backward
-        source = "forward and backward (stage 5)"
-    else:
-        forward, backward = network.layered(impl)
-        source = "stage functions, chained by the checker (stage 11 does not pass yet)"
+    net = models.pieces(impl, config, init, optimizer, deep=deep)
+    train_forward = net.train_forward
     if config.shift > 0:
-        unshifted = train_forward or (lambda params, X, rng: forward(params, X))
+        unshifted = train_forward or (lambda params, X, rng: net.forward(params, X))
         train_forward = pieces.with_shifts(unshifted, config.shift)
     penalty, penalty_gradient = pieces.l2(impl, config.l2) if config.l2 > 0 else (None, None)
     descent = module("gradient_descent")
     return Parts(
         impl=impl,
-        init=init,
+        init=net.init,
         batches=descent.minibatches,
-        forward=forward,
+        forward=net.forward,
         loss=module("cross_entropy").cross_entropy,
-        backward=backward,
-        optimizer=optimizer,
+        backward=net.backward,
+        optimizer=net.optimizer,
         lr_at=LR_SCHEDULES[config.lr_schedule],
         train_forward=train_forward,
         penalty=penalty,
         penalty_gradient=penalty_gradient,
-        network=source,
+        network=net.source,
     )
 
 
@@ -213,7 +183,7 @@ class TrainResult:
 
 
 class Silent:
-    """A progress reporter that says nothing (tests, experiments); Progress shows a bar.
+    """A progress reporter that says nothing (tests, experiments); checker.epoch_bar.EpochBar shows a bar.
 
     evaluated(iteration, params) is called after each validation pass, with the weights as they
     are then (an experiment may measure more on them; it must not change them).
@@ -223,40 +193,6 @@ class Silent:
     def batch(self, done, running_loss): pass
     def evaluated(self, iteration, params): pass
     def epoch_end(self, row, epochs): pass
-
-
-class Progress(Silent):
-    """A per-epoch progress bar with the running loss on a terminal, plain lines when piped."""
-
-    WIDTH = 30
-
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stdout
-        self.tty = self.stream.isatty()
-
-    def epoch_start(self, epoch, epochs, batches):
-        self.epoch, self.epochs, self.batches = epoch, epochs, batches
-        self.next_draw = 0.0
-
-    def batch(self, done, running_loss):
-        now = time.perf_counter()
-        if not self.tty or now < self.next_draw:
-            return
-        self.next_draw = now + 0.1
-        filled = self.WIDTH * done // self.batches
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        self.stream.write(f"\repoch {self.epoch:>2}/{self.epochs} [{bar}] "
-                          f"{done}/{self.batches}  loss {running_loss:.4f}")
-        self.stream.flush()
-
-    def epoch_end(self, row, epochs):
-        clear = "\r" + " " * (self.WIDTH + 50) + "\r" if self.tty else ""
-        l2_term = "" if row.penalty is None else f" + L2 term {row.penalty:.4f}"
-        self.stream.write(
-            f"{clear}epoch {row.epoch:>2}/{epochs}  train loss {row.train_loss:.4f}{l2_term}  "
-            f"train acc {row.train_accuracy:6.2%}  val acc {row.validation_accuracy:6.2%}  "
-            f"({row.seconds:.2f} s)\n")
-        self.stream.flush()
 
 
 # --- the loop ----------------------------------------------------------------------------------
@@ -413,165 +349,3 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
         stopped = "interrupted"
         message = f"stopped by Ctrl-C at iteration {iteration} (epoch {len(history.epochs) + 1})"
     return TrainResult(params, history, time.perf_counter() - started, stopped, message)
-
-
-# --- the run folder ----------------------------------------------------------------------------
-
-WEIGHTS_FILE = "weights.npz"
-CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.csv"
-SUMMARY_FILE = "summary.json"
-METRICS_COLUMNS = ("scope", "epoch", "iteration", "train_loss", "train_accuracy",
-                   "validation_loss", "validation_accuracy", "seconds")
-
-
-def new_run_dir(parent: Path, name: str) -> Path:
-    """A fresh folder parent/<timestamp>-<name>, e.g. runs/20250101-120000-solutions."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1, 1000):
-        run_dir = parent / (f"{stamp}-{name}" if attempt == 1 else f"{stamp}-{name}-{attempt}")
-        try:
-            run_dir.mkdir(parents=True)
-            return run_dir
-        except FileExistsError:
-            continue
-        except OSError as error:
-            raise KataError(f"cannot create the run folder {run_dir}: {error.strerror}. "
-                            f"Choose another folder with --out DIR.") from None
-    raise KataError(f"too many runs named {name} in {parent} this second. Try again.")
-
-
-def write_metrics(path: Path, history: History) -> None:
-    """metrics.csv: one row per iteration (batch loss and accuracy, validation where measured),
-    and after each epoch's last iteration one row for the epoch (means over the epoch)."""
-    evals = {iteration: (loss, accuracy) for iteration, loss, accuracy in history.evals}
-    epochs = {row.iteration: row for row in history.epochs}
-    number = lambda value: f"{value:.6g}"  # noqa: E731
-    with path.open("w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(METRICS_COLUMNS)
-        for i, (loss, accuracy) in enumerate(zip(history.batch_loss, history.batch_accuracy), 1):
-            val = evals.get(i)
-            epoch = (i - 1) // history.iterations_per_epoch + 1
-            out.writerow(["iteration", epoch, i, number(loss), number(accuracy),
-                          number(val[0]) if val else "", number(val[1]) if val else "", ""])
-            row = epochs.get(i)
-            if row:
-                out.writerow(["epoch", row.epoch, row.iteration, number(row.train_loss),
-                              number(row.train_accuracy), number(row.validation_loss),
-                              number(row.validation_accuracy), f"{row.seconds:.3f}"])
-
-
-def read_metrics(path: Path) -> History:
-    """The History of a metrics.csv written by write_metrics (for plots of a saved run)."""
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    iteration_rows = [r for r in rows if r["scope"] == "iteration"]
-    epoch_rows = [r for r in rows if r["scope"] == "epoch"]
-    per_epoch = int(epoch_rows[0]["iteration"]) if epoch_rows else len(iteration_rows)
-    history = History(per_epoch)
-    for r in iteration_rows:
-        history.batch_loss.append(float(r["train_loss"]))
-        history.batch_accuracy.append(float(r["train_accuracy"]))
-        if r["validation_accuracy"]:
-            history.evals.append((int(r["iteration"]), float(r["validation_loss"]),
-                                  float(r["validation_accuracy"])))
-    for r in epoch_rows:
-        history.epochs.append(EpochRow(int(r["epoch"]), int(r["iteration"]), float(r["train_loss"]),
-                                       float(r["train_accuracy"]), float(r["validation_loss"]),
-                                       float(r["validation_accuracy"]), float(r["seconds"])))
-    return history
-
-
-def write_json(path: Path, value: dict) -> None:
-    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
-
-
-def architecture(config: TrainConfig, parts: Parts, params: dict, num_inputs: int) -> dict:
-    """What config.json says of the network, so that kata predict and the web page rebuild it:
-    the CNN's layers, or the MLP's layer sizes, batch normalisation and saved arrays."""
-    if config.model == "cnn":
-        from .cnn import describe
-
-        return {"architecture": describe(params)}
-    return {
-        "layer_sizes": config.layer_sizes(num_inputs),
-        "network": {  # weights.npz holds every array named here
-            "layers": config.depth + 1,
-            "batchnorm": config.batchnorm,
-            "batchnorm_eps": network.BN_EPS if config.batchnorm else None,
-            "arrays": list(params),
-            "forward_backward": parts.network,
-        },
-    }
-
-
-def save_run(run_dir: Path, parts: Parts, config: TrainConfig, dataset, result: TrainResult,
-             started: float) -> dict:
-    """Write everything a run leaves behind into run_dir and return the summary.
-
-    The test set is used here, once, after training: for the reported accuracy and the figures.
-    """
-    from . import plots  # matplotlib takes a moment to import: only after training
-
-    write_metrics(run_dir / METRICS_FILE, result.history)
-    write_json(run_dir / CONFIG_FILE, {
-        **asdict(config),
-        "impl": parts.impl,
-        **architecture(config, parts, result.params, dataset.train.images.shape[1]),
-        "dataset": getattr(dataset, "name", "mnist"),
-        "data_dir": str(getattr(dataset, "data_dir", "")),
-        "train_examples": len(dataset.train.labels),
-        "validation_examples": len(dataset.validation.labels),
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    })
-    np.savez(run_dir / WEIGHTS_FILE, **result.params)
-
-    test_accuracy = None
-    figures = [plots.plot_loss(result.history, run_dir), plots.plot_accuracy(result.history, run_dir)]
-    if result.stopped != "diverged":
-        test = dataset.test
-        _, test_accuracy, probs = evaluate(parts, result.params, test.images,
-                                           one_hot_targets(parts.impl, test.labels))
-        predictions = probs.argmax(axis=1)
-        figures += [
-            plots.plot_confusion(test.labels, predictions, run_dir),
-            plots.plot_misclassified(test.images, test.labels, probs, run_dir),
-            plots.plot_conv_filters(result.params["W1"], result.params["b1"], dataset.train.images[0], run_dir)
-            if result.params["W1"].ndim == 4 else
-            plots.plot_first_layer_weights(
-                result.params["W1"], run_dir,
-                W1_start=initial_params(parts, config, dataset.train.images.shape[1])["W1"],
-                pixel_use=np.mean(dataset.train.images > 0, axis=0)),
-        ]
-    last = result.history.epochs[-1] if result.history.epochs else None
-    summary = {
-        "test_accuracy": test_accuracy,
-        "validation_accuracy": last.validation_accuracy if last else None,
-        "train_loss": last.train_loss if last else None,  # the data loss, without the L2 term
-        "l2_term": last.penalty if last else None,  # the L2 term at the end; None without --l2
-        "impl": parts.impl,
-        "run_dir": str(run_dir),
-        "plots": [path.name for path in figures],
-        "epochs_completed": len(result.history.epochs),
-        "iterations": result.history.iterations,
-        "train_time_s": round(result.train_seconds, 3),
-        "wall_time_s": round(time.perf_counter() - started, 3),
-        "finished": result.stopped is None,
-        "stopped": result.stopped,
-        "message": result.message,
-    }
-    write_json(run_dir / SUMMARY_FILE, summary)
-    return summary
-
-
-def mark_interrupted_while_saving(run_dir: Path, result: TrainResult) -> list[str]:
-    """After a stop while save_run wrote run_dir: a summary.json that says so. Returns the files kept."""
-    kept = sorted(p.name for p in run_dir.iterdir() if p.name != SUMMARY_FILE)
-    write_json(run_dir / SUMMARY_FILE, {
-        "test_accuracy": None, "run_dir": str(run_dir), "plots": [n for n in kept if n.endswith(".png")],
-        "iterations": result.history.iterations, "epochs_completed": len(result.history.epochs),
-        "finished": False, "stopped": "interrupted",
-        "message": f"stopped while the run was being saved; kept: {', '.join(kept) or 'nothing'}"})
-    return kept

@@ -20,7 +20,9 @@ import tokenize
 from dataclasses import dataclass
 from functools import lru_cache
 
-from checker.stages import ROOT, Stage
+from checker.project import ROOT
+
+from checker.stages import Stage
 from checker.stubgen import BEGIN, END, stub_for
 
 # Calls that only convert, allocate or iterate: no answer is given away by naming them.

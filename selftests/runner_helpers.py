@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from checker.stages import ROOT
+from checker.project import ROOT
 
 RUNNER = Path(__file__).with_name("run_suites.py")
 

@@ -17,14 +17,16 @@ import time
 from pathlib import Path
 
 import pytest
-from checker_sandbox import FAKE_TRAIN, Sandbox, Scenarios, plain
+from checker_sandbox import FAKE_TRAIN, FAKE_TRAIN_FILE, Sandbox, Scenarios, plain
 
 from checker import cli, runner
 from checker.progress import Progress
-from checker.report import all_passed, last_training_run
-from checker.runner import RunResult, StageResult, TestResult
+from checker.runs import last_learner_run
+from checker.status_text import all_passed
+from checker.results import RunResult, StageResult, TestResult
 from checker.commands.solution import solution_code
-from checker.stages import ROOT, all_stages, find_stage, part_name, part_title, stages_of_part
+from checker.project import ROOT
+from checker.stages import all_stages, find_stage, part_name, part_title, stages_of_part
 from checker.stubgen import stub_for
 from checker.term import Style
 
@@ -172,11 +174,11 @@ def test_first_unpassed_stage_is_what_kata_train_asks_before_training(monkeypatc
 
 
 def test_kata_train_asks_only_for_part_one(monkeypatch):
-    from checker.commands import train
+    from checker import learner_code
 
     asked = []
     monkeypatch.setattr(runner, "first_unpassed_stage", lambda **kw: asked.append(kw.get("stages")) or None)
-    train.require_passing_stages()
+    learner_code.require_passing_stages()
     assert [tuple(stages) for stages in asked] == [stages_of_part(1)]
 
 
@@ -458,7 +460,7 @@ PART_TWO = ("Part II goes further: L2 regularisation, dropout, momentum and Adam
 @scenario
 def part_one_passes(box):
     box.solve(*(stage.id for stage in stages_of_part(1)))
-    box.write("checker/commands/train.py", FAKE_TRAIN)
+    box.write(FAKE_TRAIN_FILE, FAKE_TRAIN)
     return box.kata("--no-train"), box.kata(), box.kata()
 
 
@@ -489,7 +491,7 @@ def test_the_first_time_part_one_passes_the_network_is_trained_with_the_train_de
         "Part I complete: all 7 stages pass, your network is complete!\n"
         "Now it learns: training it on MNIST with your own code (the defaults of kata train; "
         "kata --no-train skips this).\n\n"
-        "fake training: 3 epochs\n\n"
+        "fake training: 6 epochs\n\n"
         "Part I complete: your network reads 98.12% of the test digits.\n" + PART_TWO +
         "Next: run kata to start Stage 8 (L2 regularisation), or stop here: your network works.\n")
     assert Progress.load(box.path).completed
@@ -507,7 +509,7 @@ def test_after_the_first_training_the_report_shows_its_accuracy_and_part_two_and
 @scenario
 def every_stage_passes(box):
     box.solve(*(stage.id for stage in all_stages()))
-    box.write("checker/commands/train.py", FAKE_TRAIN)
+    box.write(FAKE_TRAIN_FILE, FAKE_TRAIN)
     return box.kata("--no-train")
 
 
@@ -539,7 +541,7 @@ def test_after_training_the_report_shows_the_last_run(tmp_path):
             {"test_accuracy": accuracy, "impl": impl, "run_dir": str(tmp_path / "runs" / name), "plots": ["loss.png"]}))
         time.sleep(0.01)  # newest by modification time
     os.utime(tmp_path / "runs/20250101-080000-train/summary.json", (1, 1))
-    assert last_training_run(tmp_path)["run_dir"] == "runs/20250102-090000-train"
+    assert last_learner_run(tmp_path).relative_dir(tmp_path) == "runs/20250102-090000-train"
     lines = all_passed(Style(enabled=False), tmp_path)
     assert lines[2:5] == [f"Last training run: 98.12% test accuracy on MNIST, in {run_dir}", "  plots: loss.png", ""]
     assert lines[6] == "  kata train                   train again (options: kata train --help)"

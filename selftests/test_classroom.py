@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 import yaml  # dev extra: the workflow is parsed as GitHub parses it
-from checker_sandbox import FAKE_TRAIN, Sandbox
+from checker_sandbox import FAKE_TRAIN, FAKE_TRAIN_FILE, Sandbox
 from classroom_helpers import fabricated_class, status, with_change
 
 from checker import classroom, cli, manifest
-from checker.runner import RunResult, StageResult, TestResult
+from checker.results import RunResult, StageResult, TestResult
 from checker.schema_check import problems
-from checker.stages import ROOT, all_stages, find_stage
+from checker.project import ROOT
+from checker.stages import all_stages, find_stage
 from checker.status_json import (FAILURE_CHARS, integrity_verdict, load_status, markdown_summary, schema,
                                  stage_entry, stage_state, status_document)
 
@@ -116,7 +117,7 @@ def test_the_document_counts_stages_from_the_first_and_names_the_current_one(tmp
 
 def test_status_json_prints_only_json_never_trains_and_writes_nothing(tmp_path):
     box = Sandbox(tmp_path)
-    box.write("checker/commands/train.py", FAKE_TRAIN)  # would print "fake training" if it were started
+    box.write(FAKE_TRAIN_FILE, FAKE_TRAIN)  # would print "fake training" if it were started
     box.solve(*[stage.id for stage in all_stages()])  # the first completion: `kata` alone would train now
     done = box.kata("status", "--json")
     assert (done.returncode, done.stderr) == (0, "")

@@ -16,8 +16,9 @@ import re
 from checker_sandbox import Scenarios
 
 from checker import cli, closing
-from checker.report import CONV_BEFORE_THE_CNN
-from checker.stages import ROOT, all_stages, find_stage
+from checker.status_text import CONV_BEFORE_THE_CNN
+from checker.project import ROOT
+from checker.stages import all_stages, find_stage
 from loop_versions import LOOP_VERSIONS
 from mutants import swap_function
 

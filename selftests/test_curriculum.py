@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from checker import stubgen
-from checker.stages import ROOT, all_stages, find_stage
+from checker.project import ROOT
+from checker.stages import all_stages, find_stage
 from runner_helpers import run_suites
 
 

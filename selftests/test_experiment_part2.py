@@ -13,7 +13,8 @@ from PIL import Image
 
 from checker import training
 from checker.errors import KataError, UsageError
-from checker.commands.experiments import common, optimizers, regularization
+from checker import experiment as common
+from checker.commands.experiments import optimizers, regularization
 from checker.stages import find_stage
 from training_helpers import only_run_dir, parse, run_command, tiny_dataset, use_tiny_dataset
 

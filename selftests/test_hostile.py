@@ -16,10 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
-from checker_sandbox import FAKE_TRAIN, Sandbox, Scenarios
+from checker_sandbox import FAKE_TRAIN, FAKE_TRAIN_FILE, Sandbox, Scenarios
 
 from checker import manifest
-from checker.stages import ROOT, all_stages
+from checker.project import ROOT
+from checker.stages import all_stages
 
 scenario = Scenarios(timeout=180)
 started_scenarios, run = scenario.fixtures()
@@ -250,7 +251,8 @@ def test_a_sigterm_from_the_learners_code_is_reported_and_cleaned_up(run):
 
 
 def test_a_test_counts_only_when_seen_to_start_and_finish_once_and_all_collected_report():
-    from checker.runner import StageResult, _EventLog
+    from checker.results import StageResult
+    from checker.runner import _EventLog
 
     stage = all_stages()[0]
     file = stage.tests
@@ -346,7 +348,7 @@ SLOW_FAKE_TRAIN = FAKE_TRAIN.replace('    print(f"fake training', '    import ti
 @scenario
 def three_first_completions_at_once(box):
     box.solve(*(stage.id for stage in all_stages()))
-    box.write("checker/commands/train.py", SLOW_FAKE_TRAIN)
+    box.write(FAKE_TRAIN_FILE, SLOW_FAKE_TRAIN)
     processes = [box.start() for _ in range(3)]
     return [p.communicate(timeout=170)[0] for p in processes], [p.returncode for p in processes]
 
@@ -355,7 +357,7 @@ def three_first_completions_at_once(box):
 def test_of_three_kata_commands_at_the_first_completion_one_trains(run):
     _, (outputs, codes) = run
     assert codes == [0, 0, 0]
-    assert sum("fake training: 3 epochs" in out for out in outputs) == 1, outputs
+    assert sum("fake training: 6 epochs" in out for out in outputs) == 1, outputs
     assert sum(out.endswith("\nA training run is already under way: another kata command started it. When it "
                             "ends, kata shows its result.\n") for out in outputs) == 2, outputs
 
@@ -388,13 +390,13 @@ def test_option_mistakes_are_usage_errors_with_one_line(capsys, argv, message):
 def test_a_test_image_out_of_range_is_a_usage_error(monkeypatch, tmp_path, capsys):
     import numpy as np
 
-    from checker import training
+    from checker import runs
     from training_helpers import use_tiny_dataset
 
     use_tiny_dataset(monkeypatch)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    np.savez(run_dir / training.WEIGHTS_FILE, W1=np.zeros((784, 4), np.float32), b1=np.zeros(4, np.float32),
+    np.savez(run_dir / runs.WEIGHTS_FILE, W1=np.zeros((784, 4), np.float32), b1=np.zeros(4, np.float32),
              W2=np.zeros((4, 10), np.float32), b2=np.zeros(10, np.float32))
     code, out, err = main_says(capsys, "predict", "--index", "10000", "--run", str(run_dir))
     assert (code, out) == (2, "")
@@ -417,12 +419,12 @@ def png_header(path: Path, width: int, height: int) -> Path:
 
 @pytest.mark.parametrize("side", [20000, 9000])
 def test_a_huge_picture_states_the_size_limit(tmp_path, side):
-    from checker.commands import predict
+    from checker import images
     from checker.errors import KataError
 
     path = png_header(tmp_path / "huge.png", side, side)
     with pytest.raises(KataError) as error:
-        predict.read_image(path)
+        images.read_image(path)
     message = str(error.value)
     assert "64 million pixels" in message and "(e.g. 8000x8000). Scale it down" in message, message
 
@@ -514,11 +516,11 @@ def test_data_folders_that_are_links_to_nowhere_or_hold_folders_are_named(tmp_pa
     loop.symlink_to(loop)
     with pytest.raises(DataError, match=r"loop is a symbolic link that leads nowhere \(to a missing folder, or in a "
                                         r"loop: .*\)\. Point --data-dir at the real folder"):
-        load_dataset(loop, download=False)
+        load_dataset(loop)
     (tmp_path / "data" / "train-images-idx3-ubyte.gz").mkdir(parents=True)
     with pytest.raises(DataError, match=r"train-images-idx3-ubyte\.gz is a folder, not a file: the data folder "
                                         r"must hold the IDX files themselves"):
-        load_dataset(tmp_path / "data", download=False)
+        load_dataset(tmp_path / "data")
 
 
 def test_a_nan_loss_at_a_huge_learning_rate_suggests_a_sensible_one():
@@ -550,7 +552,7 @@ def test_a_stop_while_the_run_is_saved_keeps_what_was_saved_marked_interrupted(m
 # 5. A run that diverged is not a success -------------------------------------------------------
 
 def test_a_run_that_did_not_learn_fails_is_marked_and_predict_skips_it(monkeypatch, tmp_path):
-    from checker.commands import predict
+    from checker import runs
     from checker.errors import KataError
     from training_helpers import only_run_dir, run_command, use_tiny_dataset
 
@@ -564,8 +566,8 @@ def test_a_run_that_did_not_learn_fails_is_marked_and_predict_skips_it(monkeypat
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["learned"] is False and summary["message"].startswith("the run did not learn")
     with pytest.raises(KataError, match="there is no trained network"):
-        predict.newest_run(tmp_path)
-    assert predict.load_run(run_dir)[0]["W1"].shape == (784, 16)  # named explicitly, it loads
+        runs.newest_usable(tmp_path)
+    assert runs.load_network(run_dir)["W1"].shape == (784, 16)  # named explicitly, it loads
 
 
 def test_a_loss_that_ends_above_its_start_is_not_learning():

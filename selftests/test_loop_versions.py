@@ -2,7 +2,7 @@
 
 import pytest
 
-from checker.stages import ROOT
+from checker.project import ROOT
 from loop_versions import LOOP_VERSIONS
 from mutants import build_package, swap_function
 from runner_helpers import run_suites

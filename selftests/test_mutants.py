@@ -11,9 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from checker.report import MESSAGE_LINES, next_action, shorten
-from checker.runner import StageResult, TestResult
-from checker.stages import ROOT, all_stages, stage_of_module
+from checker.status_text import MESSAGE_LINES, next_action, shorten
+from checker.results import StageResult, TestResult
+from checker.project import ROOT
+from checker.stages import all_stages, stage_of_module
 from leaks import answer_fragments, leaked
 from mutants import MUTANTS, STYLES, build_package
 from runner_helpers import run_suites

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from checker.commands import predict
-from checker import training
+from checker import images, models, runs, training
 from checker.errors import KataError, UsageError
 from training_helpers import run_command, tiny_dataset, use_tiny_dataset
 
@@ -26,15 +25,15 @@ def saved_run(dataset, tmp_path_factory):
     result = training.train(training.load_parts("solutions", config), dataset, config)
     run_dir = tmp_path_factory.mktemp("runs") / "20250101-120000-solutions"
     run_dir.mkdir()
-    np.savez(run_dir / training.WEIGHTS_FILE, **result.params)
-    training.write_json(run_dir / training.CONFIG_FILE, {"hidden": 32, "data_dir": "/nonexistent/tiny"})
-    training.write_json(run_dir / training.SUMMARY_FILE, {"test_accuracy": 0.97, "stopped": None})
+    np.savez(run_dir / runs.WEIGHTS_FILE, **result.params)
+    runs.write_json(run_dir / runs.CONFIG_FILE, {"hidden": 32, "data_dir": "/nonexistent/tiny"})
+    runs.write_json(run_dir / runs.SUMMARY_FILE, {"test_accuracy": 0.97, "stopped": None})
     return run_dir
 
 
 def network_says(run_dir, image):
-    params, _, _ = predict.load_run(run_dir)
-    return int(predict.predict(params, image).argmax())
+    params = runs.load_network(run_dir)
+    return int(models.predict(params, image[None])[0].argmax())
 
 
 def save_png(path, pixels):
@@ -67,7 +66,7 @@ def test_a_large_dark_on_light_picture_is_inverted_scaled_and_centred(saved_run,
     run_command("predict", str(save_png(tmp_path / "one.png", picture)), "--run", str(saved_run))
     out = capsys.readouterr().out
     assert "inverted" in out and "160x200" in out and "Prediction:" in out
-    image, _ = predict.to_mnist(picture)
+    image, _ = images.to_mnist(picture)
     square = image.reshape(28, 28)
     assert square.max() == pytest.approx(1.0)
     rows, columns = np.nonzero(square > 0.1)
@@ -79,22 +78,22 @@ def test_a_transparent_background_counts_as_paper(tmp_path):
     rgba = np.zeros((56, 56, 4), dtype=np.uint8)
     rgba[10:46, 25:31] = [0, 0, 0, 255]  # an opaque black stroke on a fully transparent picture
     Image.fromarray(rgba, mode="RGBA").save(tmp_path / "stroke.png")
-    image, notes = predict.to_mnist(predict.read_image(tmp_path / "stroke.png"))
+    image, notes = images.to_mnist(images.read_image(tmp_path / "stroke.png"))
     assert any("inverted" in note for note in notes)
     assert image.reshape(28, 28)[14, 14] > 0.5
 
 
 def test_the_newest_run_is_used_by_default(monkeypatch, saved_run, tmp_path):
-    runs = saved_run.parent
-    older = runs / "20240101-000000-exercises"
+    folder = saved_run.parent
+    older = folder / "20240101-000000-exercises"
     older.mkdir()
-    (older / training.WEIGHTS_FILE).write_bytes((saved_run / training.WEIGHTS_FILE).read_bytes())
-    diverged = runs / "20990101-000000-exercises"
+    (older / runs.WEIGHTS_FILE).write_bytes((saved_run / runs.WEIGHTS_FILE).read_bytes())
+    diverged = folder / "20990101-000000-exercises"
     diverged.mkdir()
-    (diverged / training.WEIGHTS_FILE).write_bytes(b"")
-    training.write_json(diverged / training.SUMMARY_FILE, {"stopped": "diverged"})
-    os.utime(older / training.WEIGHTS_FILE, (1, 1))
-    assert predict.newest_run(runs) == saved_run
+    (diverged / runs.WEIGHTS_FILE).write_bytes(b"")
+    runs.write_json(diverged / runs.SUMMARY_FILE, {"stopped": "diverged"})
+    os.utime(older / runs.WEIGHTS_FILE, (1, 1))
+    assert runs.newest_usable(folder).dir == saved_run
 
 
 @pytest.mark.parametrize("make, message", [
@@ -110,7 +109,7 @@ def test_bad_pictures_are_clear_errors(saved_run, tmp_path, make, message):
 
 def test_bad_runs_and_indexes_are_clear_errors(monkeypatch, saved_run, dataset, tmp_path):
     with pytest.raises(KataError, match="no trained network .*kata train"):
-        predict.newest_run(tmp_path / "runs")
+        runs.newest_usable(tmp_path / "runs")
     with pytest.raises(KataError, match="not the folder of a training run"):
         run_command("predict", "--index", "0", "--run", str(tmp_path))
     use_tiny_dataset(monkeypatch, dataset)
@@ -118,7 +117,7 @@ def test_bad_runs_and_indexes_are_clear_errors(monkeypatch, saved_run, dataset, 
         run_command("predict", "--index", "200", "--run", str(saved_run))
     broken = tmp_path / "broken"
     broken.mkdir()
-    np.savez(broken / training.WEIGHTS_FILE, W1=np.full((784, 4), np.nan, dtype=np.float32),
+    np.savez(broken / runs.WEIGHTS_FILE, W1=np.full((784, 4), np.nan, dtype=np.float32),
              b1=np.zeros(4), W2=np.zeros((4, 10)), b2=np.zeros(10))
     with pytest.raises(KataError, match="not finite"):
         run_command("predict", "--index", "0", "--run", str(broken))

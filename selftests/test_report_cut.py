@@ -3,7 +3,7 @@
 The same property is checked on every mutant's real message in test_mutants.py.
 """
 
-from checker.report import shorten
+from checker.status_text import shorten
 from checker.stages import find_stage
 
 

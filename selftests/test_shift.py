@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from checker import cnn, parts, training
-from checker.commands import train as train_command
-from checker.options import shift_pixels
+from checker import train_options
+from checker.train_options import shift_pixels
 from training_helpers import parse
 
 
@@ -59,8 +59,8 @@ def test_training_sees_moved_images_and_evaluation_the_originals():
 
 def parse_train(*argv):
     args = parse("train", *argv)
-    train_command.apply_model_defaults(args)
-    return train_command.config_from_args(args)
+    train_options.apply_model_defaults(args)
+    return train_options.config_from_args(args)
 
 
 def test_the_cnn_moves_its_images_by_default_and_the_mlp_does_not():
@@ -78,7 +78,7 @@ def test_a_shift_out_of_range_is_a_usage_error_naming_it(text, message):
 
 
 def test_the_run_page_says_how_far_the_training_images_were_moved():
-    from checker.commands.webpage import summary_rows
+    from checker.page import summary_rows
 
     def row(shift):
         rows = dict(summary_rows({"shift": shift, "model": "cnn"}, {}, "CNN"))

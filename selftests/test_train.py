@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from checker import plots
-from checker import training
+from checker import runs, training
 from checker.errors import KataError, UsageError
 from checker.stages import find_stage
 from training_helpers import all_stages_pass, only_run_dir, parse, run_command, tiny_dataset, use_tiny_dataset
@@ -134,7 +134,7 @@ def test_kata_train_writes_the_run_folder(monkeypatch, tmp_path, capsys):
     epochs = [r for r in rows if r["scope"] == "epoch"]
     assert [r["iteration"] for r in epochs] == ["20", "40", "60"]
     assert float(epochs[-1]["validation_accuracy"]) == pytest.approx(summary["validation_accuracy"], abs=1e-6)
-    assert training.read_metrics(run_dir / "metrics.csv").iterations == 60
+    assert runs.read_metrics(run_dir / "metrics.csv").iterations == 60
     for figure in FIGURES:
         with Image.open(run_dir / figure) as image:
             assert image.format == "PNG" and image.width >= 600 and image.height >= 400
@@ -146,7 +146,7 @@ def test_kata_train_writes_the_run_folder(monkeypatch, tmp_path, capsys):
 
 def test_two_runs_with_one_seed_write_the_same_metrics(dataset, tmp_path):
     for name in ("first.csv", "second.csv"):
-        training.write_metrics(tmp_path / name, train_small(dataset).history)
+        runs.write_metrics(tmp_path / name, train_small(dataset).history)
     without_seconds = lambda path: [line.rsplit(",", 1)[0] for line in path.read_text().splitlines()]  # noqa: E731
     assert without_seconds(tmp_path / "first.csv") == without_seconds(tmp_path / "second.csv")
 
@@ -167,8 +167,8 @@ def test_ctrl_c_in_kata_train_saves_the_run_so_far(monkeypatch, tmp_path):
     use_tiny_dataset(monkeypatch)
     real_load_parts = training.load_parts
 
-    def load_parts(impl, config):
-        parts = real_load_parts(impl, config)
+    def load_parts(impl, config, **options):
+        parts = real_load_parts(impl, config, **options)
         steps = []
 
         def start(params):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from checker.stages import ROOT
+from checker.project import ROOT
 from solutions.backprop import backward, forward
 from solutions.gradient_descent import sgd_step
 from solutions.one_hot import one_hot

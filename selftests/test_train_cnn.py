@@ -4,7 +4,6 @@ defaults, the time estimate that asks before a long run, and kata predict on a C
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 
 from checker import cnn, gradcheck, parts as pieces
 from checker import training
-from checker.commands import train as train_command
+from checker import estimate, train_options
 from checker.errors import KataError
 from training_helpers import only_run_dir, parse, run_command, tiny_dataset, use_tiny_dataset
 
@@ -81,8 +80,8 @@ def test_kata_train_model_cnn_writes_a_run_that_predict_reads(monkeypatch, tmp_p
 def test_the_cnn_has_its_own_defaults_and_explicit_options_win():
     def config(*argv):
         args = parse("train", *argv)
-        train_command.apply_model_defaults(args)
-        return train_command.config_from_args(args)
+        train_options.apply_model_defaults(args)
+        return train_options.config_from_args(args)
 
     assert config() == training.TrainConfig()
     cnn_config = config("--model", "cnn")
@@ -104,21 +103,21 @@ def test_model_cnn_needs_the_conv_and_pool_stages():
 
 def test_a_long_run_asks_first_and_off_a_terminal_needs_yes(monkeypatch):
     args = parse("train", "--model", "cnn")
-    train_command.confirm_long_run(train_command.LONG_RUN_SECONDS - 1, args)  # short: no question
+    estimate.confirm_long_run(estimate.LONG_RUN_SECONDS - 1, args.yes)  # short: no question
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     with pytest.raises(KataError, match="would take about 17 minutes.*im2col.*add --yes"):
-        train_command.confirm_long_run(1000, args)
-    train_command.confirm_long_run(1000, parse("train", "--model", "cnn", "--yes"))
+        estimate.confirm_long_run(1000, args.yes)
+    estimate.confirm_long_run(1000, parse("train", "--model", "cnn", "--yes").yes)
 
 
 def test_on_a_terminal_a_long_run_goes_on_only_when_the_learner_says_yes(monkeypatch, capsys):
     args = parse("train", "--model", "cnn")
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)
-    train_command.confirm_long_run(5000, args, ask=lambda question: "y")
+    estimate.confirm_long_run(5000, args.yes, ask=lambda question: "y")
     assert "im2col" in capsys.readouterr().out
     with pytest.raises(KataError, match="training not started"):
-        train_command.confirm_long_run(5000, args, ask=lambda question: "")
+        estimate.confirm_long_run(5000, args.yes, ask=lambda question: "")
 
 
 def test_the_estimate_times_a_few_images_of_a_slow_implementation_only(dataset, monkeypatch):
@@ -132,10 +131,10 @@ def test_the_estimate_times_a_few_images_of_a_slow_implementation_only(dataset, 
         return parts.forward(params, X)
 
     monkeypatch.setattr(training.time, "perf_counter", lambda: clock[0])
-    per_batch = train_command.seconds_per_batch(replace(parts, forward=slow_forward), config, dataset)
+    per_batch = estimate.seconds_per_batch(replace(parts, forward=slow_forward), config, dataset)
     assert seen == [4] and per_batch == 5 * 64 / 4
-    estimate = train_command.estimated_run_seconds(per_batch, config, dataset)
-    assert estimate > per_batch * len(dataset.train.labels) / 64
+    seconds = estimate.estimated_run_seconds(per_batch, config, dataset)
+    assert seconds > per_batch * len(dataset.train.labels) / 64
 
 
 def test_the_time_of_conv2d_and_of_maxpool_is_measured_apart_and_the_functions_are_put_back(dataset, monkeypatch):
@@ -158,9 +157,9 @@ def test_the_time_of_conv2d_and_of_maxpool_is_measured_apart_and_the_functions_a
     monkeypatch.setattr(solutions.conv, "conv2d_forward", slow_conv_forward)
     monkeypatch.setattr(solutions.pool, "maxpool_backward", slow_pool_backward)
     monkeypatch.setattr(training.time, "perf_counter", lambda: clock[0])
-    batch = train_command.time_one_batch(parts, config, dataset)
+    batch = estimate.time_one_batch(parts, config, dataset)
     # Two convolution layers, each pooled: conv2d_forward twice (6 s), maxpool_backward twice (2 s); 4 images of 64.
-    assert batch == train_command.BatchTime(seconds=8 * 16, pieces={"conv2d": 6 * 16, "maxpool": 2 * 16}, probed=4)
+    assert batch == estimate.BatchTime(seconds=8 * 16, pieces={"conv2d": 6 * 16, "maxpool": 2 * 16}, probed=4)
     assert solutions.conv.conv2d_forward is slow_conv_forward and solutions.pool.maxpool_backward is slow_pool_backward
 
 
@@ -173,9 +172,9 @@ ADVICE_TAIL = {
 
 
 def test_a_long_run_names_the_piece_that_makes_it_long_and_by_how_much(dataset):
-    def advice(seconds, conv, pool, estimate):
-        batch = train_command.BatchTime(seconds, {"conv2d": conv, "maxpool": pool}, probed=4)
-        return train_command.long_run_advice(batch, estimate)
+    def advice(seconds, conv, pool, run_seconds):
+        batch = estimate.BatchTime(seconds, {"conv2d": conv, "maxpool": pool}, probed=4)
+        return estimate.long_run_advice(batch, run_seconds)
 
     assert advice(80.0, 79.5, 0.25, 8000) == (["conv2d"], (
         "Your conv2d makes it long: 79.5 s of the 80 s a batch takes (99%), 318 times as long as your maxpool; "
@@ -196,15 +195,15 @@ def test_a_long_run_names_the_piece_that_makes_it_long_and_by_how_much(dataset):
         "Your conv2d makes it long: 80 s of the 82 s a batch takes (98%), 42 times as long as your maxpool; with a "
         "fast conv2d the run would still take about 1.7 hours, and kata will time your functions again then. "
         "A loop version is right, but every step of its loops is a Python step. " + ADVICE_TAIL["conv2d"]))
-    assert advice(2.0, 0.01, 0.01, 20_000) == ([], train_command.IM2COL_ADVICE)  # the time goes elsewhere
-    assert train_command.long_run_advice(None, 5000) == ([], train_command.IM2COL_ADVICE)
+    assert advice(2.0, 0.01, 0.01, 20_000) == ([], estimate.IM2COL_ADVICE)  # the time goes elsewhere
+    assert estimate.long_run_advice(None, 5000) == ([], estimate.IM2COL_ADVICE)
 
 
 def test_kata_train_stops_a_too_long_run_with_an_error_naming_the_slow_piece(monkeypatch):
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    batch = train_command.BatchTime(1.25, {"conv2d": 0.02, "maxpool": 1.2}, probed=4)
-    with pytest.raises(train_command.LongRunNotStarted) as stop:
-        train_command.confirm_long_run(12_500, parse("train", "--model", "cnn"), batch=batch)
+    batch = estimate.BatchTime(1.25, {"conv2d": 0.02, "maxpool": 1.2}, probed=4)
+    with pytest.raises(estimate.LongRunNotStarted) as stop:
+        estimate.confirm_long_run(12_500, parse("train", "--model", "cnn").yes, batch=batch)
     assert stop.value.exit_code == 1 and (stop.value.slow, stop.value.declined) == (["maxpool"], False)
     assert str(stop.value).startswith("this run would take about 3.5 hours with your functions, so it did not "
                                       "start. Your maxpool makes it long: ")
@@ -223,7 +222,7 @@ def fake_run(root, name, config, accuracy, params):
     return run_dir
 
 
-def test_the_closing_comparison_shows_the_three_networks_and_the_digits_the_cnn_fixed(tmp_path, dataset):
+def test_the_closing_comparison_shows_the_three_networks_and_the_digits_the_cnn_fixed(tmp_path, dataset, monkeypatch):
     from checker import closing
     from solutions.init import he_init
 
@@ -236,7 +235,8 @@ def test_the_closing_comparison_shows_the_three_networks_and_the_digits_the_cnn_
                        cnn.initializer("solutions", filters=(2, 2))([784, 10], rng))
     assert closing.cnn_trained_before(tmp_path)
     three = closing.the_three(tmp_path)
-    assert [Path(r["dir"]).name for r in three.values()] == ["1-mlp", "2-adam", "4-cnn"]
+    assert [r.name for r in three.values()] == ["1-mlp", "2-adam", "4-cnn"]
+    monkeypatch.chdir(tmp_path)  # paths are shown from where the learner stands: here, the kata's root
     text = "\n".join(closing.report(tmp_path, dataset=dataset))
     assert "Part I MLP" in text and "98.05%" in text and "98.41%" in text and "99.12%" in text
     assert "test digits that the MLP got wrong" in text
@@ -257,9 +257,7 @@ def test_the_first_time_part_three_passes_kata_trains_the_cnn_and_closes(monkeyp
     from checker.progress import Progress
 
     calls = []
-    fake_train = SimpleNamespace(run=lambda args: calls.append(args.model) or 0)
-    monkeypatch.setattr("checker.cli.load_command", lambda name: fake_train)
-    monkeypatch.setattr("checker.cli.default_args", lambda name: SimpleNamespace(model="mlp"))
+    monkeypatch.setattr(status, "train_and_save", lambda config, **options: calls.append(config.model) or 0)
     monkeypatch.setattr(closing, "report", lambda: ["", "The curriculum is complete."])
     assert status.train_cnn_now(Progress(tmp_path / "progress.json"), SimpleNamespace(all_passed=True)) == 0
     assert calls == ["cnn"]
@@ -276,10 +274,10 @@ def test_the_first_time_part_three_passes_kata_trains_the_cnn_and_closes(monkeyp
 def test_an_option_of_the_other_model_is_a_usage_error_not_ignored(argv, named):
     args = parse("train", "--solutions", *argv)
     with pytest.raises(KataError) as error:
-        train_command.apply_model_defaults(args)
+        train_options.apply_model_defaults(args)
     assert error.value.exit_code == 2 and named in str(error.value)
 
 
 def test_the_default_options_of_either_model_pass():
     for argv in ((), ("--model", "cnn"), ("--model", "cnn", "--cnn-hidden", "0", "--hidden", "384")):
-        train_command.apply_model_defaults(parse("train", "--solutions", *argv))
+        train_options.apply_model_defaults(parse("train", "--solutions", *argv))

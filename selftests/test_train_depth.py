@@ -11,8 +11,7 @@ import pytest
 
 from checker import gradcheck, network
 
-from checker.commands import predict
-from checker import training
+from checker import models, runs, training
 from training_helpers import only_run_dir, run_command, tiny_dataset, use_tiny_dataset
 
 SMALL = training.TrainConfig(hidden=16, epochs=2, batch_size=32, lr=0.2, evals_per_epoch=1)
@@ -37,8 +36,7 @@ def test_deeper_networks_use_deep_forward_once_stage_11_passes_and_the_chained_s
     parts = training.load_parts("solutions", config)
     probs, _ = parts.forward(weights, X)
     assert calls and "stage 11" in parts.network
-    monkeypatch.setattr(network, "learner_wrote_deep", lambda impl: False)
-    chained = training.load_parts("solutions", config)
+    chained = training.load_parts("solutions", config, deep=False)  # what a learner's failing stage 11 gets
     assert "does not pass yet" in chained.network
     np.testing.assert_allclose(chained.forward(weights, X)[0], probs, rtol=1e-6)
 
@@ -97,9 +95,9 @@ def test_batchnorm_training_updates_the_running_statistics_and_evaluation_uses_t
 
 def save(run_dir, config, result):
     run_dir.mkdir()
-    np.savez(run_dir / training.WEIGHTS_FILE, **result.params)
-    training.write_json(run_dir / training.CONFIG_FILE, {"data_dir": "/nonexistent/tiny"})
-    training.write_json(run_dir / training.SUMMARY_FILE, {"test_accuracy": 0.9, "stopped": None})
+    np.savez(run_dir / runs.WEIGHTS_FILE, **result.params)
+    runs.write_json(run_dir / runs.CONFIG_FILE, {"data_dir": "/nonexistent/tiny"})
+    runs.write_json(run_dir / runs.SUMMARY_FILE, {"test_accuracy": 0.9, "stopped": None})
 
 
 @pytest.mark.parametrize("changes", [dict(depth=1), dict(depth=3), dict(depth=2, dropout=0.2),
@@ -110,10 +108,10 @@ def test_predict_reads_every_kind_of_network_kata_train_saves(dataset, tmp_path,
     parts = training.load_parts("solutions", config)
     result = training.train(parts, dataset, config)
     save(tmp_path / "run", config, result)
-    params, _, _ = predict.load_run(tmp_path / "run")
+    params = runs.load_network(tmp_path / "run")
     expected, _ = parts.forward(result.params, dataset.test.images[:4])
     for i in range(4):
-        np.testing.assert_allclose(predict.predict(params, dataset.test.images[i]), expected[i], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(models.predict(params, dataset.test.images[i][None])[0], expected[i], rtol=1e-5, atol=1e-7)
 
 
 def test_kata_train_depth_batchnorm_dropout_then_predict(monkeypatch, tmp_path, capsys, dataset):
@@ -121,9 +119,9 @@ def test_kata_train_depth_batchnorm_dropout_then_predict(monkeypatch, tmp_path, 
     argv = ("--depth", "3", "--batchnorm", "--dropout", "0.1", "--hidden", "16", "--epochs", "1", "--batch-size", "32")
     assert run_command("train", "--solutions", "--out", str(tmp_path), *argv) == 0
     run_dir = only_run_dir(tmp_path)
-    described = json.loads((run_dir / training.CONFIG_FILE).read_text())["network"]
+    described = json.loads((run_dir / runs.CONFIG_FILE).read_text())["network"]
     assert described["layers"] == 4 and described["batchnorm"] is True
-    with np.load(run_dir / training.WEIGHTS_FILE) as weights:
+    with np.load(run_dir / runs.WEIGHTS_FILE) as weights:
         assert sorted(weights.files) == sorted(described["arrays"])
     assert "batch norm" in capsys.readouterr().out
     assert run_command("predict", "--index", "0", "--run", str(run_dir)) == 0

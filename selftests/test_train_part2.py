@@ -11,7 +11,7 @@ import pytest
 
 from checker import gradcheck, network, parts as pieces
 from checker import training
-from checker.commands import train as train_command
+from checker import train_options
 from checker.errors import KataError, UsageError
 from checker.stages import find_stage
 from solutions.cross_entropy import cross_entropy
@@ -161,9 +161,9 @@ def test_kata_train_records_the_options_and_says_what_the_loss_includes(monkeypa
 
 def test_the_learning_rate_defaults_to_the_optimizers():
     for optimizer, lr in pieces.DEFAULT_LR.items():
-        assert train_command.config_from_args(parse("train", "--optimizer", optimizer)).lr == lr
-    assert train_command.config_from_args(parse("train", "--optimizer", "adam", "--lr", "0.01")).lr == 0.01
-    assert train_command.config_from_args(parse("train")) == training.TrainConfig()
+        assert train_options.config_from_args(parse("train", "--optimizer", optimizer)).lr == lr
+    assert train_options.config_from_args(parse("train", "--optimizer", "adam", "--lr", "0.01")).lr == 0.01
+    assert train_options.config_from_args(parse("train")) == training.TrainConfig()
 
 
 @pytest.mark.parametrize("argv, problem", [

@@ -14,7 +14,8 @@ import shutil
 import numpy as np
 import pytest
 
-from checker.commands import webpage
+from checker import models, runs
+from checker import page as webpage
 from checker.errors import KataError
 from checker import cnn
 from training_helpers import only_run_dir, run_command, tiny_dataset, use_tiny_dataset
@@ -111,10 +112,9 @@ def test_deeper_networks_go_into_the_page_layer_by_layer(depth):
         params[f"b{l}"] = rng.normal(size=fan_out).astype(np.float32)
     layers, problem = webpage.page_layers(params, {"layer_sizes": sizes})
     assert problem == "" and [W.shape for W, _ in layers] == list(zip(sizes, sizes[1:]))
-    from checker.commands import predict
 
     images = rng.random((3, 784)).astype(np.float32)
-    assert np.allclose(webpage.forward(layers, images), [predict.predict(params, x) for x in images])
+    assert np.allclose(webpage.forward(layers, images), models.predict(params, images))
 
 
 def small_params(**changes):
@@ -173,10 +173,9 @@ def test_cnns_go_into_the_page_layer_by_layer(shapes):
     params = conv_params(*shapes)
     layers, problem = webpage.page_layers(params, {"architecture": cnn.describe(params)})
     assert problem == "" and [W.shape for W, _ in layers] == shapes
-    from checker.commands import predict
 
     images = np.random.default_rng(1).random((3, 784)).astype(np.float32)
-    assert np.allclose(webpage.forward(layers, images), [predict.predict(params, x) for x in images], atol=1e-6)
+    assert np.allclose(webpage.forward(layers, images), models.predict(params, images), atol=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -271,8 +270,10 @@ def test_kata_report_writes_the_page_of_the_newest_run_and_of_an_older_one(defau
     config = json.loads((older / "config.json").read_text())
     (older / "config.json").write_text(json.dumps({k: config[k] for k in ("hidden", "epochs", "lr", "seed")}))
     use_tiny_dataset(monkeypatch)
-    monkeypatch.setattr(webpage, "ROOT", tmp_path)
-    assert run_command("report") == 0
+    monkeypatch.setattr(runs, "ROOT", tmp_path)
+    with pytest.raises(KataError, match="no trained network"):  # without a summary.json it is no finished run ...
+        run_command("report")
+    assert run_command("report", str(older)) == 0  # ... but named, its page is written
     out = capsys.readouterr().out
     assert f"Web page: {older / webpage.PAGE_FILE}" in out and "MB, works offline" in out
     text = (older / webpage.PAGE_FILE).read_text(encoding="utf-8")
@@ -298,6 +299,6 @@ def test_kata_report_on_a_folder_that_is_not_a_run_says_what_to_do(tmp_path, mak
 
 
 def test_kata_report_without_any_run_says_to_train_first(tmp_path, monkeypatch):
-    monkeypatch.setattr(webpage, "ROOT", tmp_path)
+    monkeypatch.setattr(runs, "ROOT", tmp_path)
     with pytest.raises(KataError, match="no trained network .* Train one first"):
         run_command("report")

@@ -20,7 +20,9 @@ from PIL import Image, ImageDraw
 
 from browser_helpers import Browser, missing_browser
 from checker import cnn
-from checker.commands import predict, webpage
+from checker import images as predict
+from checker import models, runs
+from checker import page as webpage
 from checker.data import Dataset, Split, load_dataset
 from training_helpers import only_run_dir, run_command
 
@@ -28,7 +30,7 @@ from training_helpers import only_run_dir, run_command
 # stroke, a finger the second.
 SEVEN = [(70, 62), (210, 62), (175, 130), (140, 200), (120, 240)]
 CROSSBAR = [(105, 150), (185, 150)]
-PEN_WIDTH = 20  # webpage.js: board.width / 14
+PEN_WIDTH = 20  # assets/page.js: board.width / 14
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +73,8 @@ def page(run_dir, browser):
 
 
 def numpy_probs(run_dir, images):
-    params, _, _ = predict.load_run(run_dir)
-    return np.stack([predict.predict(params, image) for image in images])
+    params = runs.load_network(run_dir)
+    return models.predict(params, np.stack(images))
 
 
 def draw(driver, strokes: list[tuple[str, list[tuple[int, int]]]]) -> None:
@@ -315,7 +317,7 @@ def built_cnn_dir(mnist, tmp_path_factory):
 
 def cnn_probs(run_dir, images):
     """checker/cnn.py's forward pass (the reference's) of run_dir's weights."""
-    params, _, _ = predict.load_run(run_dir)
+    params = runs.load_network(run_dir)
     forward, _ = cnn.network("solutions")
     return forward(params, np.asarray(images, dtype=np.float32))[0]
 

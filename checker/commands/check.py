@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 import threading
 
-from .. import cli
+from ..options import stage_argument
 from ..progress import Progress
-from ..report import next_action
-from ..runner import Cancelled, RunResult, StageResult, run_stages
+from ..status_text import next_action
+from ..results import RunResult, StageResult
+from ..runner import Cancelled, run_stages
 from ..stages import Stage, all_stages, part_name
-from ..term import Style, display_path
+from ..term import Style
+from ..project import display_path
 
 DESCRIPTION = """\
 Run one stage's tests on your code with pytest's full output (every test by name, each failure
@@ -30,7 +32,7 @@ examples:
 def add_arguments(parser) -> None:
     parser.description = DESCRIPTION
     parser.epilog = EXAMPLES
-    parser.add_argument("stage", nargs="?", type=cli.stage_argument, metavar="STAGE",
+    parser.add_argument("stage", nargs="?", type=stage_argument, metavar="STAGE",
                         help="a stage number or name (default: the current stage)")
 
 

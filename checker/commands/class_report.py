@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import KataError, UsageError
 from ..status_json import STATES, load_status
-from ..term import display_path
+from ..project import display_path
 
 CSV_FILE = "class-report.csv"
 PNG_FILE = "class-report.png"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import textwrap
 
-from .. import cli
+from ..options import stage_argument
 from ..progress import Progress
 from ..runner import run_stages
 from ..stages import Stage, all_stages
-from ..term import Style, display_path, width
+from ..term import Style, width
+from ..project import display_path
 
 DESCRIPTION = """\
 Show the next hint for a stage. Hints come in levels: first the idea, then the formula, then the
@@ -27,7 +28,7 @@ examples:
 def add_arguments(parser) -> None:
     parser.description = DESCRIPTION
     parser.epilog = EXAMPLES
-    parser.add_argument("stage", nargs="?", type=cli.stage_argument, metavar="STAGE",
+    parser.add_argument("stage", nargs="?", type=stage_argument, metavar="STAGE",
                         help="a stage number or name (default: the current stage)")
     parser.add_argument("--all", action="store_true", help="show every hint level at once")
 

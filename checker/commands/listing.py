@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..progress import Progress
 from ..runner import run_stages
 from ..stages import all_stages, part_title
-from ..term import Style, display_path
+from ..term import Style
+from ..project import display_path
 
 DESCRIPTION = """\
 List the stages in order, grouped by part (Part I, the core; the later parts go further and are

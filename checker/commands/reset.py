@@ -7,12 +7,14 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from .. import cli
+from ..options import stage_argument
 from ..errors import KataError, UsageError
 from ..progress import Progress, kata_dir
-from ..stages import ROOT, Stage
+from ..project import ROOT
+from ..stages import Stage
 from ..stubgen import stub_for
-from ..term import Style, display_path
+from ..term import Style
+from ..project import display_path
 
 DESCRIPTION = """\
 Put a stage's stub back in exercises/, to start the stage over. Nothing is lost: your file is first
@@ -31,7 +33,7 @@ examples:
 def add_arguments(parser) -> None:
     parser.description = DESCRIPTION
     parser.epilog = EXAMPLES
-    parser.add_argument("stage", type=cli.stage_argument, metavar="STAGE", help="a stage number or name")
+    parser.add_argument("stage", type=stage_argument, metavar="STAGE", help="a stage number or name")
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 
 

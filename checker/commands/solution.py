@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 
-from .. import cli
+from ..options import stage_argument
 from ..errors import KataError
 from ..progress import Progress
 from ..runner import run_stages
-from ..stages import ROOT, Stage
+from ..project import ROOT
+from ..stages import Stage
 from ..stubgen import BEGIN, END
-from ..term import Style, display_path
+from ..term import Style
+from ..project import display_path
 
 DESCRIPTION = """\
 Show the reference solution of a stage you have passed, to compare it with yours: the body of each
@@ -29,7 +31,7 @@ _DEF = re.compile(r"^\s*def\s+\w+\s*\(")
 def add_arguments(parser) -> None:
     parser.description = DESCRIPTION
     parser.epilog = EXAMPLES
-    parser.add_argument("stage", type=cli.stage_argument, metavar="STAGE", help="a stage number or name")
+    parser.add_argument("stage", type=stage_argument, metavar="STAGE", help="a stage number or name")
     parser.add_argument("--force", action="store_true", help="show it even if you have not passed the stage")
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from .. import cli, status_json
-from ..errors import KataError
+from .. import closing, estimate, status_json
 from ..progress import Progress, now, training_lock
-from ..report import last_training_run, part_complete, part_one_passes, render_status
-from ..runner import RunResult, run_stages
+from ..status_text import first_completion, part_complete, part_one_passes, render_status
+from ..results import RunResult
+from ..runner import run_stages
 from ..stages import all_stages, stages_of_part
 from ..term import Style
+from ..train_options import default_config
+from ..training_run import train_and_save
 
 DESCRIPTION = """\
 Run the stage suites in order on your code in exercises/ and show the progress report: the state of
@@ -87,7 +89,9 @@ def cnn_files(root=None) -> str:
     """A fingerprint of the learner's exercises/conv.py and exercises/pool.py (their contents)."""
     import hashlib
 
-    from ..stages import ROOT, find_stage
+    from ..project import ROOT
+
+    from ..stages import find_stage
 
     digest = hashlib.sha256()
     for stage in ("conv", "pool"):
@@ -106,8 +110,6 @@ def train_cnn_now(progress: Progress, result: RunResult) -> int:
     error of the stages: it is remembered with the versions of conv.py and pool.py, and while they
     stay the same, kata reminds in one line instead of timing them again.
     """
-    from .. import closing
-
     files = cnn_files()
     declined = progress.cnn_declined
     if declined and declined.get("files") == files:
@@ -115,12 +117,9 @@ def train_cnn_now(progress: Progress, result: RunResult) -> int:
         return exit_code(result)
     print("\nStages 13 and 14 pass: training your CNN on MNIST (kata train --model cnn; "
           "kata --no-train skips this).", flush=True)
-    train = cli.load_command("train")
-    args = cli.default_args("train")
-    args.model = "cnn"
     try:
-        code = int(train.run(args) or 0)
-    except getattr(train, "LongRunNotStarted", ()) as stop:
+        code = train_and_save(default_config("cnn"))
+    except estimate.LongRunNotStarted as stop:
         progress.cnn_declined = {"files": files, "estimate": stop.estimate, "slow": stop.slow}
         progress.save()
         print(f"\n{not_started(stop)}")
@@ -134,14 +133,12 @@ TRAIN_ANYWAY = "kata train --model cnn --yes"
 
 
 def not_started(stop) -> str:
-    """The note when the first CNN training did not start (stop: train.LongRunNotStarted)."""
-    from .train import duration
-
-    estimate = duration(stop.estimate)
+    """The note when the first CNN training did not start (stop: estimate.LongRunNotStarted)."""
+    estimate_text = estimate.duration(stop.estimate)
     if stop.declined:
-        return (f"Note: your CNN is not trained: you chose not to start a run of about {estimate}. Your stages "
+        return (f"Note: your CNN is not trained: you chose not to start a run of about {estimate_text}. Your stages "
                 f"all pass. When you want it: kata train --model cnn (--yes starts it without asking).")
-    return (f"Note: your CNN is not trained: with your functions the run would take about {estimate}, and kata "
+    return (f"Note: your CNN is not trained: with your functions the run would take about {estimate_text}, and kata "
             f"starts runs over 10 minutes only when asked to. {stop.advice}\n"
             f"Your stages all pass. To train it anyway: {TRAIN_ANYWAY}  (kata times your functions again "
             f"when exercises/conv.py or exercises/pool.py changes)")
@@ -149,34 +146,21 @@ def not_started(stop) -> str:
 
 def reminder(declined: dict) -> str:
     """One line while conv.py and pool.py are the versions whose CNN training did not start."""
-    from .train import duration
-
     slow = declined["slow"] or ["conv2d", "maxpool"]
     hints = " and ".join(f"kata hint {'conv' if piece == 'conv2d' else 'pool'}" for piece in slow)
     return (f"Note: your CNN is not trained yet: with your {' and '.join(slow)} it would take about "
-            f"{duration(declined['estimate'])} ({hints} to speed it up; to train anyway: {TRAIN_ANYWAY}).")
+            f"{estimate.duration(declined['estimate'])} ({hints} to speed it up; to train anyway: {TRAIN_ANYWAY}).")
 
 
 def exit_code(result: RunResult) -> int:
     return 0 if result.all_passed else 1
 
 
-def first_completion(progress: Progress) -> bool:
-    """True until the first training was started once (or a run of the learner's code exists)."""
-    return progress.completed is None and last_training_run() is None
-
-
 def train_now() -> int:
     """Run `kata train` with its defaults, on the learner's code."""
     print(flush=True)
-    try:
-        train = cli.load_command("train")
-    except KataError:
-        print("The training command is not available yet in this version of the kata: update it "
-              "(git pull), then run: kata train")
-        return 0
     # The report has just run every suite and seen them pass: no need for kata train to run them again.
-    code = int(train.run(cli.default_args("train"), stages_known_to_pass=True) or 0)
+    code = train_and_save(default_config(), stages_known_to_pass=True)
     part_two = stages_of_part(2)
     if code == 0 and part_two and not Progress.load().passed_before(part_two[0]):  # next: Part II, optional
         style = Style()

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from ..errors import KataError
 from ..progress import Progress
-from ..report import part_one_passes, render_status
+from ..status_text import first_completion, part_one_passes, render_status
 from ..runner import run_stages
-from .status import first_completion
-from ..stages import ROOT, all_stages
-from ..term import Style, display_path
+from ..project import ROOT
+from ..stages import all_stages
+from ..term import Style
+from ..project import display_path
 
 DESCRIPTION = """\
 Watch exercises/ and show the progress report again whenever you save a file there: clear the

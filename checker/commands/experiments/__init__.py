@@ -1,4 +1,4 @@
-"""`kata experiment NAME`: controlled experiments, one module each, sharing checker.commands.experiments.common.
+"""`kata experiment NAME`: controlled experiments, one module each, sharing checker.experiment.
 
     init             random_init against he_init                                    (Part I)
     regularization   none, L2, dropout and both on a small training set             (stages 8, 9)

@@ -25,10 +25,12 @@ import numpy as np
 
 from ... import training
 
-from .. import train as train_command
-
 from ... import options
-from . import common
+from ...runs import write_json
+from ...train_options import add_model_arguments, config_from_args
+from ...learner_code import deep_passes
+from ...project import display_path
+from ... import experiment as common
 
 FIGURE_FILE = "depth_experiment.png"
 # Small on purpose: 2 epochs of a 64-unit network keep the 8 arms x 3 seeds within about a minute
@@ -170,7 +172,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment depth --depths 1,3,6 --seeds 5\n"
         "  kata experiment depth --lr 0.1 --epochs 4      another learning rate, every arm the same")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    train_command.add_model_arguments(parser, DEFAULTS)
+    add_model_arguments(parser, DEFAULTS)
     common.add_seed_arguments(parser, SEEDS)
     parser.add_argument("--depths", type=depth_list, default=DEPTHS, metavar="D1,D2,...",
                         help=f"the numbers of hidden layers (default {','.join(map(str, DEPTHS))}); "
@@ -186,17 +188,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     started, cpu_started = time.perf_counter(), time.process_time()
-    config = train_command.config_from_args(args, evals_per_epoch=DEFAULTS.evals_per_epoch, first_epoch_eval_every=0,
+    config = config_from_args(args, evals_per_epoch=DEFAULTS.evals_per_epoch, first_epoch_eval_every=0,
                                        init="he")
     depths = tuple(args.depths)
     # Stage 11 for the plain arms; stage 12 for the batch-norm arms (and 11 is checked with it).
     impl = common.implementation(args, replace(config, batchnorm=True), "kata experiment depth")
-    if impl == "exercises":
-        from ...network import learner_wrote_deep
-
-        if max(depths) > 1 and not learner_wrote_deep(impl):
-            print("Note: stage 11 does not pass yet, so the arms without batch normalisation use your "
-                  "stage functions chained by the checker instead of your deep_forward.")
+    deep = deep_passes(replace(config, depth=max(depths), batchnorm=False), impl)
+    if deep is False:
+        print("Note: stage 11 does not pass yet, so the arms without batch normalisation use your "
+              "stage functions chained by the checker instead of your deep_forward.")
     from ...data import load_dataset
 
     dataset = common.subset(load_dataset(args.data_dir), args.train_size, args.validation_size)
@@ -209,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
           f"{config.batch_size}, lr {config.lr:g} ({config.lr_schedule}), He init, "
           f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}.\n")
     run_dir = common.new_run_dir(args, "depth")
-    bench = common.Bench(impl, dataset)
+    bench = common.Bench(impl, dataset, deep=deep)
     results = common.run_or_clean_up(run_dir, bench.arms, arms, seeds)
     lines, rows = table(results, args.threshold, len(seeds))
     title = (f"Depth with and without batch normalisation: hidden layers of {config.hidden}, He init, "
@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     common.write_metrics_csv(run_dir / common.METRICS_FILE, results)
     common.write_table_csv(run_dir / common.TABLE_CSV, list(results), rows, seeds)
     (run_dir / common.TABLE_TEXT).write_text("\n".join(lines) + "\n")
-    training.write_json(run_dir / common.CONFIG_FILE, common.config_dict(
+    write_json(run_dir / common.CONFIG_FILE, common.config_dict(
         config, experiment="depth", impl=impl, seeds=seeds, depths=list(depths),
         train_size=len(dataset.train.labels), validation_size=len(dataset.validation.labels),
         threshold=args.threshold))
@@ -231,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
     over = f"mean +- sd over {len(seeds)} seeds" if len(seeds) > 1 else f"seed {seeds[0]}"
     print(f"({over}; iterations are counted at the validation passes, every "
           f"{every} iterations; diverged runs count as not reached)")
-    where = train_command.display_path(run_dir)
+    where = display_path(run_dir, folder=True)
     print(f"\nFigure: {where}{FIGURE_FILE}  ({common.METRICS_FILE}, {common.TABLE_CSV}, {common.TABLE_TEXT}, "
           f"{common.CONFIG_FILE}); {time.perf_counter() - started:.1f} s ({cpu:.1f} s CPU) in all.")
     return 0

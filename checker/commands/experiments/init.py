@@ -21,10 +21,12 @@ from dataclasses import asdict, dataclass, replace
 
 from ... import training
 
-from .. import train as train_command
-
-from ... import options
-from .common import format_cell, format_table, implementation, new_run_dir, run_or_clean_up
+from ... import options, runs
+from ...epoch_bar import EpochBar
+from ...learner_code import deep_passes, run_learner_code
+from ...train_options import add_model_arguments, config_from_args
+from ...project import display_path
+from ...experiment import format_cell, format_table, implementation, new_run_dir, run_or_clean_up
 
 ARMS = {"random": "random_init (scale 0.01)", "he": "he_init"}
 EXPERIMENT_JSON = "experiment.json"
@@ -72,14 +74,14 @@ def init_table(rows, inits: list[str]) -> list[str]:
 
 
 def run_experiment(impl: str, dataset, config: training.TrainConfig, seeds: list[int],
-                   progress_for=None) -> dict[str, list[ArmResult]]:
+                   progress_for=None, deep: bool | None = None) -> dict[str, list[ArmResult]]:
     """Train every initialisation with every seed; only the init differs within a seed."""
     results: dict[str, list[ArmResult]] = {init: [] for init in ARMS}
     test_targets = None
     for seed in seeds:
         for init in ARMS:
             arm_config = replace(config, init=init, seed=seed)
-            parts = training.load_parts(impl, arm_config)
+            parts = training.load_parts(impl, arm_config, deep=deep)
             progress = progress_for(init, seed) if progress_for else training.Silent()
             result = training.train(parts, dataset, arm_config, progress)
             if result.stopped == "interrupted":
@@ -108,7 +110,7 @@ def write_results(run_dir, results, config, seeds, impl, sizes, rows, table) -> 
         out.writerow(["measure", *(f"{ARMS[i]} seed {s}" for i in results for s in seeds)])
         for name, values in rows:
             out.writerow([name, *("" if v is None else f"{v:.6g}" for i in results for v in values[i])])
-    training.write_json(run_dir / EXPERIMENT_JSON, {
+    runs.write_json(run_dir / EXPERIMENT_JSON, {
         "experiment": "init",
         "impl": impl,
         "config": {**asdict(config), "seeds": seeds, "layer_sizes": sizes},
@@ -119,7 +121,7 @@ def write_results(run_dir, results, config, seeds, impl, sizes, rows, table) -> 
     return [figure]
 
 
-class ArmProgress(training.Progress):
+class ArmProgress(EpochBar):
     """Progress lines prefixed with the arm, e.g. "he_init, seed 0: epoch 1/3 ..."."""
 
     def __init__(self, label: str):
@@ -146,14 +148,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment init --seeds 3       mean and spread over three seeds\n"
         "  kata experiment init --solutions     the same with the reference implementation")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    train_command.add_model_arguments(parser, DEFAULTS)
+    add_model_arguments(parser, DEFAULTS)
     parser.add_argument("--seeds", type=options.positive_int, default=1, metavar="K",
                         help="repeat with K seeds (seed, seed+1, ...) and show mean and spread (default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    config = train_command.config_from_args(args, evals_per_epoch=DEFAULTS.evals_per_epoch,
+    config = config_from_args(args, evals_per_epoch=DEFAULTS.evals_per_epoch,
                                        first_epoch_eval_every=DEFAULTS.first_epoch_eval_every)
     impl = implementation(args, config, "kata experiment init")
     from ...data import load_dataset
@@ -166,8 +168,9 @@ def run(args: argparse.Namespace) -> int:
           f"lr {config.lr:g} ({config.lr_schedule}), batches of {config.batch_size}, "
           f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}.")
     run_dir = new_run_dir(args, "init")
-    results = run_or_clean_up(run_dir, train_command.run_learner_code, impl, run_experiment, impl, dataset,
-                              config, seeds, lambda init, seed: ArmProgress(f"{ARMS[init]}, seed {seed}"))
+    results = run_or_clean_up(run_dir, run_learner_code, impl, run_experiment, impl, dataset,
+                              config, seeds, lambda init, seed: ArmProgress(f"{ARMS[init]}, seed {seed}"),
+                              deep_passes(config, impl))
     rows = table_rows(results)
     table = init_table(rows, list(ARMS))
     figures = write_results(run_dir, results, config, seeds, impl, sizes, rows, table)
@@ -179,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
                 if r.test_accuracy is None]
     if diverged:
         print(f"The loss of {', '.join(diverged)} stopped being finite: lower --lr (now {config.lr:g}).")
-    where = train_command.display_path(run_dir)
+    where = display_path(run_dir, folder=True)
     print(f"\nFigure: {where}{figures[0].name}  (table: {EXPERIMENT_CSV}, {EXPERIMENT_JSON}); "
           f"{time.perf_counter() - started:.1f} s in all.")
     return 0

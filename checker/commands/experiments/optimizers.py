@@ -24,10 +24,12 @@ import numpy as np
 
 from ... import parts as pieces
 from ... import training
-from .. import train as train_command
 from ... import options
+from ...runs import write_json
+from ...train_options import add_model_arguments, config_from_args
+from ...project import display_path
 from ...errors import UsageError
-from . import common
+from ... import experiment as common
 
 FIGURE_FILE = "optimizers_experiment.png"
 # A constant learning rate, so that the curves show the optimisers and not a schedule; 16
@@ -155,7 +157,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment optimizers --adam-lrs 0.001,0.003,0.01 --threshold 0.97\n"
         "  kata experiment optimizers --epochs 5 --seeds 5    longer, and more seeds")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    train_command.add_model_arguments(parser, DEFAULTS, lr=False)  # the sweeps give the learning rates
+    add_model_arguments(parser, DEFAULTS, lr=False)  # the sweeps give the learning rates
     # Caught, so that --lr is not taken for an abbreviation of --lr-schedule.
     parser.add_argument("--lr", default=None, help=argparse.SUPPRESS)
     common.add_seed_arguments(parser, SEEDS)
@@ -183,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--lr: each optimiser's learning rate comes from its sweep on validation. "
                          "Give the rates to try with --sgd-lrs, --momentum-lrs and --adam-lrs. "
                          "See: kata experiment optimizers --help")
-    config = train_command.config_from_args(args, lr=1.0, evals_per_epoch=DEFAULTS.evals_per_epoch,
+    config = config_from_args(args, lr=1.0, evals_per_epoch=DEFAULTS.evals_per_epoch,
                                        first_epoch_eval_every=0)
     impl = common.implementation(args, replace(config, optimizer="adam"), "kata experiment optimizers")
     from ...data import load_dataset
@@ -218,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
                              | results)
     common.write_table_csv(run_dir / common.TABLE_CSV, header, rows, seeds)
     (run_dir / common.TABLE_TEXT).write_text("\n".join([*sweep_lines, "", *table]) + "\n")
-    training.write_json(run_dir / common.CONFIG_FILE, common.config_dict(
+    write_json(run_dir / common.CONFIG_FILE, common.config_dict(
         replace(config, lr=None), experiment="optimizers", impl=impl, seeds=seeds, layer_sizes=sizes,
         train_size=len(dataset.train.labels), validation_size=len(dataset.validation.labels),
         threshold=args.threshold, lr_grids={k: list(v) for k, v in grids.items()},
@@ -227,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(table))
     print(f"(mean +- sd over {len(seeds)} seeds; iterations are counted at the validation passes, "
           f"every {next(iter(results.values()))[0].history.evals[0][0]} iterations)")
-    where = train_command.display_path(run_dir)
+    where = display_path(run_dir, folder=True)
     print(f"\nFigure: {where}{figure.name}  ({common.METRICS_FILE}, {common.TABLE_CSV}, {common.TABLE_TEXT}, "
           f"{common.CONFIG_FILE}); {time.perf_counter() - started:.1f} s ({cpu:.1f} s CPU) in all.")
     return 0

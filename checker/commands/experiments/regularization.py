@@ -26,11 +26,12 @@ import numpy as np
 
 from ... import training
 
-from .. import train as train_command
-
 from ... import options
+from ...runs import write_json
+from ...train_options import add_model_arguments, config_from_args
+from ...project import display_path
 from ...errors import UsageError
-from . import common
+from ... import experiment as common
 
 FIGURE_FILE = "regularization_experiment.png"
 # Measured on the reference (see the README): at these defaults the unregularised network reaches
@@ -197,7 +198,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment regularization --train-size 5000   less overfitting to fight\n"
         "  kata experiment regularization --l2-grid 1e-4,1e-3 --dropout-grid 0.2,0.4")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    train_command.add_model_arguments(parser, DEFAULTS)
+    add_model_arguments(parser, DEFAULTS)
     common.add_seed_arguments(parser, SEEDS)
     parser.add_argument("--train-size", type=options.positive_int, default=TRAIN_SIZE, metavar="N",
                         help=f"train on the first N training images (default {TRAIN_SIZE:,})")
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
     if any(p >= 1 for p in args.dropout_grid):
         raise UsageError(f"--dropout-grid {','.join(map(str, args.dropout_grid))}: a dropout "
                                   f"probability must be below 1. See: kata experiment regularization --help")
-    config = train_command.config_from_args(args, evals_per_epoch=1, first_epoch_eval_every=0)
+    config = config_from_args(args, evals_per_epoch=1, first_epoch_eval_every=0)
     impl = common.implementation(args, replace(config, l2=1.0, dropout=0.5), "kata experiment regularization")
     from ...data import load_dataset
 
@@ -252,14 +253,14 @@ def run(args: argparse.Namespace) -> int:
     cpu = time.process_time() - cpu_started
     seconds = f"{time.perf_counter() - started:.1f} s ({cpu:.1f} s CPU)"
     (run_dir / common.TABLE_TEXT).write_text("\n".join([*sweep_lines, "", *table, "", *judged, ""]) + "\n")
-    training.write_json(run_dir / common.CONFIG_FILE, common.config_dict(
+    write_json(run_dir / common.CONFIG_FILE, common.config_dict(
         config, experiment="regularization", impl=impl, seeds=seeds, layer_sizes=sizes,
         train_size=len(dataset.train.labels), validation_size=len(dataset.validation.labels),
         l2_grid=list(args.l2_grid), dropout_grid=list(args.dropout_grid), picked_l2=l2, picked_dropout=p_drop))
     print("\n".join(table))
     print(f"(mean +- sd over {len(seeds)} seeds; the gap is overfitting; train loss is the data loss alone)")
     print("\n".join(judged))
-    where = train_command.display_path(run_dir)
+    where = display_path(run_dir, folder=True)
     print(f"\nFigure: {where}{figure.name}  ({common.METRICS_FILE}, {common.TABLE_CSV}, "
           f"{common.TABLE_TEXT}, {common.CONFIG_FILE}); {seconds} in all.")
     return 0

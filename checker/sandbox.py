@@ -1,0 +1,243 @@
+"""The process the learner's code runs in: started isolated, limited, and ended with everything it
+started.
+
+- **Isolated start.** The child is `python -I` (no PYTHONPATH, no user site-packages, not the current
+  folder on sys.path, so no sitecustomize.py, usercustomize.py or shadowing module of the learner's
+  folder runs at start-up). A short bootstrap imports pytest, hypothesis and NumPy from the installed
+  environment first, then makes exactly the kata's own packages (checker, the package under test, and
+  solutions and exercises) importable from the kata's folder, and nothing else from it: a pytest.py,
+  numpy.py or json.py next to them is never imported.
+- **Limits** (applied between fork and exec): memory (RLIMIT_AS), the size of files written (a print
+  flood fails instead of filling the disk), CPU time (should the parent die without ending the child),
+  and death with the parent (PR_SET_PDEATHSIG).
+- **Cleanup.** The child leads its own process group; after every run the group, every process carrying
+  the run's token in its environment and (in the `kata` command, a child subreaper) every orphan handed
+  to this process are killed.
+
+    child_command(root, impl, pytest_args)   the argv of the isolated test process
+    start_child(command, ...)                 Popen with the limits, registered as active
+    kill(process), end_leftovers(process, token)
+    time_limit(), memory_limit_mb()           KATA_TIMEOUT and KATA_MEMORY_MB, checked
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from . import project
+from .errors import KataError
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - Windows: no limits, everything else works
+    resource = None
+
+DEFAULT_TIMEOUT = 30.0
+MAX_TIMEOUT = 24 * 3600.0  # KATA_TIMEOUT above a day is a typo, not a wish
+DEFAULT_MEMORY_MB = 2048
+MAX_MEMORY_MB = 2.0**30  # a petabyte: far beyond any machine, still a number RLIMIT_AS takes
+MAX_OUTPUT_FILE_BYTES = 4 * 2**20  # RLIMIT_FSIZE of the child: a print flood fails, the disk stays free
+TOKEN_VARIABLE = "KATA_RUN_TOKEN"  # in the child's environment, inherited by whatever it starts
+
+# The children of runs under way (several runs may go at once in threads, e.g. kata check), so that
+# the search for leftovers never takes another run's child for an orphan.
+_ACTIVE: set[int] = set()
+_ACTIVE_LOCK = threading.Lock()
+_SUBREAPER = False
+
+# Runs as `python -I -c BOOTSTRAP ROOT IMPL PYTEST_ARGS...`. The modules the suites need from the
+# environment are imported before anything can come from the kata's folder; then a finder serves the
+# kata's own packages, and only them, from ROOT (checker.project.FINDER).
+BOOTSTRAP = project.FINDER + """
+root, impl, args = _sys.argv[1], _sys.argv[2], _sys.argv[3:]
+import pytest, hypothesis, numpy  # noqa: E401 - the environment's own, before the kata's folder is searched
+_serve_kata_packages(root, {"checker", "solutions", "exercises", impl.split(".")[0]})
+_sys.argv = ["pytest", *args]
+_sys.exit(pytest.main(args))
+"""
+
+
+def child_command(root: Path, impl: str, pytest_args: list[str]) -> list[str]:
+    """The isolated test process: pytest with pytest_args, run from root on the package impl."""
+    return [sys.executable, "-I", "-c", BOOTSTRAP, str(root), impl, *pytest_args]
+
+
+def child_environment(extra: dict[str, str]) -> dict[str, str]:
+    """The parent's environment without what would change the verdict, plus extra."""
+    env = dict(os.environ)
+    for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME"):
+        env.pop(name, None)  # -I ignores the PYTHON* ones; gone, they cannot reach a grandchild either
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no plugin installed in the environment loads by itself
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def start_child(command: list[str], *, cwd: Path, env: dict, stdout, cpu_seconds: float,
+                pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
+    """Start the child in its own session, with the limits, and register it as a run under way."""
+    limits = _child_limits(memory_limit_mb(), cpu_seconds) if resource else None
+    with _ACTIVE_LOCK:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
+                                   stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=limits,
+                                   pass_fds=pass_fds)
+        _ACTIVE.add(process.pid)
+    return process
+
+
+def time_limit() -> float:
+    return _number_from_env("KATA_TIMEOUT", DEFAULT_TIMEOUT, MAX_TIMEOUT, "seconds, e.g. KATA_TIMEOUT=60")
+
+
+def memory_limit_mb() -> float:
+    return _number_from_env("KATA_MEMORY_MB", DEFAULT_MEMORY_MB, MAX_MEMORY_MB,
+                            "megabytes, e.g. KATA_MEMORY_MB=8192")
+
+
+def _number_from_env(name: str, default: float, largest: float, example: str) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (value > 0 and math.isfinite(value)):
+        raise KataError(f"{name}={text!r} is not a positive number. Set it in {example}, or unset it.")
+    if value > largest:
+        raise KataError(f"{name}={text!r} is more than {largest:g}, which no run needs. Set it in {example}, "
+                        "or unset it for the default.")
+    return value
+
+
+def _child_limits(memory_mb: float, cpu_seconds: float):
+    """What the child does before running Python: cap its memory, the size of files it writes and,
+    should this process die without killing it, its life."""
+    def apply():
+        for limit, value in ((resource.RLIMIT_AS, int(memory_mb * 2**20)),
+                             (resource.RLIMIT_FSIZE, MAX_OUTPUT_FILE_BYTES),
+                             (resource.RLIMIT_CPU, int(cpu_seconds) + 1)):
+            try:
+                _, hard = resource.getrlimit(limit)
+                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                resource.setrlimit(limit, (value, hard))
+            except (ValueError, OSError, OverflowError):
+                pass
+        # Past the size limit a write fails with an error (reported for the test) instead of a signal.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the kata's own handler is not the child's
+        die_with_parent()
+    return apply
+
+
+def _load_prctl():
+    """Linux's prctl(), looked up now: the child, between fork and exec, must not import anything."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError, ImportError):
+        return None
+
+
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    """Make this process (the `kata` command) the parent of every orphan its runs leave: a daemon
+    the learner's code starts (double fork, setsid) is then found, and ended, after the run. Only
+    for a process that starts no other children than the runs'."""
+    global _SUBREAPER
+    if _PRCTL is not None and _PRCTL(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
+        _SUBREAPER = True
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when its parent dies (a closed terminal must not leave a loop running)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # the whole group: the learner's code may start processes
+    except (ProcessLookupError, PermissionError, AttributeError):
+        process.kill()
+    process.wait()
+
+
+def end_leftovers(process: subprocess.Popen, token: str) -> None:
+    """Kill whatever the run's child started and left behind, after every run (not only a timeout)."""
+    process.wait()
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # descendants still in the child's process group
+    except (ProcessLookupError, PermissionError, AttributeError, OSError):
+        pass
+    with _ACTIVE_LOCK:
+        _ACTIVE.discard(process.pid)
+        if not Path("/proc/self").exists():
+            return
+        marker = f"{TOKEN_VARIABLE}={token}".encode()
+        for _ in range(200):  # rounds: a killed process's own children are handed on, then found
+            victims = _leftover_processes(marker)
+            if not victims:
+                return
+            for pid in victims:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            for pid in victims:
+                if _parent_of(pid) == os.getpid():
+                    try:
+                        os.waitpid(pid, 0)  # ours after all (a subreaper's orphan): no zombie
+                    except ChildProcessError:
+                        pass
+            time.sleep(0.01)
+
+
+def _leftover_processes(marker: bytes) -> list[int]:
+    """Processes that carry `marker` in their environment, or (as a subreaper) orphans handed to us."""
+    me = os.getpid()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        pid = int(entry.name)
+        if _SUBREAPER and pid not in _ACTIVE and _parent_of(pid) == me:
+            found.append(pid)
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environment = f.read()
+        except OSError:
+            continue
+        if marker in environment.split(b"\0"):
+            found.append(pid)
+    return found
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
