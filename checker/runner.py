@@ -16,8 +16,8 @@ running. The learner's code cannot take the checker down with it:
   orphan handed to this process are killed; a thread left running after the suites finished only
   delays the end by FINISH_GRACE seconds.
 
-A pass has to be earned (see the threat model in README): pytest runs with a configuration the
-checker writes, so no conftest.py, pytest.ini or plugin of the learner's is loaded (only the kata's
+A pass has to be earned (see the threat model in docs/learner.md): pytest runs with a configuration
+the checker writes, so no conftest.py, pytest.ini or plugin of the learner's is loaded (only the kata's
 tests/conftest.py); the suites and the test plumbing must match checker/manifest.sha256; every event
 line is signed with a key only the kata's plugin holds; and a test counts only when it was seen to
 start and finish, every collected test once.
