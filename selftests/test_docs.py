@@ -105,3 +105,15 @@ def test_the_link_checker_sees_links_images_and_anchors(tmp_path):
                     "```\n[in code](c.py)\n```\n", encoding="utf-8")
     assert relative_links(page) == ["a.py", "docs/x.png", "#the-cnn-kata-train---model-cnn", "#speed-1"]
     assert anchors(page) == {"the-cnn-kata-train---model-cnn", "speed", "speed-1"}
+
+
+def test_the_readme_stays_a_front_door():
+    """README.md is what a newcomer reads first: short, with the details a link away in docs/ and
+    CONTRIBUTING.md, each of which it links to."""
+    readme = ROOT / "README.md"
+    length = len(readme.read_text(encoding="utf-8").splitlines())
+    assert length < 160, f"README.md has {length} lines: move the details to docs/ or CONTRIBUTING.md"
+    linked = {(ROOT / link.partition("#")[0]).resolve() for link in relative_links(readme)}
+    pages = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "CONTRIBUTING.md"]
+    unlinked = [page.relative_to(ROOT).as_posix() for page in pages if page.resolve() not in linked]
+    assert not unlinked, f"README.md links to none of: {unlinked}"
