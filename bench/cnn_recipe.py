@@ -3,7 +3,7 @@ kata's own loop (`kata train --model cnn --solutions`).
 
     python bench/cnn_recipe.py                                  kata's CNN defaults, seed 0, validation only
     python bench/cnn_recipe.py --filters 8,16 --hidden 0 --epochs 10    one alternative (a sweep step)
-    python bench/cnn_recipe.py --seeds 0 1 2 3 4 --test         the 5-seed check of the defaults (README)
+    python bench/cnn_recipe.py --seeds 0 1 2 3 4 --test         the 5-seed check of the defaults (docs/results.md)
     python bench/cnn_recipe.py --summary-of runs.jsonl          the same summary of seeds run apart (--json)
 
 Every option defaults to what `kata train --model cnn` uses (checker/cnn.py CNN_DEFAULTS, CNN_LR,

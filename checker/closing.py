@@ -48,7 +48,8 @@ def predictions(run: runs.Run, images: np.ndarray) -> np.ndarray:
     return models.predict(runs.load_network(run.dir), images).argmax(axis=1)
 
 
-# How to train each of the three when it is missing; the Part II one is README's "The recommended Part II recipe".
+# How to train each of the three when it is missing; the Part II one is docs/results.md's
+# "The recommended Part II recipe" (selftests/test_closing.py holds the two together).
 PART_TWO_RECIPE = "kata train --hidden 512 --epochs 14 --dropout 0.2 --l2 5e-5"
 TO_TRAIN = {"Part I MLP": "kata train", "best Part II recipe": PART_TWO_RECIPE, "CNN": "kata train --model cnn"}
 

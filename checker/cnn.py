@@ -34,7 +34,8 @@ from .network import num_layers, stage_functions
 POOL = 2  # max-pooling window and stride after every convolution layer
 DEFAULT_FILTERS = (16, 32)
 DEFAULT_KERNEL = 3
-# kata train's defaults for --model cnn where they differ from the MLP's (see README, "The CNN").
+# kata train's defaults for --model cnn where they differ from the MLP's (docs/learner.md, "The CNN";
+# docs/results.md says how they were chosen).
 # Chosen on validation (bench/cnn_recipe.py, the budget being 3 minutes of training on 2 cores):
 # on seed 0, conv 8-16 and dense to 10 ended at 98.5% after 10 epochs; 16-32 filters at 98.9% after
 # 8; 16-32 with a dense hidden layer of 128 ReLU units at 99.16% after 8, and 8-16 with it at 99.03%

@@ -9,7 +9,7 @@ The file has `sha256sum`'s format (`sha256sum -c checker/manifest.sha256` works 
 are normalised before hashing, so a checkout with CRLF line endings matches.
 
 This catches accidents and the cheap shortcut of editing a test; it is not a defence against code
-that rewrites the manifest as well (see the threat model in README).
+that rewrites the manifest as well (see the threat model in docs/learner.md).
 """
 
 from __future__ import annotations

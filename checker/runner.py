@@ -16,7 +16,7 @@ running. The learner's code cannot take the checker down with it:
   orphan handed to this process are killed; a thread left running after the suites finished only
   delays the end by FINISH_GRACE seconds.
 
-A pass has to be earned (see the threat model in README): the child is started isolated
+A pass has to be earned (see the threat model in docs/learner.md): the child is started isolated
 (checker.sandbox: nothing of the learner's folder or environment runs before the kata's plugin has
 its key); pytest runs with a configuration the checker writes, so no conftest.py, pytest.ini or
 plugin of the learner's is loaded (only the kata's tests/conftest.py); the suites and the test

@@ -1,7 +1,7 @@
 """`kata status --json`: a learner's progress as one JSON document, for teachers and CI.
 
-The format is versioned ("schema": 1) and described by checker/status.schema.json and the README's
-"For teachers" section. Stages come in curriculum order and every object's fields in a fixed order,
+The format is versioned ("schema": 1) and described by checker/status.schema.json and docs/teachers.md
+("`kata status --json`"). Stages come in curriculum order and every object's fields in a fixed order,
 so two runs on the same code print the same bytes apart from "generated_at".
 
     status_document(run)      the document (a dict) for a RunResult of every stage

@@ -4,7 +4,7 @@ The matrix products of the kata's networks are small (a batch of 64 through 784-
 spreads each over every core by default; on a quiet machine that gains nothing for these sizes, and
 on a busy one (an editor, a browser, `kata watch`) its threads wait for cores that other programs
 hold, and an epoch takes several times longer. One thread per product keeps training at its speed
-either way; bench/bench.py --load N measures both (README, Speed).
+either way; bench/bench.py --load N measures both (docs/results.md, On a busy machine).
 
 KATA_BLAS_THREADS=N overrides the choice, e.g. for a much wider network on an idle machine.
 threadpoolctl applies the limit inside this process and only while the decorated command runs: no

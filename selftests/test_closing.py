@@ -187,9 +187,9 @@ def test_once_the_cnn_is_trained_the_status_shows_the_three_results_and_what_els
     assert "--model cnn" not in done.stdout and "training your CNN" not in done.stdout
 
 
-def test_the_part_two_recipe_offered_is_the_readmes():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    recipe = readme.split("### The recommended Part II recipe", 1)[1]
+def test_the_part_two_recipe_offered_is_the_one_docs_results_recommends():
+    results = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    recipe = results.split("### The recommended Part II recipe", 1)[1]
     assert recipe.lstrip().startswith(f"```bash\n{closing.PART_TWO_RECIPE}\n```")
     assert closing.comparison({"Part I MLP": None, "best Part II recipe": None, "CNN": None}) == [
         "  Part I MLP            not trained yet: kata train",

@@ -5,7 +5,8 @@
 #
 # The starting commit is the repository's first one: a repository made from a template repository
 # starts with one commit holding the template's files (make the template itself one commit too: see
-# the README, "For teachers"). KATA_START_COMMIT, when set and not empty, names another commit.
+# docs/teachers.md, "Set up the assignment"). KATA_START_COMMIT, when set and not empty, names
+# another commit.
 # Used by .github/workflows/kata.yml and by the first test of .github/classroom/autograding.json.
 set -euo pipefail
 
@@ -15,8 +16,8 @@ fi
 start="${KATA_START_COMMIT:-$(git rev-list --max-parents=0 HEAD | tail -n 1)}"
 if ! git cat-file -e "$start:checker/stages.toml" 2>/dev/null || ! git cat-file -e "$start:tests" 2>/dev/null; then
     echo "Error: the starting commit $start has no checker/stages.toml or tests/: it is not the kata's" \
-         "starting point. Make the template one commit (see the README, For teachers), or set" \
-         "KATA_START_COMMIT to the commit the assignment was created from." >&2
+         "starting point. Make the template one commit (see docs/teachers.md, Set up the assignment)," \
+         "or set KATA_START_COMMIT to the commit the assignment was created from." >&2
     exit 1
 fi
 

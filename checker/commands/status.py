@@ -27,7 +27,7 @@ exit codes: 0 every stage passes, 1 a stage does not pass yet, 2 usage error
 examples:
   kata                  the report (the same as kata status)
   kata --no-train       the report, without starting the training when Part I passes
-  kata status --json    the status as JSON for teachers and CI (never trains; see the README)
+  kata status --json    the status as JSON for teachers and CI (never trains; see docs/teachers.md)
   NO_COLOR=1 kata       the report without colour
 """
 

@@ -34,7 +34,7 @@ from ...errors import UsageError
 from ... import experiment as common
 
 FIGURE_FILE = "regularization_experiment.png"
-# Measured on the reference (see the README): at these defaults the unregularised network reaches
+# Measured on the reference (see docs/learner.md): at these defaults the unregularised network reaches
 # 100% training accuracy in about 25 epochs while validation stalls near 89%.
 DEFAULTS = replace(training.TrainConfig(), hidden=256, epochs=60, batch_size=50, lr=0.1,
                    lr_schedule="constant", evals_per_epoch=1)
