@@ -9,7 +9,8 @@ from ..options import stage_argument
 from ..progress import Progress
 from ..status_text import next_action
 from ..results import RunResult, StageResult
-from ..runner import Cancelled, run_stages
+from ..runner import Cancelled
+from ..verdicts import run_stages
 from ..stages import Stage, all_stages, part_name
 from ..term import Style
 from ..project import display_path
@@ -66,7 +67,8 @@ def run(args) -> int:
 
 def run_checked(stage: Stage, style: Style) -> StageResult:
     print(style.bold(f"{stage.label}: {stage.tests} on {display_path(stage.exercise)}"), flush=True)
-    result = run_stages([stage], stop_after_failing_stage=False, show_output=sys.stdout, color=style.enabled)
+    result = run_stages([stage], cached=False, stop_after_failing_stage=False, show_output=sys.stdout,
+                        color=style.enabled)
     return result.stages[0]
 
 

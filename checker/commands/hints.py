@@ -7,7 +7,7 @@ import textwrap
 
 from ..options import stage_argument
 from ..progress import Progress
-from ..runner import run_stages
+from ..verdicts import run_stages
 from ..stages import Stage, all_stages
 from ..term import Style, width
 from ..project import display_path

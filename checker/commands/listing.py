@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..progress import Progress
-from ..runner import run_stages
+from ..verdicts import run_stages
 from ..stages import all_stages, part_title
 from ..term import Style
 from ..project import display_path

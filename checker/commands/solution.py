@@ -7,7 +7,7 @@ import re
 from ..options import stage_argument
 from ..errors import KataError
 from ..progress import Progress
-from ..runner import run_stages
+from ..verdicts import run_stages
 from ..project import ROOT
 from ..stages import Stage
 from ..stubgen import BEGIN, END

@@ -6,7 +6,8 @@ from .. import closing, estimate, status_json
 from ..progress import Progress, now, training_lock
 from ..status_text import first_completion, part_complete, part_one_passes, render_status
 from ..results import RunResult
-from ..runner import run_stages
+from .. import runner
+from ..verdicts import run_stages
 from ..stages import all_stages, stages_of_part
 from ..term import Style
 from ..train_options import default_config
@@ -27,6 +28,8 @@ exit codes: 0 every stage passes, 1 a stage does not pass yet, 2 usage error
 examples:
   kata                  the report (the same as kata status)
   kata --no-train       the report, without starting the training when Part I passes
+  kata --all            the report with every suite run again (kata reuses the verdicts of stages
+                        whose files did not change since they were last run)
   kata status --json    the status as JSON for teachers and CI (never trains; see docs/teachers.md)
   NO_COLOR=1 kata       the report without colour
 """
@@ -37,6 +40,9 @@ def add_arguments(parser) -> None:
     parser.epilog = EXAMPLES
     parser.add_argument("--no-train", action="store_true",
                         help="do not start the training when Part I (or Part III) passes for the first time")
+    parser.add_argument("--all", action="store_true",
+                        help="run every stage's suite again; by default a stage whose files (your code it "
+                             "imports, its suite, the checker) are unchanged since its last verdict keeps it")
     parser.add_argument("--json", action="store_true",
                         help="print only a JSON document (schema: checker/status.schema.json); "
                              "implies --no-train and leaves .kata/ untouched")
@@ -47,13 +53,13 @@ TRAINING_ELSEWHERE = ("A training run is already under way: another kata command
 
 
 def run(args) -> int:
-    if args.json:  # stdout carries the JSON alone: no training, no report, no progress recorded
-        result = run_stages(all_stages())
+    if args.json:  # stdout carries the JSON alone: every suite run, nothing trained, shown or recorded
+        result = runner.run_stages(all_stages())
         print(status_json.render(status_json.status_document(result)), end="", flush=True)
         return exit_code(result)
     style = Style()
     progress = Progress.load()
-    result = run_stages(all_stages())
+    result = run_stages(all_stages(), cached=not args.all)
     newly_passed = progress.record(result)
     train = part_one_passes(result) and not args.no_train and first_completion(progress)
     with training_lock() as free:

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import KataError
 from ..progress import Progress
 from ..status_text import first_completion, part_one_passes, render_status
-from ..runner import run_stages
+from ..verdicts import run_stages
 from ..project import ROOT
 from ..stages import all_stages
 from ..term import Style
