@@ -38,8 +38,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-train", action="store_true",
                         help="do not start the training when Part I (or Part III) passes for the first time")
     parser.add_argument("--json", action="store_true",
-                        help="print only a JSON document (schema: checker/status.schema.json); "
-                             "implies --no-train and leaves .kata/ untouched")
+                        help="print only a JSON document (schema: checker/status.schema.json) with the "
+                             "state of every stage, each run on its own as kata grade does; implies --no-train "
+                             "and leaves .kata/ untouched")
 
 
 TRAINING_ELSEWHERE = ("A training run is already under way: another kata command started it. When it "
@@ -48,7 +49,9 @@ TRAINING_ELSEWHERE = ("A training run is already under way: another kata command
 
 def run(args) -> int:
     if args.json:  # stdout carries the JSON alone: no training, no report, no progress recorded
-        result = run_stages(all_stages())
+        # Every stage runs, also after one that does not pass: a stage broken after later ones passed
+        # shows as such, and each stage's state is the verdict `kata grade` gives it.
+        result = status_json.run_every_stage()
         print(status_json.render(status_json.status_document(result)), end="", flush=True)
         return exit_code(result)
     style = Style()
