@@ -181,7 +181,8 @@ def summary(learners: list[Learner], skipped, stages, failing, written: list[str
     errors = [learner for learner in learners if learner.error]
     places = Counter(learner.status["current_stage"] for learner in learners if not learner.error)
     done = places.pop(None, 0)
-    order = sorted(places.items(), key=lambda item: (-item[1], titles.get(item[0], item[0])))
+    numbers = {stage_id: number for number, stage_id, _ in stages}
+    order = sorted(places.items(), key=lambda item: (-item[1], numbers.get(item[0], 0)))
     lines.append("Where learners are (the first stage that does not pass):")
     lines += [f"  {count:4d}  at {titles.get(stage_id, stage_id)}" for stage_id, count in order]
     if done:
@@ -216,7 +217,7 @@ def wrapped_test_label(stage_number: int, test: str, width: int = 38) -> str:
 def plain(text: str) -> str:
     """Text matplotlib draws as it is: a "$" would start mathtext (and a bad formula stops the figure);
     control characters are shown as "?"."""
-    return printable(text).replace("$", r"\$")
+    return "\n".join(printable(line) for line in text.split("\n")).replace("$", r"\$")
 
 
 def shown_name(learner: Learner) -> str:
@@ -248,7 +249,9 @@ def class_figure(learners: list[Learner], stages, failing):
                      for learner in order])
     rows = len(order)
     labelled = rows <= 60  # beyond that, a row is too thin for a name: the rows are squeezed, unnamed
-    height = max(6.5, 0.18 * rows + 3.5) if labelled else 13.0
+    lines = max((len(wrapped_test_label(number, test).splitlines()) for number, _, test, _ in failing), default=1)
+    bars_room = 3.4 + 0.16 * lines * len(failing) + 0.1 * len(failing)  # each bar's label whole, none overlapping
+    height = max(6.5, 0.18 * rows + 3.5 if labelled else 13.0, bars_room)
     fig = Figure(figsize=(15.0, height))
     FigureCanvasAgg(fig)
     names = [shown_name(learner) for learner in order]
