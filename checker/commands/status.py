@@ -38,9 +38,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-train", action="store_true",
                         help="do not start the training when Part I (or Part III) passes for the first time")
     parser.add_argument("--json", action="store_true",
-                        help="print only a JSON document (schema: checker/status.schema.json) with the "
-                             "state of every stage, each run on its own as kata grade does; implies --no-train "
-                             "and leaves .kata/ untouched")
+                        help="print only a JSON document (schema: checker/status.schema.json) with every "
+                             "stage's state as kata grade gives it (every stage runs, also after one that does "
+                             "not pass); implies --no-train and leaves .kata/ untouched")
 
 
 TRAINING_ELSEWHERE = ("A training run is already under way: another kata command started it. When it "
