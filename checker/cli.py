@@ -41,8 +41,12 @@ COMMANDS = {
     "experiment": ("experiments", "controlled experiments: init, regularization, optimizers, depth"),
     "predict": ("predict", "read a handwritten digit with a trained network"),
     "report": ("report", "write a run's web page: its figures, and a canvas your network reads"),
+    "grade": ("grade", "for grading: one stage on its own, its verdict as the exit code"),
     "class-report": ("class_report", "for teachers: a class's progress from many kata status --json files"),
 }
+# Commands that read only the files they are given: they also run outside a clone of the kata, with the
+# checker that is installed (a teacher's folder of artifacts need not be inside one).
+ANYWHERE = {"class-report"}
 
 DESCRIPTION = "mnist-kata: build an MNIST digit classifier from scratch in NumPy, one tested stage at a time."
 EXAMPLES = """\
@@ -76,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             hand_over(sys.argv[1:])  # the checker of the clone the learner stands in, not another one
         except NotInAKata as error:
-            print(f"Error: {error}", file=sys.stderr)
-            return 2
+            if _command_of(sys.argv[1:]) not in ANYWHERE:
+                print(f"Error: {error}", file=sys.stderr)
+                return 2
         from .sandbox import become_subreaper
 
         become_subreaper()  # its runs' orphans are its own
@@ -136,9 +141,13 @@ def _on_sigterm_raise():
     return signal.signal(signal.SIGTERM, handler)
 
 
+def _command_of(argv: list[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Parse a command line; without a command, it is `kata status`."""
-    command = next((a for a in argv if not a.startswith("-")), None)
+    command = _command_of(argv)
     if command is None and not {"-h", "--help"} & set(argv):
         argv, command = ["status", *argv], "status"
     if command is not None and command not in COMMANDS:

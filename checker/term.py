@@ -1,4 +1,5 @@
-"""Terminal output: colour and symbols only on a terminal without NO_COLOR, and the text width."""
+"""Terminal output: colour and symbols only on a terminal without NO_COLOR, the text width, and text from
+files made safe to print (printable)."""
 
 from __future__ import annotations
 
@@ -76,3 +77,16 @@ class Style:
 def width() -> int:
     """Text width for wrapped paragraphs: the terminal's, between 60 and 100 columns."""
     return max(60, min(100, shutil.get_terminal_size((100, 24)).columns))
+
+
+_CONTROL = {code: "?" for code in (*range(0x00, 0x20), *range(0x7F, 0xA0),
+                                   *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """`text` with control characters (escape sequences, carriage returns, newlines, bidirectional
+    overrides) shown as "?", cut to `limit` characters: safe to print, whoever wrote it."""
+    text = str(text).translate(_CONTROL)
+    if limit is not None and len(text) > limit:
+        text = text[: max(0, limit - 3)] + "..."
+    return text

@@ -6,7 +6,6 @@ from .. import closing, estimate, status_json
 from ..progress import Progress, now, training_lock
 from ..status_text import first_completion, part_complete, part_one_passes, render_status
 from ..results import RunResult
-from .. import runner
 from ..verdicts import run_stages
 from ..stages import all_stages, stages_of_part
 from ..term import Style
@@ -44,8 +43,9 @@ def add_arguments(parser) -> None:
                         help="run every stage's suite again; by default a stage whose files (your code it "
                              "imports, its suite, the checker) are unchanged since its last verdict keeps it")
     parser.add_argument("--json", action="store_true",
-                        help="print only a JSON document (schema: checker/status.schema.json); "
-                             "implies --no-train and leaves .kata/ untouched")
+                        help="print only a JSON document (schema: checker/status.schema.json) with every "
+                             "stage's state as kata grade gives it (every stage runs, also after one that does "
+                             "not pass); implies --no-train and leaves .kata/ untouched")
 
 
 TRAINING_ELSEWHERE = ("A training run is already under way: another kata command started it. When it "
@@ -53,8 +53,10 @@ TRAINING_ELSEWHERE = ("A training run is already under way: another kata command
 
 
 def run(args) -> int:
-    if args.json:  # stdout carries the JSON alone: every suite run, nothing trained, shown or recorded
-        result = runner.run_stages(all_stages())
+    if args.json:  # stdout carries the JSON alone: no training, no report, no progress recorded
+        # Every stage runs, also after one that does not pass: a stage broken after later ones passed
+        # shows as such, and each stage's state is the verdict `kata grade` gives it.
+        result = status_json.run_every_stage()
         print(status_json.render(status_json.status_document(result)), end="", flush=True)
         return exit_code(result)
     style = Style()
