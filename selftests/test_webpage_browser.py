@@ -89,27 +89,35 @@ def numpy_probs(run_dir, images):
     return models.predict(params, np.stack(images))
 
 
-def draw(driver, strokes: list[tuple[str, list[tuple[int, int]]]]) -> None:
+def draw(driver, strokes: list[tuple[str, list[tuple[int, int]]]]) -> list[list[tuple[float, float]]]:
     """Draw strokes on the canvas with pointer events: (pointer kind "mouse", "touch" or "pen",
-    points in canvas pixels)."""
+    points in canvas pixels). Returns, for each stroke, where its points land in canvas pixels:
+    WebDriver moves the pointer by whole CSS pixels from the element's centre (rounded down), and
+    the canvas may lie at a fraction of a pixel."""
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
     from selenium.webdriver.common.actions.pointer_input import PointerInput
 
     board = driver.find_element("id", "board")
     inner, border, box = driver.execute_script(
         "const b = arguments[0], r = b.getBoundingClientRect();"
-        "return [b.clientWidth, b.clientLeft, [r.width, r.height]];", board)
+        "return [b.clientWidth, b.clientLeft, [r.left, r.top, r.width, r.height]];", board)
+    left, top, width, height = box
+    centre_x, centre_y = np.floor(left + width / 2), np.floor(top + height / 2)
+    scale = inner / 280  # CSS pixels per canvas pixel
+    landed = []
     for kind, points in strokes:
         actions = ActionBuilder(driver, mouse=PointerInput(kind, kind), duration=10)
         pointer = actions.pointer_action
+        landed.append([])
         for i, (x, y) in enumerate(dense(points)):
-            # Offsets from the centre of the canvas element, in CSS pixels.
-            pointer.move_to(board, round(x * inner / 280 + border - box[0] / 2),
-                            round(y * inner / 280 + border - box[1] / 2))
+            dx, dy = round(left + border + x * scale - centre_x), round(top + border + y * scale - centre_y)
+            pointer.move_to(board, dx, dy)
+            landed[-1].append(((centre_x + dx - left - border) / scale, (centre_y + dy - top - border) / scale))
             if i == 0:
                 pointer.pointer_down()
         pointer.pointer_up()
         actions.perform()
+    return landed
 
 
 def dense(points, step=8):
@@ -200,7 +208,7 @@ def test_a_drawn_digit_reaches_the_network_as_kata_predict_would_read_it(page, r
     driver = page.driver
     driver.find_element("id", "clear").click()
     before = driver.execute_script("return window.kataPage.predictions")
-    draw(driver, [("mouse", SEVEN), ("touch", CROSSBAR)])
+    strokes = draw(driver, [("mouse", SEVEN), ("touch", CROSSBAR)])
     assert driver.execute_script("return window.kataPage.predictions") > before
     assert not driver.find_element("id", "board-prompt").is_displayed(), "the prompt goes once you draw"
     shown = reading(driver)
@@ -215,10 +223,11 @@ def test_a_drawn_digit_reaches_the_network_as_kata_predict_would_read_it(page, r
     assert np.abs(np.array(shown["probs"]) - probs).max() <= 1e-4
     says_what_it_read(shown, "Your drawing", probs)
 
-    # The strokes landed where they were drawn: the canvas against the same polylines drawn by Pillow.
+    # The strokes landed where they were drawn: the canvas against the same polylines drawn by Pillow
+    # (through the points where the pointer went).
     reference = Image.new("L", (280, 280))
     pen = ImageDraw.Draw(reference)
-    for points in (SEVEN, CROSSBAR):
+    for points in strokes:
         pen.line(points, fill=255, width=PEN_WIDTH, joint="curve")
         for x, y in (points[0], points[-1]):
             pen.ellipse((x - PEN_WIDTH / 2, y - PEN_WIDTH / 2, x + PEN_WIDTH / 2, y + PEN_WIDTH / 2), fill=255)
