@@ -317,7 +317,7 @@ def build_page(run_dir: Path, dataset=None) -> tuple[str, str]:
              (percent(run.validation_accuracy), "validation accuracy"),
              (seconds(runs.number(summary.get("train_time_s"))), "of training")]
     if parameters:
-        stats.append((f"{parameters:,}", f"learned numbers: {counted}"))
+        stats.append((f"{parameters:,}", counted))
     figures = [path for path in run.figures() if not (curves and path.name in CURVE_FIGURES)]
     figures_html = "\n".join(figure_html(path, params) for path in figures)
     if not figures_html:

@@ -248,7 +248,7 @@ def test_a_cnn_run_is_described_as_a_cnn_with_only_the_settings_that_apply(cnn_r
     weights = sum(p.size for p in weights_of(cnn_run).values())
     assert diagram_of(text) == [("28x28", "image"), ("4x14x14", "conv 3x3 · pool 2 · ReLU"),
                                 ("6x7x7", "conv 3x3 · pool 2 · ReLU"), ("16", "dense · ReLU"), ("10", "dense · softmax")]
-    assert f'<div class="stat"><b>{weights:,}</b><span>learned numbers: weights and biases</span></div>' in text
+    assert f'<div class="stat"><b>{weights:,}</b><span>weights and biases</span></div>' in text
     assert "units per layer" not in text and "?" not in re.search(r'<div class="headline">(.*?)</div>\n', text).group(1)
     rows = rows_of(text)
     assert rows["Network"] == f"CNN {architecture} ({weights:,} weights and biases)"
@@ -321,7 +321,7 @@ def test_a_batchnorm_network_goes_into_the_page_with_its_scale_and_shift(batchno
     assert len(data["digits"]) >= 5 and "reads digits" in text
     rows = rows_of(text)
     assert rows["Network"] == "MLP 784-384-10, with batch normalisation (306,058 weights, biases, gamma and beta)"
-    assert '<div class="stat"><b>306,058</b><span>learned numbers: weights, biases, gamma and beta</span></div>' in text
+    assert '<div class="stat"><b>306,058</b><span>weights, biases, gamma and beta</span></div>' in text
     assert diagram_of(text)[1] == ("384", "dense · batch norm · ReLU")
 
 
