@@ -299,6 +299,17 @@ def test_weights_the_page_cannot_run_get_the_summary_figures_and_a_notice(defaul
     assert text.count('<img src="data:image/png') == 3
 
 
+def test_kata_report_says_when_the_page_cannot_run_the_network(default_run, tmp_path, capsys):
+    params = weights_of(default_run)
+    other = copy_run(default_run, tmp_path, **params, gamma1=np.ones(384, np.float32))
+    with pytest.MonkeyPatch.context() as patch:
+        use_tiny_dataset(patch)
+        assert run_command("report", str(other)) == 0
+    out = capsys.readouterr().out
+    assert ("It shows the run's summary and figures; it cannot run this network: hidden layer 1 has some of "
+            "gamma, beta, running_mean and running_var but not beta1.") in out
+
+
 @pytest.fixture(scope="module")
 def batchnorm_run(tmp_path_factory):
     """kata train --batchnorm's default network (784-384-10 with batch normalisation), on the tiny dataset."""
