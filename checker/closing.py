@@ -100,6 +100,6 @@ def add_to_the_run(run_dir: Path, figure: Path, dataset) -> Path | None:
     if figure.name not in run.plots:
         runs.write_json(run_dir / runs.SUMMARY_FILE, {**run.summary, "plots": [*run.plots, figure.name]})
     try:
-        return write_page(run_dir, dataset)
+        return write_page(run_dir, dataset).path
     except KataError:
         return None

@@ -27,21 +27,18 @@ MAX_PIXELS = MAX_SIDE * MAX_SIDE  # below PIL's decompression-bomb limit (about 
 def read_image(path: Path) -> np.ndarray:
     """The picture at path as grayscale floats in [0, 1], shape (height, width).
 
-    Transparent pixels count as white paper, the usual background of a drawn digit.
+    Transparent pixels count as white paper, the usual background of a drawn digit; a photo is turned
+    upright as its EXIF orientation says.
     """
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            if image.width * image.height > MAX_PIXELS:
-                raise KataError(f"{path} is {image.width}x{image.height} pixels; kata predict reads pictures of "
-                                f"up to {MAX_PIXELS // 10**6} million pixels (e.g. {MAX_SIDE}x{MAX_SIDE}). "
-                                f"Scale it down (a digit needs a few hundred pixels a side) and try again.")
-            image.load()
-            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                paper = Image.new("RGBA", image.size, "white")
-                image = Image.alpha_composite(paper, image.convert("RGBA"))
-            gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+        with warnings.catch_warnings():
+            # Pillow warns of a corrupt EXIF block; the picture is read all the same, without the warning
+            warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
+            gray = _read_gray(path)
     except FileNotFoundError:
         raise KataError(f"{path} does not exist. Give the path of a picture of one digit, "
                         f"e.g. kata predict my_digit.png") from None
@@ -55,6 +52,34 @@ def read_image(path: Path) -> np.ndarray:
         raise KataError(f"{path} is not a picture that can be read ({type(error).__name__}). "
                         f"Save the digit as a PNG (or JPEG) file and try again.") from None
     return gray
+
+
+def _read_gray(path: Path) -> np.ndarray:
+    """read_image's work: the picture as grayscale floats, turned upright, on white paper."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        if image.width * image.height > MAX_PIXELS:
+            raise KataError(f"{path} is {image.width}x{image.height} pixels; kata predict reads pictures of "
+                            f"up to {MAX_PIXELS // 10**6} million pixels (e.g. {MAX_SIDE}x{MAX_SIDE}). "
+                            f"Scale it down (a digit needs a few hundred pixels a side) and try again.")
+        image.load()
+        image = upright(image)
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            paper = Image.new("RGBA", image.size, "white")
+            image = Image.alpha_composite(paper, image.convert("RGBA"))
+        gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    return gray
+
+
+def upright(image):
+    """image turned as its EXIF orientation says (a phone's photo upright, as a browser shows it)."""
+    from PIL import ImageOps
+
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block is metadata lost, not a picture lost
+        return image
 
 
 def to_mnist(gray: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -1,17 +1,20 @@
 """report.html: one web page of a training run, where the run's own network reads what you draw.
 
-One self-contained file that works offline from file://: the run's summary, its figures (embedded as
-data URIs), and a drawing canvas. The page's template, style and script are package data in
+One self-contained file that works offline from file://: the run's summary, its training curves
+(drawn in the page from metrics.csv), its figures (embedded as data URIs, each opening full size),
+and a drawing canvas with a picture input. The page's template, style and script are package data in
 checker/assets/ (page.html with {placeholders}, filled in one pass, so nothing inserted is ever read
-as a placeholder). The script (assets/page.js) brings the drawing to MNIST's form exactly as
-`kata predict` does (checker.images) and runs the run's network, whose weights are embedded as
-base64 float32 arrays. `kata train` writes the page at the end of every run; `kata report` again.
+as a placeholder). The script (assets/page.js) brings a drawing or a picture to MNIST's form exactly
+as `kata predict` does (checker.images) and runs the run's network in evaluation mode, whose arrays
+are embedded as base64 float32. `kata train` writes the page at the end of every run; `kata report`
+again.
 
-The page runs dense ReLU networks of any depth and the CNNs of checker/cnn.py (checker.models says
-which a run is). A network it does not run (batch normalisation) gets the summary and the figures
-and a notice that the page does not run it, never a wrong answer.
+The page runs every network checker.models knows: dense ReLU networks of any depth, with batch
+normalisation or not, and the CNNs of checker/cnn.py. Weights it cannot run (say, edited by hand)
+get the summary, the figures and a notice saying why, never a wrong answer.
 
-    build_page(run_dir) -> str, write_page(run_dir) -> Path, page_data(text) -> the page's JSON block
+    build_page(run_dir) -> (str, problem), write_page(run_dir) -> WrittenPage,
+    page_data(text) -> the page's JSON block
 """
 
 from __future__ import annotations
@@ -19,29 +22,39 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from . import models, runs
+from . import cnn, images, models, network, plots, runs
 from .errors import KataError
 
 PAGE_FILE = runs.PAGE_FILE
-SIDE = 28
+SIDE = images.SIDE
 ASSETS = Path(__file__).with_name("assets")
 WRONG_DIGITS = 4  # misclassified test digits offered on the page, next to one right digit per class
+UNSURE_BELOW = 0.5  # the page names a digit only when the network gives it at least this probability
+SMALL_DRAWING = 0.2  # a drawing whose ink spans less than this fraction of the canvas is too small to read
+CURVE_POINTS = 400  # at most this many points of each training curve go into the page
+COLOUR_STOPS = 65  # entries of each colour map the page paints with
+CURVE_FIGURES = (plots.LOSS_FILE, plots.ACCURACY_FILE)  # drawn in the page when metrics.csv can be read
 FIGURE_CAPTIONS = {
     "loss.png": "Training loss per iteration and validation loss, by epoch.",
     "accuracy.png": "Training and validation accuracy.",
     "confusion.png": "Confusion matrix on the test set: which digit is read as which.",
-    "misclassified.png": "Test digits the network gets wrong.",
-    "first_layer_weights.png": "First-layer weights of hidden units as 28x28 images, and what training changed.",
-    "first_layer_filters.png": "The first-layer filters of the CNN and what each makes of a training digit "
-                               "(its output after ReLU).",
+    "misclassified.png": "Test digits the network gets wrong, the most confident mistakes first.",
+    "first_layer_weights.png": f"First-layer weights of hidden units as 28x28 images ({plots.WEIGHT_KEY}), "
+                               "and what training changed.",
+    "first_layer_filters.png": f"The first-layer filters of the CNN ({plots.WEIGHT_KEY}) and what each makes "
+                               "of a training digit (its output after ReLU; bright: strong).",
     "cnn_fixes.png": "Test digits the CNN reads right that the Part I MLP got wrong.",
 }
+# The run table's first rows; the others are folded under "More settings".
+SHORT_TABLE = ("Network", "Code", "Epochs", "Learning rate", "Optimizer", "Data")
 
 
 @lru_cache(maxsize=None)
@@ -55,15 +68,11 @@ def fill(template: str, values: dict[str, str]) -> str:
     return re.sub(r"\{(" + "|".join(map(re.escape, values)) + r")\}", lambda m: values[m.group(1)], template)
 
 
-# --- the network, as the page can run it -------------------------------------------------------
+# --- the network, as the page runs it ----------------------------------------------------------
 
-def page_layers(params: dict, config: dict) -> tuple[list[tuple[np.ndarray, np.ndarray]] | None, str]:
-    """([(W1, b1), ..., (WL, bL)] as float32, "") when the page can run the network; otherwise
-    (None, why not), in words for the learner. checker.models decides what the network is."""
-    normalisation = sorted(key for key in params if str(key).rstrip("0123456789") in models.NORMALISATION)
-    if normalisation:
-        shown = ", ".join(normalisation[:6]) + (", ..." if len(normalisation) > 6 else "")
-        return None, f"it uses batch normalisation ({shown} in weights.npz), which the page does not run"
+def page_network(params: dict, config: dict) -> tuple[models.Network | None, str]:
+    """(the network, "") when the page can run it; otherwise (None, why not), in words for the
+    learner. checker.models decides what the network is and whether its arrays make one."""
     try:
         found = models.network_of(params)
     except models.NotANetwork as problem:
@@ -74,25 +83,35 @@ def page_layers(params: dict, config: dict) -> tuple[list[tuple[np.ndarray, np.n
     problem = models.matches_config(found, config)
     if problem:
         return None, problem
-    return [(np.asarray(params[f"W{l}"], np.float32), np.asarray(params[f"b{l}"], np.float32))
-            for l in range(1, found.layers + 1)], ""
+    return found, ""
 
 
-def forward(layers: list[tuple[np.ndarray, np.ndarray]], images: np.ndarray) -> np.ndarray:
-    """Probabilities (N, C) of images (N, 784): the reference forward pass of the page's network."""
-    params = {f"{k}{l}": p for l, pair in enumerate(layers, 1) for k, p in zip("Wb", pair)}
-    return models.predict(params, images)
+def float32_base64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
 
 
-def sample_digits(layers, config: dict, dataset=None, chunk: int = 1000) -> tuple[list[dict], str]:
+def network_data(found: models.Network, params: dict) -> dict:
+    """The page's copy of the network: every layer's W and b, and a hidden layer's batch
+    normalisation (gamma, beta and the running statistics it uses in evaluation mode)."""
+    layers = []
+    for l, shape in enumerate(found.shapes, 1):
+        layer = {"shape": list(shape), "W": float32_base64(params[f"W{l}"]), "b": float32_base64(params[f"b{l}"])}
+        if found.kind == "batchnorm" and l < found.layers:
+            layer["batchnorm"] = {name: float32_base64(params[f"{name}{l}"]) for name in models.NORMALISATION}
+        layers.append(layer)
+    return {"kind": found.kind, "layers": layers, "eps": network.BN_EPS}
+
+
+def sample_digits(params: dict, config: dict, dataset=None, chunk: int = 1000) -> tuple[list[dict], str]:
     """Test digits for the page: one read right per class, and the first few read wrong (the test
-    set is read in chunks until they are found)."""
+    set is read in chunks until they are found), by the network of params (checker.models)."""
     from .data import load_dataset
 
     if dataset is None:
         trained_on = config.get("data_dir")
         try:
-            dataset = load_dataset(trained_on if trained_on and Path(trained_on).is_dir() else None)
+            dataset = load_dataset(trained_on if isinstance(trained_on, str) and trained_on
+                                   and Path(trained_on).is_dir() else None)
         except KataError as error:
             return [], f"The test digits could not be loaded: {error}"
     test = dataset.test
@@ -102,7 +121,7 @@ def sample_digits(layers, config: dict, dataset=None, chunk: int = 1000) -> tupl
     right, wrong, predicted = {}, [], np.full(len(test.labels), -1)
     for start in range(0, len(pixels), chunk):
         part = slice(start, start + chunk)
-        predicted[part] = forward(layers, pixels[part].astype(np.float32) / 255).argmax(axis=1)
+        predicted[part] = models.predict(params, pixels[part].astype(np.float32) / 255).argmax(axis=1)
         for i in range(start, min(start + chunk, len(pixels))):
             label = int(test.labels[i])
             if predicted[i] == label:
@@ -116,17 +135,69 @@ def sample_digits(layers, config: dict, dataset=None, chunk: int = 1000) -> tupl
              "pixels": base64.b64encode(pixels[i].tobytes()).decode("ascii")} for i in chosen], ""
 
 
-def float32_base64(array: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
+def shape_diagram(found: models.Network) -> list[tuple[str, str]]:
+    """The network layer by layer, as (size, what) pairs: what goes in, what each layer makes."""
+    bn = " · batch norm" if found.kind == "batchnorm" else ""
+    stages = [(f"{SIDE}x{SIDE}", "image") if found.kind == "cnn" else (f"{found.inputs}", "pixels")]
+    channels, side = 1, SIDE
+    for l, shape in enumerate(found.shapes, 1):
+        last = l == found.layers
+        if len(shape) == 4:
+            filters, _, kh, kw = shape
+            side = (side + 2 * (kh // 2) - kh + 1 - cnn.POOL) // cnn.POOL + 1
+            stages.append((f"{filters}x{side}x{side}", f"conv {kh}x{kw} · pool {cnn.POOL} · ReLU"))
+        elif last:
+            stages.append((f"{shape[1]}", "dense · softmax"))
+        else:
+            stages.append((f"{shape[1]}", f"dense{bn} · ReLU"))
+    return stages
 
 
-def wide(png: Path) -> str:
-    """' class="wide"' for a PNG over three times as wide as high (a row of filters): it gets the
-    page's whole width; '' otherwise."""
-    header = png.read_bytes()[:24]
-    width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
-    return ' class="wide"' if header[12:16] == b"IHDR" and width > 3 * height else ""
+def parameters_words(params: dict) -> str:
+    """What models.parameter_count counts, in words."""
+    return "weights, biases, gamma and beta" if network.has_batchnorm(params) else "weights and biases"
 
+
+# --- the training curves, drawn by the page -----------------------------------------------------
+
+def rounded(values) -> list:
+    """Finite values to 5 significant digits, None (JSON null) for the others."""
+    return [float(f"{v:.5g}") if math.isfinite(v) else None for v in map(float, values)]
+
+
+def curve_data(history) -> dict | None:
+    """What the page's loss and accuracy charts draw: the running means of the training batches (as
+    loss.png and accuracy.png draw them, at most CURVE_POINTS of them) and every validation pass."""
+    if history is None:
+        return None
+    total = history.iterations
+    window = plots.smoothing_window(history)
+    step = max(1, math.ceil(total / CURVE_POINTS))
+    at = sorted(set(range(step, total + 1, step)) | {1, total})
+    loss = np.asarray(history.batch_loss, dtype=np.float64)
+    finite = np.isfinite(loss)
+    smoothed = np.full(total, np.nan)
+    smoothed[finite] = plots.running_mean(loss[finite], window)  # a non-finite batch stops a run: at most the last
+    accuracy = plots.running_mean(history.batch_accuracy, window)
+    evals = [(i, l, a) for i, l, a in history.evals if 1 <= i <= total]
+    return {
+        "iterations": total, "perEpoch": history.iterations_per_epoch, "window": window,
+        "train": {"at": at, "loss": rounded(smoothed[np.asarray(at) - 1]),
+                  "accuracy": rounded(accuracy[np.asarray(at) - 1])},
+        "validation": {"at": [i for i, _, _ in evals], "loss": rounded(l for _, l, _ in evals),
+                       "accuracy": rounded(a for _, _, a in evals)},
+    }
+
+
+def colour_stops(name: str) -> list[str]:
+    """COLOUR_STOPS colours of the matplotlib colour map `name` as #rrggbb, low to high."""
+    import matplotlib
+
+    rgba = matplotlib.colormaps[name](np.linspace(0, 1, COLOUR_STOPS))
+    return ["#" + "".join(f"{round(c * 255):02x}" for c in colour[:3]) for colour in rgba]
+
+
+# --- the summary -------------------------------------------------------------------------------
 
 def percent(value) -> str:
     return f"{value:.2%}" if isinstance(value, (int, float)) else "not measured"
@@ -155,11 +226,12 @@ DESCRIBED = {"layer_sizes", "impl", "init", "epochs", "batch_size", "lr", "lr_sc
              "beta2", "l2", "dropout", "shift", "evals_per_epoch", "first_epoch_eval_every", "numpy", "python"}
 
 
-def summary_rows(config: dict, summary: dict, network: str, parameters: int | None = None) -> list[tuple[str, str]]:
+def summary_rows(config: dict, summary: dict, network: str, parameters: int | None = None,
+                 counted: str = "weights and biases") -> list[tuple[str, str]]:
     """(name, value) rows of the run's settings and results: only the settings that apply to the run
     (its optimizer's, its kind of network's), older runs' missing fields included."""
     impl = config.get("impl") or summary.get("impl")
-    rows = [("Network", network + (f" ({parameters:,} weights and biases)" if parameters else "")),
+    rows = [("Network", network + (f" ({parameters:,} {counted})" if parameters else "")),
             ("Code", {"exercises": "your functions (exercises/)", "solutions": "the reference (solutions/)"}.get(impl, str(impl))),
             ("Initialisation", str(config.get("init", "unknown"))),
             ("Epochs", f"{summary.get('epochs_completed', '?')} of {config.get('epochs', '?')}"),
@@ -199,69 +271,122 @@ def summary_rows(config: dict, summary: dict, network: str, parameters: int | No
     return rows
 
 
-def build_page(run_dir: Path, dataset=None) -> str:
-    """The HTML of run_dir's page."""
+def table(rows) -> str:
+    return "".join(f'<tr><th scope="row">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>' for k, v in rows)
+
+
+def figure_html(path: Path, params: dict) -> str:
+    """One figure: the PNG as a data URI inside a button that opens it full size, and its caption."""
+    esc = html.escape
+    caption = figure_caption(path.name, params)
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<figure><button type="button" class="zoom" aria-label="Open {esc(path.name)} full size">'
+            f'<img src="data:image/png;base64,{data}" alt="{esc(caption or path.stem.replace("_", " "))}"></button>'
+            f'<figcaption><code>{esc(path.name)}</code>: {esc(caption)} '
+            f'<span class="hint">Click or tap to open it full size.</span></figcaption></figure>')
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+def build_page(run_dir: Path, dataset=None) -> tuple[str, str]:
+    """The HTML of run_dir's page, and "" when it runs the network (otherwise why not, in words)."""
     run = runs.Run.load(run_dir)
     config, summary = run.config, run.summary
     params = runs.load_weights(run.dir)
-    layers, problem = page_layers(params, config)
-    digits, digits_note = sample_digits(layers, config, dataset) if layers else ([], "")
-    network = models.describe(params)
-    parameters = models.parameter_count(params) if network != "unknown" else None
-    convolutional = network.startswith("CNN ")
+    found, problem = page_network(params, config)
+    params = models.as_float32(params) if found else params
+    digits, digits_note = sample_digits(params, config, dataset) if found else ([], "")
+    description = models.describe(params)
+    parameters = models.parameter_count(params) if description != "unknown" else None
+    counted = parameters_words(params)
+    history = runs.history_of(run.dir)
+    curves = curve_data(history)
     data = {
-        "network": {"layers": [{"shape": list(W.shape), "W": float32_base64(W), "b": float32_base64(b)}
-                               for W, b in layers]} if layers else None,
+        "network": network_data(found, params) if found else None,
         "digits": digits,
+        "curves": curves,
+        "colours": {"weights": colour_stops(plots.WEIGHT_COLOURS), "maps": colour_stops(plots.MAP_COLOURS)},
+        "unsureBelow": UNSURE_BELOW,
+        "smallDrawing": SMALL_DRAWING,
+        "maxPixels": images.MAX_PIXELS,
     }
     whose = "Your network" if run.impl == "exercises" else "The reference network"
     stamp = runs.time_of(run.dir)
     esc = html.escape
     stats = [(percent(run.test_accuracy), "test accuracy"),
              (percent(run.validation_accuracy), "validation accuracy"),
-             (seconds(runs.number(summary.get("train_time_s"))), "of training"),
-             ("CNN", network.removeprefix("CNN ")) if convolutional else
-             (network.removeprefix("MLP ").split(",")[0] if network != "unknown" else "?", "units per layer")]
-    figure_html = "\n".join(
-        f'<figure{wide(path)}><img src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode("ascii")}" '
-        f'alt="{esc(figure_caption(path.name, params) or path.stem.replace("_", " "))}" loading="lazy">'
-        f'<figcaption><code>{esc(path.name)}</code>: {esc(figure_caption(path.name, params))}</figcaption></figure>'
-        for path in run.figures()) or "<p>This run has no figures.</p>"
-    if layers:
+             (seconds(runs.number(summary.get("train_time_s"))), "of training")]
+    if parameters:
+        stats.append((f"{parameters:,}", counted))
+    figures = [path for path in run.figures() if not (curves and path.name in CURVE_FIGURES)]
+    figures_html = "\n".join(figure_html(path, params) for path in figures)
+    if not figures_html:
+        figures_html = "<p>This run has no figures.</p>"
+    if found:
+        kind = "cnn" if found.kind == "cnn" else "mlp"
         note = f'<p class="hint">{esc(digits_note)}</p>' if digits_note else ""
         play = fill(asset("play.html"), {"digits_note": note,
-                                         "units": asset("units-cnn.html" if convolutional else "units-mlp.html")})
+                                         "units": fill(asset(f"units-{kind}.html"), {"key": esc(plots.WEIGHT_KEY)})})
+        heading, title_words = "Draw a digit", "reads digits"
     else:
         play = fill(asset("unsupported.html"), {"problem": esc(problem)})
+        heading, title_words = "The network", "a training run"
+    diagram = "".join(f"<li><b>{esc(size)}</b><span>{esc(what)}</span></li>" for size, what in shape_diagram(found)) \
+        if found else ""
+    rows = summary_rows(config, summary, description, parameters, counted)
+    short = [row for row in rows if row[0] in SHORT_TABLE]
+    more = [row for row in rows if row[0] not in SHORT_TABLE]
+    training = asset("curves.html") if curves else ""
     values = {
         "title": esc(f"{whose}: {run.name}"),
-        "whose": esc(whose),
+        "heading": esc(f"{whose} {title_words}" if found else f"{whose}: {title_words}"),
         "css": asset("page.css"),
         "lede": esc(f"Run {run.name}" + (f", trained {stamp}" if stamp else "") + ". This page works offline."),
         "stats": "".join(f'<div class="stat"><b>{esc(v)}</b><span>{esc(k)}</span></div>' for v, k in stats),
+        "diagram": (f'<ol class="shape" aria-label="The network, layer by layer: {esc(description)}">{diagram}</ol>'
+                    if diagram else ""),
+        "play_heading": heading,
         "play": play,
-        "rows": "".join(f"<tr><th scope=\"row\">{esc(k)}</th><td>{esc(v)}</td></tr>"
-                        for k, v in summary_rows(config, summary, network, parameters)),
-        "figures": figure_html,
+        "rows": table(short),
+        "more": (f'<details><summary>More settings and results ({len(more)})</summary>'
+                 f'<table class="summary"><tbody>{table(more)}</tbody></table></details>' if more else ""),
+        "training": training,
+        "figures": figures_html,
         "folder": esc(str(run.dir.resolve())),
         "data": json.dumps(data, separators=(",", ":")).replace("</", "<\\/"),
         "js": asset("page.js"),
     }
-    return fill(asset("page.html"), values)
+    return fill(asset("page.html"), values), problem
 
 
-def write_page(run_dir: Path, dataset=None) -> Path:
-    """Write run_dir/report.html and return its path; dataset: the run's, if already loaded."""
+@dataclass(frozen=True)
+class WrittenPage:
+    """A page written into a run folder: where, and whether it runs the network ("" when it does,
+    otherwise why not)."""
+
+    path: Path
+    problem: str
+
+    @property
+    def what_to_do(self) -> str:
+        """What the page offers, in a few words for the line that gives its path."""
+        if not self.problem:
+            return "open it in a browser and draw a digit"
+        return "open it in a browser for the run's summary and figures; it cannot run this network"
+
+
+def write_page(run_dir: Path, dataset=None) -> WrittenPage:
+    """Write run_dir/report.html; dataset: the run's, if already loaded."""
     page = Path(run_dir) / PAGE_FILE
-    text = build_page(run_dir, dataset)
+    text, problem = build_page(run_dir, dataset)
     try:
         page.write_text(text, encoding="utf-8")
     except OSError as error:
         raise KataError(f"cannot write {page}: {error.strerror}. Check that the run folder is writable.") from None
-    return page
+    return WrittenPage(page, problem)
 
 
 def page_data(page_text: str) -> dict:
-    """The JSON block a page's script reads: {"network": {"layers": [...]} or None, "digits": [...]}."""
+    """The JSON block a page's script reads: {"network": {...} or None, "digits": [...], "curves": ...}."""
     block = re.search(r'<script type="application/json" id="kata-data">(.*?)</script>', page_text, re.S)
     return json.loads(block.group(1)) if block else {}

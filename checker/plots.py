@@ -24,6 +24,11 @@ WEIGHTS_FILE = "first_layer_weights.png"
 EXPERIMENT_FILE = "init_experiment.png"
 TRAIN_COLOUR, VALIDATION_COLOUR = "tab:blue", "tab:orange"
 RARE_PIXEL = 0.01  # first-layer weights of pixels lit in fewer of the training images are blanked
+# One colour key for weights, here and on the run's page (checker.page paints with the same colour
+# maps and writes the same words): each weight on a scale symmetric around 0, positive red.
+WEIGHT_COLOURS = "RdBu_r"  # blue (negative), white (0), red (positive)
+WEIGHT_KEY = "red: ink there raises the output, blue: lowers it"
+MAP_COLOURS = "magma"  # what a filter makes of an image, after ReLU: black 0, bright strong
 
 
 def running_mean(values, window: int) -> np.ndarray:
@@ -226,7 +231,7 @@ def plot_first_layer_weights(W1, folder: Path, W1_start=None, pixel_use=None,
     fig.get_layout_engine().set(wspace=0.08)  # keep the two panels visibly apart
     which = "that changed most" if W1_start is not None else "(the first ones)"
     fig.suptitle(f"First-layer weights of {shown} of the {W1.shape[1]} hidden units {which}, each a "
-                 f"28x28 image: red, a bright pixel there raises the unit; blue, lowers it"
+                 f"28x28 image ({WEIGHT_KEY})"
                  + ("\nWhite: pixels lit in fewer than 1% of the training images, whose weights "
                     "hardly ever change" if pixel_use is not None else ""), fontsize=11)
     for ax, (title, weights) in zip(fig.subplots(1, len(panels), squeeze=False).flat, panels):
@@ -234,7 +239,7 @@ def plot_first_layer_weights(W1, folder: Path, W1_start=None, pixel_use=None,
         if pixel_use is not None:
             tiles[:, np.asarray(pixel_use) < RARE_PIXEL] = np.nan
         tiles /= np.maximum(np.nanmax(np.abs(tiles), axis=1, keepdims=True), 1e-12)
-        _mosaic_axes(fig, mosaic(tiles.reshape(-1, side, side), columns, gap=3), "RdBu_r", -1, 1, ax)
+        _mosaic_axes(fig, mosaic(tiles.reshape(-1, side, side), columns, gap=3), WEIGHT_COLOURS, -1, 1, ax)
         ax.set_title(title, fontsize=11)
     return _save(fig, folder, WEIGHTS_FILE)
 
@@ -307,7 +312,7 @@ FILTERS_FILE = "first_layer_filters.png"
 def plot_conv_filters(W1, b1, image, folder: Path) -> Path:
     """A CNN's first-layer filters W1 (F, 1, K, K) and what each one makes of one image (28x28).
 
-    Each filter's K x K weights (red raises the output, blue lowers it), and below it the filter's
+    Each filter's K x K weights (WEIGHT_KEY), and below it the filter's
     output after ReLU for the image ("same" padding), 8 filters to a band.
     """
     from numpy.lib.stride_tricks import sliding_window_view
@@ -321,7 +326,7 @@ def plot_conv_filters(W1, b1, image, folder: Path) -> Path:
     per_row = min(filters, 8)  # filters wrap after 8, each above its output, so the figure stays readable
     bands = -(-filters // per_row)
     fig = Figure(figsize=(1.4 * per_row + 1.6, 3.0 * bands + 0.6), layout="constrained")
-    fig.suptitle("First-layer filters (red raises the output, blue lowers it; each on its own scale)\n"
+    fig.suptitle(f"First-layer filters ({WEIGHT_KEY}; each on its own scale)\n"
                  "and below each, its ReLU output for one training digit", fontsize=11)
     axes = fig.subplots(2 * bands, per_row + 1, squeeze=False)
     axes[1, 0].imshow(image.reshape(28, 28), cmap="gray_r")
@@ -330,9 +335,9 @@ def plot_conv_filters(W1, b1, image, folder: Path) -> Path:
         band, column = divmod(f, per_row)
         top, bottom = axes[2 * band, column + 1], axes[2 * band + 1, column + 1]
         limit = np.abs(W1[f, 0]).max() or 1.0
-        top.imshow(W1[f, 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
+        top.imshow(W1[f, 0], cmap=WEIGHT_COLOURS, vmin=-limit, vmax=limit)
         top.set_title(f"filter {f + 1}", fontsize=9)
-        bottom.imshow(responses[f], cmap="magma")
+        bottom.imshow(responses[f], cmap=MAP_COLOURS)
     for f in range(filters, bands * per_row):  # empty places in the last band
         band, column = divmod(f, per_row)
         axes[2 * band, column + 1].axis("off")

@@ -14,6 +14,7 @@ error. A folder whose summary.json is missing or unreadable is not a finished ru
     new_run_dir(parent, name)        a fresh folder parent/<time>-<name>
     write_json(path, value), read_json(path) -> dict ({} when it is not a readable JSON object)
     Run.load(folder) -> Run          summary and config of one folder, with checked accessors
+    history_of(folder)               its metrics.csv as a History, or None when it cannot be read
     all_runs(parent), learner_runs(root), newest_usable(parent)
 """
 
@@ -42,6 +43,7 @@ METRICS_COLUMNS = ("scope", "epoch", "iteration", "train_loss", "train_accuracy"
                    "validation_loss", "validation_accuracy", "seconds")
 MAX_JSON_BYTES = 4 * 2**20  # a run's JSON files are a few kB; anything far larger is not one of them
 MAX_WEIGHTS_BYTES = 2**30  # the kata's networks weigh a few MB; a file that unpacks to more is not one of them
+MAX_METRICS_BYTES = 64 * 2**20  # a row per update: about 5 MB for 100 epochs of the default run
 
 
 def runs_folder(root: Path | None = None) -> Path:
@@ -309,6 +311,19 @@ def read_metrics(path: Path) -> History:
                                        float(r["train_accuracy"]), float(r["validation_loss"]),
                                        float(r["validation_accuracy"]), float(r["seconds"])))
     return history
+
+
+def history_of(run_dir: Path) -> History | None:
+    """The History of run_dir's metrics.csv (read_metrics), or None when the file is missing, larger
+    than MAX_METRICS_BYTES, or not one write_metrics wrote (a column missing, a word for a number)."""
+    path = Path(run_dir) / METRICS_FILE
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_METRICS_BYTES:
+            return None
+        history = read_metrics(path)
+    except (OSError, ValueError, KeyError, TypeError, IndexError, csv.Error):
+        return None
+    return history if history.iterations_per_epoch >= 1 and history.iterations >= 1 else None
 
 
 def time_of(run_dir: Path) -> str:

@@ -102,7 +102,8 @@ def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to
     print(f"  plots: {', '.join(summary['plots'])}")
     from .page import write_page
 
-    print(f"Web page: {display_path(write_page(run_dir, dataset))}  (open it in a browser and draw a digit)")
+    page = write_page(run_dir, dataset)
+    print(f"Web page: {display_path(page.path)}  ({page.what_to_do})")
     print("Try it on a digit: kata predict --index 0  (or kata predict my_digit.png)")
     return 130 if result.stopped == "interrupted" else 0
 

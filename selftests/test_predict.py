@@ -127,3 +127,37 @@ def test_bad_runs_and_indexes_are_clear_errors(monkeypatch, saved_run, dataset, 
 def test_a_picture_or_an_index_not_both(argv):
     with pytest.raises(UsageError, match="either a picture or --index"):
         run_command("predict", *argv)
+
+
+def seven_on_paper() -> Image.Image:
+    """A dark 7 on light paper, wider than high, as a photo shows it."""
+    from PIL import ImageDraw
+
+    upright = Image.new("L", (180, 135), 235)
+    ImageDraw.Draw(upright).line([(75, 30), (120, 31), (100, 75), (90, 110)], fill=30, width=7)
+    return upright
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_a_photo_is_turned_upright_as_its_exif_orientation_says(tmp_path, suffix):
+    upright = seven_on_paper()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera held upright, the sensor's picture turned: "rotate 90 degrees clockwise"
+    stored = tmp_path / f"photo{suffix}"
+    upright.transpose(Image.Transpose.ROTATE_90).save(stored, exif=exif.tobytes(), quality=95)
+    plain = tmp_path / f"plain{suffix}"
+    upright.save(plain, quality=95)
+    got, expected = images.read_image(stored), images.read_image(plain)
+    assert got.shape == expected.shape == (135, 180)
+    assert np.abs(got - expected).mean() < 0.02  # the same picture (a JPEG's blocks move with the turn)
+
+
+def test_a_picture_with_a_corrupt_exif_block_is_read_as_it_is_without_a_warning(tmp_path):
+    import warnings
+
+    path = tmp_path / "corrupt.jpg"
+    seven_on_paper().save(path, exif=b"Exif\x00\x00II*\x00\xff\xff\xff\x7f")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gray = images.read_image(path)
+    assert gray.shape == (135, 180) and caught == []

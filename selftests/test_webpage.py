@@ -1,7 +1,9 @@
 """kata report: the page's content without a browser (selftests/test_webpage_browser.py runs it).
 
 Self-contained (inline script and style, data-URI figures, base64 weights), at most 3 MB for the
-default network, any depth, CNNs, a notice for networks the page cannot run, older runs, bad input.
+default networks (MLP, batch norm, CNN), any depth, batch normalisation, CNNs, the training curves
+from metrics.csv, one colour key with the figures and the docs, a notice for weights the page cannot
+run, older runs, bad input.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ import shutil
 import numpy as np
 import pytest
 
-from checker import models, runs
+from checker import cnn, models, plots, runs
 from checker import page as webpage
 from checker.errors import KataError
-from checker import cnn
 from training_helpers import only_run_dir, run_command, tiny_dataset, use_tiny_dataset
 
 
@@ -54,18 +55,45 @@ def test_the_page_is_one_self_contained_file_under_3_mb(default_run):
     text = page.read_text(encoding="utf-8")
     assert page.stat().st_size <= 3_000_000, f"{page.stat().st_size / 1e6:.2f} MB"
     assert not re.search(r"""(src|href)\s*=\s*["']?(?!data:)[a-z]+:""", text, re.I), "no external resource"
-    assert not re.search(r"https?://", text), "no address of any server"
+    assert not re.search(r"https?://", text.replace('"http://www.w3.org/2000/svg"', "")), "no address of any server"
     assert "<script src" not in text and "<link" not in text and "@import" not in text
     images = re.findall(r'<img src="([^"]{0,30})', text)
-    assert len(images) == 5 and all(src.startswith("data:image/png;base64,") for src in images)
+    # loss.png and accuracy.png are drawn in the page from metrics.csv; the three others are embedded
+    assert len(images) == 3 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert "<code>loss.png</code>:" not in text and 'id="chart-loss"' in text and 'id="chart-accuracy"' in text
     assert "default-src 'none'" in text, "the page forbids itself any request"
+
+
+def default_network_run(default_run, tmp_path, kind: str):
+    """A copy of default_run whose weights are the default network of kind (random, as initialised)."""
+    rng = np.random.default_rng(0)
+    if kind == "cnn":
+        params = cnn.initializer("solutions")([784, 10], rng)
+        config = {"model": "cnn", "architecture": cnn.describe(params)}
+    else:
+        from checker import network
+        from solutions.init import he_init
+
+        params = network.with_batchnorm(he_init)([784, 384, 10], rng)
+        config = {"layer_sizes": [784, 384, 10]}
+    other = copy_run(default_run, tmp_path, f"20250101-120000-{kind}", **params)
+    (other / "config.json").write_text(json.dumps(config))
+    return other
+
+
+@pytest.mark.parametrize("kind", ["batchnorm", "cnn"])
+def test_the_pages_of_the_other_default_networks_are_under_3_mb_too(default_run, tmp_path, kind):
+    page = webpage.write_page(default_network_run(default_run, tmp_path, kind), tiny_dataset())
+    assert page.problem == "" and page.path.stat().st_size <= 3_000_000, f"{page.path.stat().st_size / 1e6:.2f} MB"
+    assert page_data(page.path.read_text(encoding="utf-8"))["network"]["kind"] == kind
 
 
 def test_the_weights_go_into_the_page_exactly(default_run):
     data = page_data((default_run / webpage.PAGE_FILE).read_text(encoding="utf-8"))
     params = weights_of(default_run)
     layers = data["network"]["layers"]
-    assert [layer["shape"] for layer in layers] == [[784, 384], [384, 10]]
+    assert data["network"]["kind"] == "mlp" and [layer["shape"] for layer in layers] == [[784, 384], [384, 10]]
+    assert not any("batchnorm" in layer for layer in layers)
     for number, layer in enumerate(layers, 1):
         W = np.frombuffer(base64.b64decode(layer["W"]), dtype="<f4").reshape(layer["shape"])
         b = np.frombuffer(base64.b64decode(layer["b"]), dtype="<f4")
@@ -78,8 +106,7 @@ def test_the_test_digits_include_right_and_wrong_ones_with_their_predictions(def
     test = tiny_dataset().test
     params = weights_of(default_run)
     params["b2"] = params["b2"] + np.eye(10, dtype=np.float32)[3] * 2.5  # some digits now read as 3
-    layers, _ = webpage.page_layers(params, {})
-    digits, note = webpage.sample_digits(layers, {}, tiny_dataset())
+    digits, note = webpage.sample_digits(params, {}, tiny_dataset())
     right = [d for d in digits if d["label"] == d["predicted"]]
     wrong = [d for d in digits if d["label"] != d["predicted"]]
     assert note == "" and 1 <= len(wrong) <= webpage.WRONG_DIGITS and len(right) >= 5
@@ -88,7 +115,7 @@ def test_the_test_digits_include_right_and_wrong_ones_with_their_predictions(def
         pixels = np.frombuffer(base64.b64decode(digit["pixels"]), dtype=np.uint8)
         assert np.abs(pixels / 255 - test.images[digit["index"]]).max() <= 0.5 / 255 + 1e-7
         assert digit["label"] == test.labels[digit["index"]]
-        assert webpage.forward(layers, (pixels / 255)[None])[0].argmax() == digit["predicted"]
+        assert models.predict(params, (pixels / 255)[None])[0].argmax() == digit["predicted"]
     page = page_data((default_run / webpage.PAGE_FILE).read_text(encoding="utf-8"))
     assert len(page["digits"]) >= 5, "the page of the run offers its test digits"
 
@@ -110,11 +137,10 @@ def test_deeper_networks_go_into_the_page_layer_by_layer(depth):
     for l, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:]), 1):
         params[f"W{l}"] = rng.normal(size=(fan_in, fan_out)).astype(np.float32)
         params[f"b{l}"] = rng.normal(size=fan_out).astype(np.float32)
-    layers, problem = webpage.page_layers(params, {"layer_sizes": sizes})
-    assert problem == "" and [W.shape for W, _ in layers] == list(zip(sizes, sizes[1:]))
-
-    images = rng.random((3, 784)).astype(np.float32)
-    assert np.allclose(webpage.forward(layers, images), models.predict(params, images))
+    found, problem = webpage.page_network(params, {"layer_sizes": sizes})
+    assert problem == "" and found.shapes == tuple(zip(sizes, sizes[1:]))
+    data = webpage.network_data(found, params)
+    assert [layer["shape"] for layer in data["layers"]] == [list(shape) for shape in zip(sizes, sizes[1:])]
 
 
 def small_params(**changes):
@@ -127,7 +153,7 @@ def small_params(**changes):
 
 @pytest.mark.parametrize("params, config, words", [
     (small_params(gamma1=np.ones(8), beta1=np.zeros(8), running_mean1=np.zeros(8)), {},
-     "batch normalisation (beta1, gamma1, running_mean1 in weights.npz)"),
+     "hidden layer 1 has some of gamma, beta, running_mean and running_var but not running_var1"),
     (small_params(extra=np.ones(3)), {}, "arrays other than the layers' weights and biases (extra)"),
     (small_params(W1=np.zeros((8, 1, 3, 3), np.float32)), {},
      "layer 2 is not a dense layer taking 1568 inputs (W2 has shape (8, 10)"),
@@ -139,8 +165,8 @@ def small_params(**changes):
     (small_params(), {"layer_sizes": [784, 8, 8, 10]}, "config.json describes layers [784, 8, 8, 10]"),
 ])
 def test_a_network_the_page_cannot_run_is_named_not_guessed(params, config, words):
-    layers, problem = webpage.page_layers(params, config)
-    assert layers is None and words in problem
+    found, problem = webpage.page_network(params, config)
+    assert found is None and words in problem
 
 
 def conv_params(*shapes, seed=0):
@@ -161,8 +187,8 @@ def conv_params(*shapes, seed=0):
      "layer 5's maps are too small to pool (1 x 1"),
 ])
 def test_a_cnn_the_page_cannot_run_is_named_not_guessed(params, config, words):
-    layers, problem = webpage.page_layers(params, config)
-    assert layers is None and words in problem
+    found, problem = webpage.page_network(params, config)
+    assert found is None and words in problem
 
 
 @pytest.mark.parametrize("shapes", [
@@ -171,11 +197,9 @@ def test_a_cnn_the_page_cannot_run_is_named_not_guessed(params, config, words):
 ])
 def test_cnns_go_into_the_page_layer_by_layer(shapes):
     params = conv_params(*shapes)
-    layers, problem = webpage.page_layers(params, {"architecture": cnn.describe(params)})
-    assert problem == "" and [W.shape for W, _ in layers] == shapes
-
-    images = np.random.default_rng(1).random((3, 784)).astype(np.float32)
-    assert np.allclose(webpage.forward(layers, images), models.predict(params, images), atol=1e-6)
+    found, problem = webpage.page_network(params, {"architecture": cnn.describe(params)})
+    assert problem == "" and found.kind == "cnn" and list(found.shapes) == shapes
+    assert [layer["shape"] for layer in webpage.network_data(found, params)["layers"]] == [list(s) for s in shapes]
 
 
 @pytest.fixture(scope="module")
@@ -204,62 +228,196 @@ def test_a_cnn_run_goes_into_the_page_with_its_convolutions(cnn_run):
         assert np.array_equal(np.frombuffer(base64.b64decode(layer["b"]), dtype="<f4"), params[f"b{number}"])
     assert len(data["digits"]) >= 5 and 'id="unsupported"' not in text and 'id="board"' in text
     assert "Filters that respond most" in text and "Hidden units that respond most" not in text
+    assert data["network"]["kind"] == "cnn"
 
 
 def rows_of(text: str) -> dict:
+    """Every row of the run's table, the short one and the folded one."""
     return dict(re.findall(r'<tr><th scope="row">(.*?)</th><td>(.*?)</td></tr>', text))
+
+
+def diagram_of(text: str) -> list[tuple[str, str]]:
+    """The network's shape as the page draws it: (size, what) per layer."""
+    shape = re.search(r'<ol class="shape"[^>]*>(.*?)</ol>', text).group(1)
+    return re.findall(r"<li><b>(.*?)</b><span>(.*?)</span></li>", shape)
 
 
 def test_a_cnn_run_is_described_as_a_cnn_with_only_the_settings_that_apply(cnn_run):
     text = (cnn_run / webpage.PAGE_FILE).read_text(encoding="utf-8")
     architecture = "conv 3x3x4 - pool 2 - conv 3x3x6 - pool 2 - dense 294-16 - dense 16-10"
-    assert f'<div class="stat"><b>CNN</b><span>{architecture}</span></div>' in text
+    weights = sum(p.size for p in weights_of(cnn_run).values())
+    assert diagram_of(text) == [("28x28", "image"), ("4x14x14", "conv 3x3 · pool 2 · ReLU"),
+                                ("6x7x7", "conv 3x3 · pool 2 · ReLU"), ("16", "dense · ReLU"), ("10", "dense · softmax")]
+    assert f'<div class="stat"><b>{weights:,}</b><span>weights and biases</span></div>' in text
     assert "units per layer" not in text and "?" not in re.search(r'<div class="headline">(.*?)</div>\n', text).group(1)
     rows = rows_of(text)
-    weights = sum(p.size for p in weights_of(cnn_run).values())
     assert rows["Network"] == f"CNN {architecture} ({weights:,} weights and biases)"
     assert rows["Optimizer"] == "Adam (beta1 0.9, beta2 0.999)" and rows["Regularisation"] == "none"
     shown = " ".join(rows).lower()
     for absent in ("momentum", "beta", "hidden", "depth", "batchnorm", "filters", "kernel", "architecture", "model"):
         assert absent not in shown, f"{absent} does not apply to a CNN run with Adam: {list(rows)}"
     assert "momentum" not in " ".join(rows.values())
-    assert "first_layer_filters.png</code>: The 4 first-layer filters of the CNN and what each makes of a" in text
+    assert (f"first_layer_filters.png</code>: The 4 first-layer filters of the CNN ({plots.WEIGHT_KEY}) and what "
+            "each makes of a") in text
     assert "cnn_fixes.png</code>: Test digits the CNN reads right that the Part I MLP got wrong." in text
 
 
-def test_a_figure_over_three_times_as_wide_as_high_gets_the_pages_width(tmp_path):
-    from PIL import Image
-
-    for size, expected in (((2400, 360), ' class="wide"'), ((720, 360), ""), ((640, 480), "")):
-        Image.new("L", size).save(tmp_path / "figure.png")
-        assert webpage.wide(tmp_path / "figure.png") == expected, size
-
-
 def test_the_settings_shown_are_those_of_the_runs_optimizer_and_network(default_run, tmp_path):
-    rows = rows_of((default_run / webpage.PAGE_FILE).read_text(encoding="utf-8"))
+    text = (default_run / webpage.PAGE_FILE).read_text(encoding="utf-8")
+    rows = rows_of(text)
     assert rows["Network"] == "MLP 784-384-10 (305,290 weights and biases)" and rows["Optimizer"] == "SGD"
+    assert diagram_of(text) == [("784", "pixels"), ("384", "dense · ReLU"), ("10", "dense · softmax")]
+    # the first rows in a short table, the others folded under "More settings and results"
+    short, folded = text.split("<details>", 1)
+    assert set(rows_of(short)) == set(webpage.SHORT_TABLE) and len(rows_of(folded)) == len(rows) - len(webpage.SHORT_TABLE)
+    assert f"More settings and results ({len(rows) - len(webpage.SHORT_TABLE)})" in folded
     assert not {"momentum", "beta1", "beta2", "hidden", "depth", "batchnorm", "model", "filters"} & set(rows)
     other = copy_run(default_run, tmp_path)
     config = json.loads((other / "config.json").read_text())
     config.update(optimizer="momentum", l2=0.001, dropout=0.2, first_epoch_eval_every=50, newer_option=[1, 2])
     (other / "config.json").write_text(json.dumps(config))
-    settings = rows_of(webpage.build_page(other, tiny_dataset()))
+    settings = rows_of(webpage.build_page(other, tiny_dataset())[0])
     assert settings["Optimizer"] == "SGD with momentum 0.9"
     assert settings["Regularisation"] == "L2 0.001, dropout 0.2"
     assert settings["Validation passes"] == "2 per epoch, and every 50 iterations in epoch 1"
     assert settings["newer_option"] == "[1, 2]", "a field the page does not know yet is shown as it is"
 
 
-def test_an_unsupported_network_gets_the_summary_figures_and_a_notice(default_run, tmp_path):
+def test_weights_the_page_cannot_run_get_the_summary_figures_and_a_notice(default_run, tmp_path):
+    params = weights_of(default_run)
+    other = copy_run(default_run, tmp_path, **params, gamma1=np.ones(384, np.float32))  # gamma without the rest
+    written = webpage.write_page(other)
+    text = written.path.read_text(encoding="utf-8")
+    assert page_data(text)["network"] is None and page_data(text)["digits"] == []
+    assert 'id="unsupported"' in text and "gamma1" not in text.split('id="unsupported"')[0] and 'id="board"' not in text
+    assert ("The page cannot run this network:</strong> hidden layer 1 has some of gamma, beta, running_mean and "
+            "running_var but not beta1") in text
+    assert written.problem.startswith("hidden layer 1 has some of gamma")
+    assert "cannot run this network" in written.what_to_do and "draw" not in written.what_to_do
+    assert "reads digits" not in text and "Draw a digit" not in text, "no promise the page cannot keep"
+    assert "MLP 784-384-10, with batch normalisation" in text
+    assert text.count('<img src="data:image/png') == 3
+
+
+def test_kata_report_says_when_the_page_cannot_run_the_network(default_run, tmp_path, capsys):
     params = weights_of(default_run)
     other = copy_run(default_run, tmp_path, **params, gamma1=np.ones(384, np.float32))
-    text = webpage.write_page(other).read_text(encoding="utf-8")
-    assert page_data(text)["network"] is None and page_data(text)["digits"] == []
-    assert 'id="unsupported"' in text and "gamma1" in text and 'id="board"' not in text
-    assert "The page cannot run this network:</strong> it uses batch normalisation" in text
-    assert "with their stages" not in text and "yet" not in re.search(r'id="unsupported">(.*?)</div>', text).group(1)
-    assert "MLP 784-384-10, with batch normalisation" in text
-    assert text.count('<img src="data:image/png') == 5
+    with pytest.MonkeyPatch.context() as patch:
+        use_tiny_dataset(patch)
+        assert run_command("report", str(other)) == 0
+    out = capsys.readouterr().out
+    assert ("It shows the run's summary and figures; it cannot run this network: hidden layer 1 has some of "
+            "gamma, beta, running_mean and running_var but not beta1.") in out
+
+
+@pytest.fixture(scope="module")
+def batchnorm_run(tmp_path_factory):
+    """kata train --batchnorm's default network (784-384-10 with batch normalisation), on the tiny dataset."""
+    out = tmp_path_factory.mktemp("bn-runs")
+    with pytest.MonkeyPatch.context() as patch:
+        use_tiny_dataset(patch)
+        assert run_command("train", "--solutions", "--batchnorm", "--out", str(out), "--epochs", "1", "--lr", "0.1") == 0
+    return only_run_dir(out)
+
+
+def test_a_batchnorm_network_goes_into_the_page_with_its_scale_and_shift(batchnorm_run):
+    text = (batchnorm_run / webpage.PAGE_FILE).read_text(encoding="utf-8")
+    data, params = page_data(text), weights_of(batchnorm_run)
+    network = data["network"]
+    assert network["kind"] == "batchnorm" and network["eps"] == 1e-5 and 'id="board"' in text
+    hidden, output = network["layers"]
+    assert sorted(hidden["batchnorm"]) == ["beta", "gamma", "running_mean", "running_var"] and "batchnorm" not in output
+    for name, encoded in hidden["batchnorm"].items():
+        assert np.array_equal(np.frombuffer(base64.b64decode(encoded), dtype="<f4"), params[f"{name}1"]), name
+    assert len(data["digits"]) >= 5 and "reads digits" in text
+    rows = rows_of(text)
+    assert rows["Network"] == "MLP 784-384-10, with batch normalisation (306,058 weights, biases, gamma and beta)"
+    assert '<div class="stat"><b>306,058</b><span>weights, biases, gamma and beta</span></div>' in text
+    assert diagram_of(text)[1] == ("384", "dense · batch norm · ReLU")
+
+
+def test_kata_train_batchnorm_says_its_page_reads_digits(tmp_path, monkeypatch, capsys):
+    use_tiny_dataset(monkeypatch)
+    assert run_command("train", "--solutions", "--batchnorm", "--hidden", "16", "--out", str(tmp_path),
+                       "--epochs", "1") == 0
+    assert "report.html  (open it in a browser and draw a digit)" in capsys.readouterr().out
+
+
+def test_the_training_curves_are_those_of_metrics_csv(default_run):
+    data = page_data((default_run / webpage.PAGE_FILE).read_text(encoding="utf-8"))["curves"]
+    history = runs.read_metrics(default_run / "metrics.csv")
+    window = plots.smoothing_window(history)
+    assert data["iterations"] == history.iterations and data["perEpoch"] == history.iterations_per_epoch
+    assert data["window"] == window and data["train"]["at"][0] == 1 and data["train"]["at"][-1] == history.iterations
+    loss, accuracy = plots.running_mean(history.batch_loss, window), plots.running_mean(history.batch_accuracy, window)
+    at = np.array(data["train"]["at"]) - 1
+    assert np.allclose(data["train"]["loss"], loss[at], rtol=1e-4) and np.allclose(data["train"]["accuracy"], accuracy[at], rtol=1e-4)
+    assert data["validation"]["at"] == [i for i, _, _ in history.evals]
+    assert np.allclose(data["validation"]["accuracy"], [a for _, _, a in history.evals], rtol=1e-4)
+
+
+def test_a_long_run_sends_the_page_at_most_curve_points_per_curve():
+    from checker.training import History
+
+    history = History(iterations_per_epoch=782)
+    history.batch_loss = list(np.linspace(2.3, 0.05, 782 * 30))
+    history.batch_accuracy = list(np.linspace(0.1, 1.0, 782 * 30))
+    history.batch_loss[-1] = float("inf")  # a run that diverged at its last update
+    data = webpage.curve_data(history)
+    assert len(data["train"]["at"]) <= webpage.CURVE_POINTS + 2 and data["train"]["at"][-1] == 782 * 30
+    assert data["train"]["loss"][-1] is None, "a non-finite loss is left out (JSON has no inf)"
+    json.dumps(data, allow_nan=False)
+
+
+@pytest.mark.parametrize("metrics", [
+    "",  # empty
+    "scope,epoch\niteration,1\n",  # columns missing
+    "scope,epoch,iteration,train_loss,train_accuracy,validation_loss,validation_accuracy,seconds\n"
+    "iteration,1,1,lots,0.5,,,\n",  # a word for a number
+    "scope,epoch,iteration,train_loss,train_accuracy,validation_loss,validation_accuracy,seconds\n"
+    "epoch,1,0,0.5,0.5,0.5,0.5,1\n",  # zero iterations per epoch
+    b"\xff\xfe\x00garbage",  # not text
+])
+def test_a_metrics_csv_that_cannot_be_read_leaves_the_curves_to_the_png_figures(default_run, tmp_path, metrics):
+    other = copy_run(default_run, tmp_path)
+    path = other / "metrics.csv"
+    path.write_bytes(metrics if isinstance(metrics, bytes) else metrics.encode())
+    assert runs.history_of(other) is None
+    text = webpage.write_page(other, tiny_dataset()).path.read_text(encoding="utf-8")
+    assert page_data(text)["curves"] is None and 'id="chart-loss"' not in text
+    assert "<code>loss.png</code>:" in text and "<code>accuracy.png</code>:" in text
+
+
+def test_a_huge_metrics_csv_is_not_read(default_run, tmp_path, monkeypatch):
+    other = copy_run(default_run, tmp_path)
+    monkeypatch.setattr(runs, "MAX_METRICS_BYTES", 100)
+    assert runs.history_of(other) is None
+
+
+def test_one_colour_key_on_the_page_in_the_figures_and_in_the_docs(default_run, cnn_run, tmp_path, monkeypatch):
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from checker.project import ROOT
+
+    key = plots.WEIGHT_KEY
+    assert key.startswith("red: ink there raises") and "blue: lowers" in key
+    for run_dir in (default_run, cnn_run):
+        text = (run_dir / webpage.PAGE_FILE).read_text(encoding="utf-8")
+        assert f'<span class="ramp" aria-hidden="true"></span> {key}</p>' in text
+        assert "blue: ink there excites" not in text and "red: inhibits" not in text
+        colours = page_data(text)["colours"]
+        expected = matplotlib.colormaps[plots.WEIGHT_COLOURS]
+        assert colours["weights"][0] == matplotlib.colors.to_hex(expected(0.0))
+        red, blue = (int(colours["weights"][i][1:3], 16) - int(colours["weights"][i][5:7], 16) for i in (-1, 0))
+        assert red > 0 > blue, "the page paints positive weights red and negative ones blue, as RdBu_r does"
+    assert key in (ROOT / "docs" / "learner.md").read_text(encoding="utf-8")
+    titles = []
+    monkeypatch.setattr(Figure, "suptitle", lambda self, text, **k: titles.append(text))
+    rng = np.random.default_rng(0)
+    plots.plot_first_layer_weights(rng.normal(size=(784, 8)), tmp_path, rows=2, columns=2)
+    plots.plot_conv_filters(rng.normal(size=(4, 1, 3, 3)), np.zeros(4), rng.random(784), tmp_path)
+    assert len(titles) == 2 and all(key in title for title in titles), titles
 
 
 def test_kata_report_writes_the_page_of_the_newest_run_and_of_an_older_one(default_run, tmp_path, monkeypatch, capsys):
@@ -276,6 +434,7 @@ def test_kata_report_writes_the_page_of_the_newest_run_and_of_an_older_one(defau
     assert run_command("report", str(older)) == 0  # ... but named, its page is written
     out = capsys.readouterr().out
     assert f"Web page: {older / webpage.PAGE_FILE}" in out and "MB, works offline" in out
+    assert "cannot run" not in out
     text = (older / webpage.PAGE_FILE).read_text(encoding="utf-8")
     assert page_data(text)["network"] is not None and "This run has no figures." in text
     assert "<th scope=\"row\">Test accuracy</th><td>not measured</td>" in text

@@ -1,17 +1,33 @@
-// The drawing canvas of report.html: the run's own network reads the digit you draw.
-// Self-contained, no network access: the weights and test digits come from the JSON block
-// #kata-data that checker/webpage.py writes into the page.
+// report.html's script: the run's own network reads the digit you draw or the picture you open,
+// and the training curves are drawn from the run's metrics. Self-contained, no network access: the
+// network, test digits, curves and colour maps come from the JSON block #kata-data that
+// checker/page.py writes into the page.
 //
-// preprocess() is a port of checker/predict.py's to_mnist (with Pillow's Lanczos resize), so the
-// page's 28x28 input is the one `kata predict drawing.png` would use; forward() is the reference
-// forward pass of any depth: dense, ReLU, ..., dense, softmax, after the convolution layers of a
-// CNN (checker/cnn.py: conv, max-pool, ReLU, for every 4-D W).
+// preprocess() is a port of checker/images.py's to_mnist (with Pillow's Lanczos resize) and
+// pictureGray() of its read_image, so the page's 28x28 input is the one `kata predict my_digit.png`
+// would use; forward() is checker/models.py's forward pass in evaluation mode, of any depth: after
+// the convolution layers of a CNN (checker/cnn.py: conv, max-pool, ReLU, for every 4-D W), dense,
+// [batch normalisation with the running statistics], ReLU, ..., dense, softmax.
 "use strict";
 
 (function () {
-  const SIDE = 28, DIGIT_BOX = 20, INK = 0.1, TOP_UNITS = 6, POOL = 2;  // POOL: checker/cnn.py's
+  const SIDE = 28, DIGIT_BOX = 20, INK = 0.1, TOP_UNITS = 6, POOL = 2;  // checker/images.py's, checker/cnn.py's
   const data = JSON.parse(document.getElementById("kata-data").textContent);
   const $ = (id) => document.getElementById(id);
+  const percent = (p) => `${(100 * p).toFixed(1)}%`;
+  const lowerFirst = (words) => words.charAt(0).toLowerCase() + words.slice(1);
+
+  // --- colours: the matplotlib colour maps of checker/plots.py, as lists of #rrggbb ------------------
+
+  const palette = (stops) => stops.map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
+  const weightStops = palette(data.colours.weights), mapStops = palette(data.colours.maps);
+  const pick = (stops, t) => stops[Math.round(Math.min(Math.max(t, 0), 1) * (stops.length - 1))];
+  const weightColour = (w) => pick(weightStops, (w + 1) / 2);  // w in [-1, 1]: blue, white at 0, red
+  const mapColour = (v) => pick(mapStops, v);  // v in [0, 1]: black to bright
+  const grayscale = (v) => { const c = Math.round(Math.min(Math.max(v, 0), 1) * 255); return [c, c, c]; };
+  for (const ramp of document.querySelectorAll(".ramp")) {
+    ramp.style.background = `linear-gradient(to right, ${data.colours.weights.join(", ")})`;
+  }
 
   // --- the network ---------------------------------------------------------------------------
 
@@ -22,9 +38,15 @@
     return out;
   }
 
-  // A 4-D shape (F, C, KH, KW) is a convolution layer, a 2-D one (fan_in, fan_out) a dense layer.
+  // A 4-D shape (F, C, KH, KW) is a convolution layer, a 2-D one (fan_in, fan_out) a dense layer;
+  // a hidden dense layer of a network with batch normalisation has its gamma, beta and running statistics.
+  const eps = data.network ? data.network.eps : 0;
   const layers = data.network ? data.network.layers.map((layer) => ({
     shape: layer.shape, conv: layer.shape.length === 4, W: float32s(layer.W), b: float32s(layer.b),
+    norm: layer.batchnorm ? {
+      gamma: float32s(layer.batchnorm.gamma), beta: float32s(layer.batchnorm.beta),
+      mean: float32s(layer.batchnorm.running_mean), variance: float32s(layer.batchnorm.running_var),
+    } : null,
   })) : null;
   const convolutional = !!layers && layers[0].conv;
 
@@ -87,6 +109,8 @@
         for (let j = 0; j < n; j++) z[j] += ai * W[row + j];
       }
       if (index < layers.length - 1) {
+        const norm = layer.norm;  // evaluation mode: a scale and shift per unit, from the running statistics
+        if (norm) for (let j = 0; j < n; j++) z[j] = norm.gamma[j] * (z[j] - norm.mean[j]) / Math.sqrt(norm.variance[j] + eps) + norm.beta[j];
         for (let j = 0; j < n; j++) z[j] = Math.max(z[j], 0);
         if (firstHidden === null) firstHidden = z;
       }
@@ -100,7 +124,7 @@
     return { probs: Array.from(probs, (p) => p / total), hidden: firstHidden ? Array.from(firstHidden) : [], maps: firstMaps };
   }
 
-  // --- preprocessing: checker/predict.py's to_mnist, step by step ---------------------------
+  // --- preprocessing: checker/images.py's to_mnist, step by step ----------------------------
 
   const f32 = Math.fround;
   function roundHalfEven(x) {  // Python's round()
@@ -161,8 +185,8 @@
     return cur;
   }
 
-  // MNIST's form of a grayscale picture (height x width, values in [0, 1]): {image (784,), notes},
-  // or null when no pixel stands out from the background.
+  // MNIST's form of a grayscale picture (height x width, values in [0, 1]): {image (784,), notes,
+  // span: the ink's larger side in the picture's pixels}, or null when no pixel stands out.
   function preprocess(gray, height, width) {
     gray = Float32Array.from(gray);
     const notes = [];
@@ -183,13 +207,14 @@
       }
     }
     if (bottom < 0) return null;
-    if (height === SIDE && width === SIDE) return { image: gray, notes };
     const digitHeight = bottom - top + 1, digitWidth = right - left + 1;
+    const span = Math.max(digitHeight, digitWidth);
+    if (height === SIDE && width === SIDE) return { image: gray, notes, span };
     const digit = new Float32Array(digitHeight * digitWidth);
     for (let y = 0; y < digitHeight; y++) {
       for (let x = 0; x < digitWidth; x++) digit[y * digitWidth + x] = gray[(y + top) * width + x + left];
     }
-    const scale = DIGIT_BOX / Math.max(digitHeight, digitWidth);
+    const scale = DIGIT_BOX / span;
     const smallWidth = Math.max(1, roundHalfEven(digitWidth * scale));
     const smallHeight = Math.max(1, roundHalfEven(digitHeight * scale));
     const small = resizeLanczos(digit, digitHeight, digitWidth, smallHeight, smallWidth);
@@ -213,7 +238,7 @@
       for (let x = 0; x < smallWidth; x++) image[(y + topEdge) * SIDE + x + leftEdge] = small[y * smallWidth + x];
     }
     notes.push("scaled");
-    return { image, notes };
+    return { image, notes, span };
   }
 
   // Grayscale in [0, 1] of RGBA pixels, as Pillow's convert("L") (ITU-R 601-2 luma) / 255.
@@ -226,59 +251,112 @@
     return gray;
   }
 
+  // checker/images.py's read_image: transparent pixels count as white paper. Pillow's
+  // alpha_composite over opaque white (libImaging/AlphaComposite.c, in its integer arithmetic),
+  // then grayOf.
+  function pictureGray(rgba) {
+    const out = new Uint8ClampedArray(rgba.length);
+    for (let i = 0; i < rgba.length; i += 4) {
+      const alpha = rgba[i + 3];
+      for (let c = 0; c < 3; c++) {
+        if (alpha === 255) { out[i + c] = rgba[i + c]; continue; }
+        if (alpha === 0) { out[i + c] = 255; continue; }
+        const mixed = rgba[i + c] * alpha * 128 + 255 * (255 - alpha) * 128 + (0x80 << 7);
+        out[i + c] = (((mixed >> 8) + mixed) >> 8) >> 7;
+      }
+    }
+    return grayOf(out);
+  }
+
   // --- the page ------------------------------------------------------------------------------
 
   const api = {
-    supported: !!layers, forward: layers ? forward : null, preprocess, grayOf,
-    input: null, probs: null, predictions: 0, firstPredictionMs: null, ready: false,
+    supported: !!layers, forward: layers ? forward : null, preprocess, grayOf, pictureGray,
+    input: null, probs: null, predictions: 0, firstPredictionMs: null, readyMs: null, ready: false,
   };
   window.kataPage = api;
-  if (!layers) { api.ready = true; return; }
+  setUpCharts();
+  setUpViewer();
+  if (!layers) { api.ready = true; api.readyMs = performance.now(); return; }
 
   const board = $("board"), ink = board.getContext("2d", { willReadFrequently: true });
   const seen = $("seen").getContext("2d");
+  const verdict = $("verdict");
   const penWidth = () => Math.round(board.width / 14);
+  let showing = "nothing";  // what the board shows: "nothing", "drawing", "test digit" or "picture"
 
   function clearBoard() {
     ink.fillStyle = "#000";
     ink.fillRect(0, 0, board.width, board.height);
   }
 
-  function paintGray(context, pixels, side, colour, height = side) {  // side wide, one cell per value
-    const picture = context.createImageData(side, height);
-    for (let i = 0; i < side * height; i++) {
-      const [r, g, b] = colour(pixels[i]);
+  function show(what) {
+    showing = what;
+    $("board-prompt").hidden = what !== "nothing";
+  }
+
+  function paint(context, values, width, colour, height = width) {  // one cell per value
+    const picture = context.createImageData(width, height);
+    for (let i = 0; i < width * height; i++) {
+      const [r, g, b] = colour(values[i]);
       picture.data.set([r, g, b, 255], 4 * i);
     }
     context.putImageData(picture, 0, 0);
   }
-  const grayscale = (v) => { const c = Math.round(Math.min(Math.max(v, 0), 1) * 255); return [c, c, c]; };
 
-  function showPrediction(pixels, source) {
+  function resetReading(text, state) {
+    seen.clearRect(0, 0, SIDE, SIDE);
+    for (let digit = 0; digit < 10; digit++) {
+      const row = $(`bar-${digit}`);
+      row.classList.remove("best");
+      row.querySelector(".fill").style.width = "0";
+      row.querySelector(".value").textContent = "\u2013";
+    }
+    $("result").classList.remove("unsure");
+    $("units").replaceChildren();
+    $("units-none").hidden = true;
+    verdict.textContent = text;
+    verdict.dataset.state = state;
+    delete verdict.dataset.digit;
+  }
+
+  // What the network makes of pixels (784,), and what the page says of it. tiny: the drawing is too
+  // small to be read as a digit, whatever the network says.
+  function showReading(pixels, source, tiny = false) {
     const { probs, hidden, maps } = forward(pixels);
     api.input = Array.from(pixels); api.probs = probs; api.predictions += 1;
     const best = probs.indexOf(Math.max(...probs));
-    paintGray(seen, pixels, SIDE, grayscale);
+    const sure = !tiny && probs[best] >= data.unsureBelow;
+    paint(seen, pixels, SIDE, grayscale);
     probs.forEach((p, digit) => {
       const row = $(`bar-${digit}`);
-      row.classList.toggle("best", digit === best);
+      row.classList.toggle("best", sure && digit === best);
       row.querySelector(".fill").style.width = `${(100 * p).toFixed(1)}%`;
-      row.querySelector(".value").textContent = `${(100 * p).toFixed(1)}%`;
+      row.querySelector(".value").textContent = percent(p);
     });
-    $("verdict").textContent = `${source}: the network reads ${best} (${(100 * probs[best]).toFixed(1)}% sure)`;
-    $("verdict").dataset.digit = String(best);
+    $("result").classList.toggle("unsure", !sure);
+    if (tiny) {
+      verdict.textContent = `Not sure: ${lowerFirst(source)} is too small to be read as a digit. Draw one digit, large, filling most of the square.`;
+    } else if (!sure) {
+      verdict.textContent = `Not sure what ${lowerFirst(source)} is: no digit gets even odds `
+        + `(the most, ${percent(probs[best])}, goes to ${best}). It may not be a digit.`;
+    } else {
+      verdict.textContent = `${source}: the network reads ${best} (${percent(probs[best])} sure)`;
+    }
+    verdict.dataset.state = tiny ? "tiny" : sure ? "sure" : "unsure";
+    if (sure) verdict.dataset.digit = String(best); else delete verdict.dataset.digit;
     if (convolutional) showFilters(maps); else showHiddenUnits(hidden);
     if (api.firstPredictionMs === null) api.firstPredictionMs = performance.now();
   }
 
-  // Blue: ink there excites the unit (raises the filter's output); red: inhibits it. w in [-1, 1].
-  const signed = (w) => {
-    const t = Math.min(Math.abs(w), 1);
-    return w >= 0 ? [255 * (1 - t), 255 * (1 - 0.6 * t), 255] : [255, 255 * (1 - 0.8 * t), 255 * (1 - 0.8 * t)];
-  };
+  function label(...lines) {
+    const span = document.createElement("span");
+    lines.forEach((line, i) => { if (i) span.append(document.createElement("br")); span.append(line); });
+    return span;
+  }
 
   // A CNN: the first convolution layer's filters with the largest mean output, each as its weights
-  // (channel 0: the image) and its pooled ReLU map of the digit.
+  // (channel 0: the image) and its pooled ReLU map of the digit, each on its own scale.
   function showFilters(maps) {
     const [F, H, Wd] = maps.shape, size = H * Wd, [, C, KH, KW] = layers[0].shape, W = layers[0].W;
     const means = Array.from({ length: F }, (_, f) => {
@@ -287,8 +365,6 @@
       return [total / size, f];
     });
     const order = means.sort((p, q) => q[0] - p[0]).slice(0, TOP_UNITS);
-    let brightest = 1e-12;
-    for (const [, f] of order) for (let i = 0; i < size; i++) brightest = Math.max(brightest, maps.values[f * size + i]);
     const list = $("units");
     list.replaceChildren();
     for (const [mean, f] of order) {
@@ -299,38 +375,39 @@
       for (const picture of [kernel, map]) picture.setAttribute("aria-hidden", "true");
       const weights = Array.from(W.subarray(f * C * KH * KW, f * C * KH * KW + KH * KW));
       const largest = Math.max(1e-12, ...weights.map(Math.abs));
-      // Red raises the output, as in first_layer_filters.png (and the opposite of the MLP's units).
-      paintGray(kernel.getContext("2d"), weights.map((w) => -w / largest), KW, signed, KH);
-      paintGray(map.getContext("2d"), maps.values.subarray(f * size, (f + 1) * size).map((v) => v / brightest), Wd, grayscale, H);
-      const label = document.createElement("span");
-      label.textContent = `filter ${f + 1}: ${mean.toFixed(2)}`;
+      paint(kernel.getContext("2d"), weights.map((w) => w / largest), KW, weightColour, KH);
+      const values = maps.values.subarray(f * size, (f + 1) * size);
+      const brightest = Math.max(1e-12, ...values);
+      paint(map.getContext("2d"), values.map((v) => v / brightest), Wd, mapColour, H);
       pair.append(kernel, map);
-      item.append(pair, label);
+      item.append(pair, label(`filter ${f + 1}`, `mean ${mean.toFixed(2)}`));
       list.append(item);
     }
     $("units-none").hidden = order.length > 0 && order[0][0] > 0;
   }
 
+  // An MLP: the first hidden layer's units with the largest output, each as its weights (a 28x28
+  // image on its own scale) and its output.
   function showHiddenUnits(hidden) {
     const order = hidden.map((v, j) => [v, j]).sort((p, q) => q[0] - p[0]).slice(0, TOP_UNITS);
     const list = $("units");
     list.replaceChildren();
     const W1 = layers[0].W, n = layers[0].shape[1];
-    let largest = 1e-12;
-    for (const [, j] of order) for (let i = 0; i < SIDE * SIDE; i++) largest = Math.max(largest, Math.abs(W1[i * n + j]));
     for (const [value, j] of order) {
       const item = document.createElement("li"), picture = document.createElement("canvas");
       picture.width = picture.height = SIDE;
       picture.setAttribute("aria-hidden", "true");
-      const weights = Array.from({ length: SIDE * SIDE }, (_, i) => W1[i * n + j] / largest);
-      paintGray(picture.getContext("2d"), weights, SIDE, signed);
-      const label = document.createElement("span");
-      label.textContent = `unit ${j}: ${value.toFixed(2)}`;
-      item.append(picture, label);
+      const weights = Array.from({ length: SIDE * SIDE }, (_, i) => W1[i * n + j]);
+      const largest = Math.max(1e-12, ...weights.map(Math.abs));
+      paint(picture.getContext("2d"), weights.map((w) => w / largest), SIDE, weightColour);
+      item.append(picture, label(`unit ${j}`, `output ${value.toFixed(2)}`));
       list.append(item);
     }
     $("units-none").hidden = order.length > 0 && order[0][0] > 0;
   }
+
+  // The verdict and the bars in view (on a phone they are below the canvas and the test digits).
+  const bringIntoView = () => $("result").scrollIntoView({ block: "nearest" });
 
   // Drawing: pointer events serve mouse, touch and pen alike.
   let stroke = null, pending = false;
@@ -343,14 +420,19 @@
     pending = false;
     const picture = ink.getImageData(0, 0, board.width, board.height);
     const result = preprocess(grayOf(picture.data), board.height, board.width);
-    if (!result) { $("verdict").textContent = "Draw a digit: the canvas is empty."; return; }
-    showPrediction(result.image, "Your drawing");
+    if (!result) {
+      resetReading("Not sure: the canvas is empty, there is nothing to read. Draw one digit, large, in the black square.", "empty");
+      return;
+    }
+    showReading(result.image, "Your drawing", result.span < data.smallDrawing * Math.max(board.width, board.height));
   }
+  api.readBoard = readDrawing;
   function schedule() { if (!pending) { pending = true; requestAnimationFrame(readDrawing); } }
 
   board.addEventListener("pointerdown", (event) => {
     event.preventDefault();
     board.setPointerCapture(event.pointerId);
+    if (showing !== "drawing") { clearBoard(); show("drawing"); }  // a test digit or a picture: start afresh
     stroke = point(event);
     ink.strokeStyle = "#fff"; ink.fillStyle = "#fff"; ink.lineWidth = penWidth();
     ink.lineCap = "round"; ink.lineJoin = "round";
@@ -370,18 +452,11 @@
   board.addEventListener("pointerup", endStroke);
   board.addEventListener("pointercancel", endStroke);
 
+  const EMPTY = verdict.textContent;
   $("clear").addEventListener("click", () => {
     clearBoard();
-    seen.clearRect(0, 0, SIDE, SIDE);
-    for (let digit = 0; digit < 10; digit++) {
-      const row = $(`bar-${digit}`);
-      row.classList.remove("best");
-      row.querySelector(".fill").style.width = "0";
-      row.querySelector(".value").textContent = "0.0%";
-    }
-    $("units").replaceChildren();
-    $("verdict").textContent = "Draw a digit in the black square.";
-    delete $("verdict").dataset.digit;
+    show("nothing");
+    resetReading(EMPTY, "empty");
   });
 
   // Test digits: fed to the network as they are (28x28 already), as `kata predict --index N` does.
@@ -390,31 +465,287 @@
     const image = Float32Array.from(pixels, (v) => v / 255);
     const small = document.createElement("canvas");
     small.width = small.height = SIDE;
-    paintGray(small.getContext("2d"), image, SIDE, grayscale);
+    paint(small.getContext("2d"), image, SIDE, grayscale);
     clearBoard();
     ink.imageSmoothingEnabled = false;
     ink.drawImage(small, 0, 0, board.width, board.height);
-    showPrediction(image, `Test image ${digit.index} (a ${digit.label})`);
+    show("test digit");
+    showReading(image, `Test image ${digit.index} (a ${digit.label})`);
+    bringIntoView();
   }
   const samples = $("samples");
   data.digits.forEach((digit) => {
     const button = document.createElement("button"), picture = document.createElement("canvas");
     button.type = "button";
     button.className = digit.predicted === digit.label ? "sample" : "sample wrong";
-    const verdict = digit.predicted === digit.label ? "read right" : `read as ${digit.predicted}`;
-    button.setAttribute("aria-label", `Load test image ${digit.index}: a ${digit.label}, ${verdict}`);
+    const read = digit.predicted === digit.label ? "read right" : `read as ${digit.predicted}`;
+    button.setAttribute("aria-label", `Load test image ${digit.index}: a ${digit.label}, ${read}`);
     picture.width = picture.height = SIDE;
     picture.setAttribute("aria-hidden", "true");
-    paintGray(picture.getContext("2d"), Uint8Array.from(atob(digit.pixels), (c) => c.charCodeAt(0)), SIDE, (v) => [v, v, v]);
+    paint(picture.getContext("2d"), Uint8Array.from(atob(digit.pixels), (c) => c.charCodeAt(0)), SIDE, (v) => [v, v, v]);
     const caption = document.createElement("span");
-    caption.textContent = digit.predicted === digit.label ? `${digit.label}` : `${digit.label}→${digit.predicted}`;
+    caption.textContent = digit.predicted === digit.label ? `${digit.label}` : `${digit.label}\u2192${digit.predicted}`;
     button.append(picture, caption);
     button.addEventListener("click", () => loadDigit(digit));
     samples.append(button);
   });
 
+  // A picture file: decoded by the browser without colour management (Pillow applies none), its
+  // EXIF orientation applied (as kata predict does), read as kata predict reads it.
+  async function readPicture(file) {
+    const name = file.name || "the picture";
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+    } catch (error) {
+      resetReading(`Not sure: ${name} is not a picture this browser can read. Save the digit as a PNG or JPEG file and try again.`, "unreadable");
+      return;
+    }
+    const { width, height } = bitmap;
+    if (width * height > data.maxPixels) {
+      bitmap.close();
+      resetReading(`Not sure: ${name} is ${width}x${height} pixels, more than the ${Math.floor(data.maxPixels / 1e6)} million the page reads. `
+        + "Scale it down (a digit needs a few hundred pixels a side) and try again.", "unreadable");
+      return;
+    }
+    const canvas = document.createElement("canvas");
+    canvas.width = width; canvas.height = height;
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    const result = preprocess(pictureGray(context.getImageData(0, 0, width, height).data), height, width);
+    clearBoard();  // the picture, fitted into the square on white paper, so that you see what was read
+    const fit = Math.min(board.width / width, board.height / height), w = width * fit, h = height * fit;
+    ink.fillStyle = "#fff";
+    ink.fillRect((board.width - w) / 2, (board.height - h) / 2, w, h);
+    ink.imageSmoothingEnabled = true;
+    ink.drawImage(canvas, (board.width - w) / 2, (board.height - h) / 2, w, h);
+    show("picture");
+    if (!result) {
+      resetReading(`Not sure: ${name} looks empty: no pixel stands out from the background. Draw a thick digit, dark on light or light on dark, and try again.`, "empty");
+    } else {
+      showReading(result.image, `Your picture (${name})`);
+    }
+    bringIntoView();
+  }
+  api.readPicture = readPicture;
+  const fileInput = $("picture");
+  fileInput.addEventListener("change", async () => {
+    const file = fileInput.files[0];
+    if (file) await readPicture(file);
+    fileInput.value = "";  // the same file again is a new choice
+  });
+  board.addEventListener("dragover", (event) => { event.preventDefault(); });
+  board.addEventListener("drop", (event) => {
+    event.preventDefault();
+    const file = event.dataTransfer && event.dataTransfer.files[0];
+    if (file) readPicture(file);
+  });
+
   clearBoard();
-  if (data.digits.length) loadDigit(data.digits[0]);
+  show("nothing");
   api.canvasPNG = () => board.toDataURL("image/png");
   api.ready = true;
+  api.readyMs = performance.now();
+
+  // --- the training curves (metrics.csv), as SVG at the width they are shown ----------------
+
+  function setUpCharts() {
+    const curves = data.curves;
+    if (!curves || !$("chart-loss")) return;
+    const colours = { train: "#1f77b4", validation: "#ff7f0e" };  // matplotlib's tab:blue and tab:orange, as in the PNGs
+    const trainName = (what) => `training ${what}, mean of the last ${curves.window} batches`;
+    const tail = (values) => values.slice(Math.floor(values.length / 10)).filter((v) => v !== null);
+    const lowest = Math.min(...tail(curves.train.accuracy), ...tail(curves.validation.accuracy), 1);
+    chart($("chart-loss"), $("chart-loss-key"), {
+      title: "Loss", scale: "cross-entropy, log scale", log: true, format: (v) => v.toPrecision(3),
+      series: [
+        { name: trainName("loss"), colour: colours.train, at: curves.train.at, values: curves.train.loss },
+        { name: "validation loss", colour: colours.validation, at: curves.validation.at, values: curves.validation.loss, dots: true },
+      ],
+    });
+    chart($("chart-accuracy"), $("chart-accuracy-key"), {
+      title: "Accuracy", scale: "the first iterations, from 10%, are below the axis", log: false,
+      format: (v) => `${(100 * v).toFixed(2)}%`, low: Math.max(0, Math.floor((lowest - 0.01) * 50) / 50), high: 1,
+      series: [
+        { name: trainName("accuracy"), colour: colours.train, at: curves.train.at, values: curves.train.accuracy },
+        { name: "validation accuracy", colour: colours.validation, at: curves.validation.at, values: curves.validation.accuracy, dots: true },
+      ],
+    });
+
+    function niceStep(span, count) {
+      const raw = span / Math.max(count, 1), power = 10 ** Math.floor(Math.log10(raw));
+      return [1, 2, 5, 10].map((m) => m * power).find((step) => step >= raw);
+    }
+
+    function chart(box, key, spec) {
+      const NS = "http://www.w3.org/2000/svg";
+      const element = (name, attributes, parent) => {
+        const node = document.createElementNS(NS, name);
+        for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+        if (parent) parent.append(node);
+        return node;
+      };
+      const values = spec.series.flatMap((s) => s.values).filter((v) => v !== null && (!spec.log || v > 0));
+      if (!values.length) { box.textContent = "No finite values to draw."; return; }
+      let low = spec.low ?? Math.min(...values), high = spec.high ?? Math.max(...values);
+      if (spec.log) { low = Math.log10(low / 1.15); high = Math.log10(high * 1.15); }
+      if (high - low < 1e-9) { low -= 0.5; high += 0.5; }
+      const last = curves.iterations, perEpoch = curves.perEpoch;
+      const swatches = spec.series.map((s) => {  // a swatch never ends a line away from its words
+        const [first, ...rest] = s.name.split(" ");
+        return `<span class="entry"><span class="swatch${s.dots ? " dots" : ""}" style="background:${s.colour}"></span>${first}</span> ${rest.join(" ")}`;
+      });
+      key.innerHTML = `<strong>${spec.title}</strong> (${spec.scale}): ${swatches.join(" ")}`;
+      const summary = spec.series.map((s) => {
+        const finite = s.values.filter((v) => v !== null);
+        return finite.length ? `${s.name} from ${spec.format(finite[0])} to ${spec.format(finite[finite.length - 1])}` : "";
+      }).filter(Boolean).join("; ");
+      box.setAttribute("role", "img");
+      box.setAttribute("aria-label", `${spec.title} over ${last} iterations: ${summary}. Use the arrow keys to read the values.`);
+      let cursor = null, drawn = 0, geometry = null;
+      const tip = document.createElement("div");
+      tip.className = "tip";
+      tip.hidden = true;
+
+      function render() {
+        const width = Math.max(240, Math.round(box.clientWidth));
+        if (width === drawn) return;
+        drawn = width;
+        const height = Math.round(Math.min(330, Math.max(230, width * 0.58)));
+        const m = { left: 58, right: 16, top: 40, bottom: 46 };
+        const plotW = width - m.left - m.right, plotH = height - m.top - m.bottom;
+        const x = (i) => m.left + (i / last) * plotW;
+        const yOf = (v) => (spec.log ? Math.log10(v) : v);
+        const y = (v) => m.top + (1 - (yOf(v) - low) / (high - low)) * plotH;
+        const svg = element("svg", { width, height, viewBox: `0 0 ${width} ${height}`, "aria-hidden": "true" });
+        const axes = element("g", { class: "axes" }, svg);
+        // x: iterations below, epochs above, a faint line at every epoch's end
+        const xStep = niceStep(last, plotW / 90);
+        for (let i = 0; i <= last; i += xStep) {
+          element("line", { x1: x(i), x2: x(i), y1: m.top + plotH, y2: m.top + plotH + 5 }, axes);
+          element("text", { x: x(i), y: m.top + plotH + 18, "text-anchor": "middle" }, axes).textContent = String(i);
+        }
+        const epochs = last / perEpoch, eStep = niceStep(epochs, plotW / 70);
+        for (let e = 0; e <= epochs + 1e-9; e += Math.max(eStep, 1)) {
+          element("line", { x1: x(e * perEpoch), x2: x(e * perEpoch), y1: m.top - 5, y2: m.top }, axes);
+          element("text", { x: x(e * perEpoch), y: m.top - 9, "text-anchor": "middle" }, axes).textContent = String(e);
+        }
+        if (epochs <= 60) {
+          for (let e = 1; e * perEpoch < last; e++) element("line", { class: "epoch", x1: x(e * perEpoch), x2: x(e * perEpoch), y1: m.top, y2: m.top + plotH }, axes);
+        }
+        element("text", { x: m.left + plotW / 2, y: height - 6, "text-anchor": "middle", class: "label" }, axes).textContent = "iteration (one update per batch)";
+        element("text", { x: m.left + plotW / 2, y: 12, "text-anchor": "middle", class: "label" }, axes).textContent = "epoch";
+        // y: powers of ten and their 2 and 5 on a log scale, round steps otherwise
+        const yTicks = [];
+        if (spec.log) {
+          for (let p = Math.floor(low); p <= Math.ceil(high); p++) {
+            for (const mult of (high - low > 2.5 ? [1] : high - low > 1 ? [1, 2, 5] : [1, 1.5, 2, 3, 5, 7])) {
+              const v = mult * 10 ** p;
+              if (Math.log10(v) >= low && Math.log10(v) <= high) yTicks.push(v);
+            }
+          }
+        } else {
+          const step = niceStep(high - low, plotH / 45);
+          for (let v = Math.ceil(low / step - 1e-9) * step; v <= high + 1e-9; v += step) yTicks.push(v);
+        }
+        for (const v of yTicks) {
+          element("line", { class: "grid", x1: m.left, x2: m.left + plotW, y1: y(v), y2: y(v) }, axes);
+          const text = spec.log ? String(+v.toPrecision(2)) : `${+(100 * v).toFixed(1)}%`;
+          element("text", { x: m.left - 7, y: y(v) + 4, "text-anchor": "end" }, axes).textContent = text;
+        }
+        element("rect", { class: "frame", x: m.left, y: m.top, width: plotW, height: plotH }, axes);
+        const label = element("text", { class: "label", "text-anchor": "middle", transform: `translate(14 ${m.top + plotH / 2}) rotate(-90)` }, axes);
+        label.textContent = spec.title.toLowerCase();
+        // the curves, clipped to the plot
+        const clip = `clip-${box.id}`;
+        element("rect", { x: m.left, y: m.top, width: plotW, height: plotH }, element("clipPath", { id: clip }, element("defs", {}, svg)));
+        const lines = element("g", { "clip-path": `url(#${clip})` }, svg), dots = element("g", {}, svg);
+        for (const s of spec.series) {
+          let path = "", pen = "M";
+          s.at.forEach((i, k) => {
+            const v = s.values[k];
+            if (v === null || (spec.log && v <= 0)) { pen = "M"; return; }
+            path += `${pen}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+            pen = "L";
+          });
+          element("path", { d: path, fill: "none", stroke: s.colour, "stroke-width": s.dots ? 1.6 : 2 }, lines);
+          if (s.dots && s.at.length <= 200) {
+            s.at.forEach((i, k) => {
+              if (s.values[k] !== null) element("circle", { cx: x(i), cy: y(s.values[k]), r: 2.6, fill: s.colour }, dots);
+            });
+          }
+        }
+        const marks = element("g", { class: "cursor" }, svg);
+        geometry = { x, y, marks, m, plotW, plotH, width };
+        box.replaceChildren(svg, tip);
+        if (cursor !== null) point(cursor);
+      }
+
+      function nearest(at, i) {  // index of the entry of at (increasing) closest to i
+        let lo = 0, hi = at.length - 1;
+        while (lo < hi) { const mid = (lo + hi) >> 1; if (at[mid] < i) lo = mid + 1; else hi = mid; }
+        return lo > 0 && i - at[lo - 1] < at[lo] - i ? lo - 1 : lo;
+      }
+
+      function point(i) {  // show the values at iteration i
+        cursor = Math.min(Math.max(Math.round(i), 1), last);
+        const { x, y, marks, m, plotH, width } = geometry;
+        marks.replaceChildren();
+        element("line", { x1: x(cursor), x2: x(cursor), y1: m.top, y2: m.top + plotH }, marks);
+        const lines = [`iteration ${cursor} (epoch ${(cursor / perEpoch).toFixed(2)})`];
+        for (const s of spec.series) {
+          if (!s.at.length) continue;
+          const k = nearest(s.at, cursor), v = s.values[k];
+          if (v === null) continue;
+          element("circle", { cx: x(s.at[k]), cy: y(v), r: 4.5, fill: s.colour }, marks);
+          lines.push(`<span class="swatch" style="background:${s.colour}"></span>${s.name.split(",")[0]}: `
+            + `<b>${spec.format(v)}</b>${s.at[k] === cursor ? "" : ` (at ${s.at[k]})`}`);
+        }
+        tip.innerHTML = lines.join("<br>");
+        tip.hidden = false;
+        const left = x(cursor) + 12, room = width - tip.offsetWidth - 4;
+        tip.style.left = `${Math.max(4, left > room ? x(cursor) - tip.offsetWidth - 12 : left)}px`;
+        tip.style.top = `${m.top + 4}px`;
+      }
+
+      box.addEventListener("pointermove", (event) => {
+        if (!geometry) return;
+        const { m, plotW } = geometry, at = event.clientX - box.getBoundingClientRect().left;
+        if (at < m.left || at > m.left + plotW) return;
+        point(((at - m.left) / plotW) * last);
+      });
+      box.addEventListener("pointerleave", () => { cursor = null; tip.hidden = true; if (geometry) geometry.marks.replaceChildren(); });
+      box.addEventListener("keydown", (event) => {
+        const stepBy = Math.max(1, Math.round(last / 50));
+        const moves = { ArrowRight: stepBy, ArrowLeft: -stepBy, End: last, Home: -last };
+        if (!(event.key in moves)) return;
+        event.preventDefault();
+        point((cursor ?? 0) + moves[event.key]);
+      });
+      box.addEventListener("blur", () => { cursor = null; tip.hidden = true; if (geometry) geometry.marks.replaceChildren(); });
+      render();
+      new ResizeObserver(render).observe(box);
+    }
+  }
+
+  // --- figures, full size ----------------------------------------------------------------------
+
+  function setUpViewer() {
+    const viewer = $("viewer");
+    if (!viewer) return;
+    const image = $("viewer-image");
+    for (const button of document.querySelectorAll("button.zoom")) {
+      button.addEventListener("click", () => {
+        const figure = button.querySelector("img");
+        image.src = figure.src;
+        image.alt = figure.alt;
+        $("viewer-name").textContent = button.closest("figure").querySelector("figcaption code").textContent;
+        viewer.showModal();
+        viewer.querySelector(".viewer-body").scrollTo(0, 0);
+      });
+    }
+    $("viewer-close").addEventListener("click", () => viewer.close());
+    viewer.addEventListener("click", (event) => { if (event.target === viewer) viewer.close(); });
+  }
 })();

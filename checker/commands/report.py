@@ -19,8 +19,9 @@ from ..project import display_path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = textwrap.fill(
-        "Write RUN_DIR/report.html: one self-contained page with the run's summary and figures and a "
-        "canvas where you draw a digit and watch your network read it. Works offline, from file://.")
+        "Write RUN_DIR/report.html: one self-contained page with the run's summary, curves and figures and "
+        "a canvas where you draw a digit (or open a picture) and watch your network read it. Works offline, "
+        "from file://.")
     parser.epilog = (
         "examples:\n"
         "  kata report                          the newest run in runs/\n"
@@ -38,9 +39,11 @@ def run(args: argparse.Namespace) -> int:
         raise KataError(f"{run_dir} is not a folder. Name a run folder written by kata train, e.g. "
                         f"kata report runs/<time>-<name>, or leave it out for the newest run.")
     page = write_page(run_dir)
-    print(f"Web page: {display_path(page)}  ({page.stat().st_size / 1e6:.1f} MB, works offline)")
+    print(f"Web page: {display_path(page.path)}  ({page.path.stat().st_size / 1e6:.1f} MB, works offline)")
+    if page.problem:
+        print(f"It shows the run's summary and figures; it cannot run this network: {page.problem}.")
     if args.open:
-        if not webbrowser.open(page.resolve().as_uri()):
+        if not webbrowser.open(page.path.resolve().as_uri()):
             print("No web browser could be started here; open the file above in one.")
     else:
         print("Open it in a web browser, or run: kata report --open")
