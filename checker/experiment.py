@@ -15,7 +15,7 @@ import csv
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -213,7 +213,8 @@ def new_run_dir(args: argparse.Namespace, name: str) -> Path:
 
 
 def config_dict(config: training.TrainConfig, **more) -> dict:
-    return {**asdict(config), **more}
+    """What an experiment's config.json records: the options that apply (TrainConfig.applying), and more."""
+    return {**config.applying(), **more}
 
 
 def subset(dataset: Dataset, train_size: int | None = None, validation_size: int | None = None) -> Dataset:

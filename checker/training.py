@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -64,6 +64,19 @@ class TrainConfig:
 
     def layer_sizes(self, num_inputs: int) -> list[int]:
         return [num_inputs, *[self.hidden] * self.depth, NUM_CLASSES]
+
+    def applying(self) -> dict:
+        """The options as config.json records them: only those that apply to this run (a CNN has no
+        hidden width or depth of the MLP's, an MLP no filters; momentum belongs to --optimizer
+        momentum, beta1 and beta2 to adam)."""
+        values = asdict(self)
+        if self.model == "cnn":
+            dropped = ["hidden", "depth", "batchnorm"]
+        else:
+            dropped = ["filters", "kernel", "cnn_hidden"]
+        dropped += [name for name, optimizer in (("momentum", "momentum"), ("beta1", "adam"), ("beta2", "adam"))
+                    if self.optimizer != optimizer]
+        return {name: value for name, value in values.items() if name not in dropped}
 
 
 # --- the pieces the loop composes --------------------------------------------------------------

@@ -17,7 +17,7 @@ import argparse
 import csv
 import textwrap
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from ... import training
 
@@ -113,7 +113,7 @@ def write_results(run_dir, results, config, seeds, impl, sizes, rows, table) -> 
     runs.write_json(run_dir / EXPERIMENT_JSON, {
         "experiment": "init",
         "impl": impl,
-        "config": {**asdict(config), "seeds": seeds, "layer_sizes": sizes},
+        "config": {**config.applying(), "seeds": seeds, "layer_sizes": sizes},
         "table": table,
         "rows": [{"measure": name, **values} for name, values in rows],
         "figure": figure.name,
