@@ -198,13 +198,15 @@ class TrainResult:
 class Silent:
     """A progress reporter that says nothing (tests, experiments); checker.epoch_bar.EpochBar shows a bar.
 
-    evaluated(iteration, params) is called after each validation pass, with the weights as they
-    are then (an experiment may measure more on them; it must not change them).
+    evaluated(iteration, params, accuracy) is called after each validation pass, with the weights as
+    they are then and the validation accuracy measured; stepped(iteration, params) after each update.
+    An experiment may measure more on the weights, or copy them; it must not change them.
     """
 
     def epoch_start(self, epoch, epochs, batches): pass
     def batch(self, done, running_loss): pass
-    def evaluated(self, iteration, params): pass
+    def stepped(self, iteration, params): pass
+    def evaluated(self, iteration, params, accuracy): pass
     def epoch_end(self, row, epochs): pass
 
 
@@ -321,7 +323,7 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
     def validate():
         loss, accuracy, _ = evaluate(parts, params, val_images, val_targets)
         history.evals.append((iteration, loss, accuracy))
-        progress.evaluated(iteration, params)
+        progress.evaluated(iteration, params, accuracy)
 
     started = time.perf_counter()
     try:
@@ -339,6 +341,7 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
                     break
                 step(params, penalty_gradient(params, parts.backward(params, cache, batch_targets)), lr)
                 iteration += 1
+                progress.stepped(iteration, params)
                 hits = int(np.count_nonzero(probs.argmax(axis=1) == labels[index]))
                 history.batch_loss.append(loss)
                 history.batch_accuracy.append(hits / len(index))

@@ -101,17 +101,19 @@ def test_kata_experiment_optimizers_writes_the_table_figure_and_files(monkeypatc
         assert image.width >= 1200 and image.height >= 800
     config = json.loads((run_dir / common.CONFIG_FILE).read_text())
     assert config["lr_grids"]["sgd"] == [0.1, 0.5] and config["picked_lr"]["momentum"] == 0.05
-    assert config["threshold"] == 0.5 and config["lr"] is None
+    assert config["threshold"] == 0.5 and config["optimizers"] == ["sgd", "momentum", "adam"]
+    assert not {"lr", "optimizer"} & set(config) and config["beta2"] == 0.999  # the arms' own: picked_lr
     out = capsys.readouterr().out
     assert "Sweep of the learning rate of sgd on validation" in out and "sgd lr 0.5, seed 0" in out
     assert "iterations to 50.0% validation accuracy" in out and "test accuracy (once, at the end)" in out
 
 
-def test_iterations_to_reach_counts_at_the_validation_passes():
+def test_iterations_to_reach_the_benchs_threshold_are_exact_and_another_accuracy_counts_at_the_passes():
     history = training.History(10, evals=[(5, 1.0, 0.4), (10, 0.8, 0.7), (15, 0.7, 0.65)])
-    run = common.RunRecord(training.TrainConfig(), history, {}, 0.0, False)
-    assert run.iterations_to_reach(0.7) == 10 and run.iterations_to_reach(0.8) is None
-    assert optimizers.format_row("iterations to 70%", [10, 20], 2) == "15 +- 5"
+    run = common.RunRecord(training.TrainConfig(), history, {}, 0.0, False, threshold=0.7, first_reach=7)
+    assert run.iterations_to_reach(0.7) == 7  # found between the passes (ThresholdWatcher)
+    assert run.iterations_to_reach(0.6) == 10 and run.iterations_to_reach(0.8) is None
+    assert optimizers.format_row("iterations to 70%", [10, 20], 2) == "15 +- 7"  # the sample sd
     assert optimizers.format_row("iterations to 70%", [None, None], 2) == "not reached (2 of 2)"
     assert optimizers.format_row("iterations to 70%", [10, None], 2) == "10 (1 of 2 not)"
 
