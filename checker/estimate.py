@@ -322,23 +322,24 @@ def long_run_advice(batch: BatchTime | None, estimate: float) -> tuple[list[str]
                         f"handles a whole batch at once.")
         return [], ("Python loops over pixels or examples make a run this long; the last hint of each stage "
                     "(kata hint STAGE) is its NumPy idiom, which handles a whole batch at once.")
-    spent = batch.pieces
-    as_fast = batch.seconds - sum(spent[p] for p in loops) + sum(batch.reference_pieces[p] for p in loops)
-    fast_run = duration(estimate * as_fast / batch.seconds)
+    spent, cpu = batch.pieces, batch.cpu if batch.cpu is not None else batch.seconds  # processor time, as pieces
+    as_fast = cpu - sum(spent[p] for p in loops) + sum(batch.reference_pieces[p] for p in loops)
+    fast_run = duration(estimate * max(as_fast, 0.0) / cpu)
     if len(loops) == 1:
         (piece,) = loops
         text = (f"Your {piece} makes it long: it takes {times_text(batch.piece_ratio(piece))} as long as the "
-                f"reference's {piece} ({seconds_text(spent[piece])} of the {seconds_text(batch.seconds)} a batch "
-                f"takes); with a {piece} as fast, the run would take about {fast_run}. A loop version is right, but "
-                f"every step of its loops is a Python step.")
+                f"reference's {piece} ({seconds_text(spent[piece])} of the {seconds_text(cpu)} of processor time a "
+                f"batch takes); with a {piece} as fast, the run would take about {fast_run}. A loop version is right, "
+                f"but every step of its loops is a Python step.")
     else:
         names = " and ".join([", ".join(loops[:-1]), loops[-1]]) if len(loops) > 2 else " and ".join(loops)
         each = " and ".join([", ".join(times_text(batch.piece_ratio(p)) for p in loops[:-1]),
                              times_text(batch.piece_ratio(loops[-1]))])
         spends = " and ".join([", ".join(seconds_text(spent[p]) for p in loops[:-1]), seconds_text(spent[loops[-1]])])
-        text = (f"Your {names} {'both' if len(loops) == 2 else 'all'} make it long: they take {each} as long as the reference's ({spends} of the "
-                f"{seconds_text(batch.seconds)} a batch takes); with them as fast, the run would take about "
-                f"{fast_run}. Loop versions are right, but every step of their loops is a Python step.")
+        text = (f"Your {names} {'both' if len(loops) == 2 else 'all'} make it long: they take {each} as long as the "
+                f"reference's ({spends} of the {seconds_text(cpu)} of processor time a batch takes); with them as "
+                f"fast, the run would take about {fast_run}. Loop versions are right, but every step of their loops "
+                f"is a Python step.")
     text += " " + " ".join(f"For {piece}, {PIECE[piece].speed_up}." for piece in loops)
     return loops, text
 

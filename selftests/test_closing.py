@@ -80,7 +80,7 @@ TIMED = re.compile(rf"Your functions against the reference's, timed in turn just
                    rf"{NUMBER}x as long \(conv2d {NUMBER}x, maxpool {NUMBER}x\)\. On this machine, as busy as it is now, "
                    rf"a batch takes {SECONDS} with yours: this run should take about {DURATION}\.\n")
 MAXPOOL_ADVICE = (rf"Your maxpool makes it long: it takes {NUMBER}x as long as the reference's maxpool \({SECONDS} of the "
-                  rf"{SECONDS} a batch takes\); with a maxpool as fast, the run would take about {NUMBER} "
+                  rf"{SECONDS} of processor time a batch takes\); with a maxpool as fast, the run would take about {NUMBER} "
                   r"(?:s|minutes|hours)\. A loop version is right, but every step of its loops is a Python step\. For "
                   r"maxpool, the reshape or window-view idea at the top of exercises/pool\.py \(kata hint pool\) pools a "
                   r"whole batch at once\.")

@@ -252,13 +252,13 @@ def advice(seconds, mine: dict, theirs: dict, run_seconds, cpu=None, reference=0
 def test_the_advice_names_every_loop_version_by_how_much_and_what_the_run_would_take_without():
     conv = estimate.PIECE["conv2d"].speed_up
     assert advice(80.0, {"conv2d": 79.5, "maxpool": 0.006}, {"conv2d": 0.03, "maxpool": 0.005}, 8000) == (["conv2d"], (
-        "Your conv2d makes it long: it takes 2,650x as long as the reference's conv2d (79.5 s of the 80 s a batch "
-        "takes); with a conv2d as fast, the run would take about 53 s. A loop version is right, but every step of "
+        "Your conv2d makes it long: it takes 2,650x as long as the reference's conv2d (79.5 s of the 80 s of processor "
+        "time a batch takes); with a conv2d as fast, the run would take about 53 s. A loop version is right, but every step of "
         f"its loops is a Python step. For conv2d, {conv}."))
     loops, text = advice(82.0, {"conv2d": 60.0, "maxpool": 21.9}, {"conv2d": 0.03, "maxpool": 0.005}, 246_000)
     assert loops == ["conv2d", "maxpool"] and text.startswith(
         "Your conv2d and maxpool both make it long: they take 2,000x and 4,380x as long as the reference's (60 s and "
-        "21.9 s of the 82 s a batch takes); with them as fast, the run would take about 7 minutes.")
+        "21.9 s of the 82 s of processor time a batch takes); with them as fast, the run would take about 7 minutes.")
     # A maxpool as fast as the reference's is never called slow, however slow the conv2d around it.
     assert advice(82.0, {"conv2d": 80.0, "maxpool": 0.004}, {"conv2d": 0.03, "maxpool": 0.005}, 246_000)[0] == ["conv2d"]
     # Nothing stands out: the ratio, not "loops".
@@ -270,3 +270,13 @@ def test_the_advice_names_every_loop_version_by_how_much_and_what_the_run_would_
 def test_durations_and_seconds_read_well():
     assert [estimate.duration(s) for s in (30, 600, 7200, 3 * 86400)] == ["30 s", "10 minutes", "2.0 hours", "3.0 days"]
     assert [estimate.seconds_text(s) for s in (0.00077, 0.044, 1.25, 250)] == ["0.77 ms", "44 ms", "1.25 s", "250 s"]
+
+
+def test_what_the_run_would_take_without_the_loops_is_reckoned_in_processor_time():
+    """On a busy machine the wall time of a batch is several times its processor time: the share of
+    the loop version is taken of the processor time, where it was measured."""
+    batch = estimate.BatchTime(20.2, {"dense_forward": 5.08}, probed=4, reference=0.0074,
+                               reference_pieces={"dense_forward": 0.00366}, cpu=5.09, reference_cpu=0.0074)
+    _, text = estimate.long_run_advice(batch, 30 * 3600)
+    assert "(5.08 s of the 5.09 s of processor time a batch takes); with a dense_forward as fast, the run would " \
+           "take about 5 minutes." in text

@@ -29,7 +29,7 @@ TIMED = (rf"Your functions against the reference's, timed in turn just now on th
          rf"\(dense_forward {NUMBER}x\)\. On this machine, as busy as it is now, a batch takes {SECONDS} with yours: "
          rf"this run should take about ({DURATION})\.\n")
 ADVICE = (rf"Your dense_forward makes it long: it takes {NUMBER}x as long as the reference's dense_forward \({SECONDS} "
-          rf"of the {SECONDS} a batch takes\); with a dense_forward as fast, the run would take about {NUMBER} "
+          rf"of the {SECONDS} of processor time a batch takes\); with a dense_forward as fast, the run would take about {NUMBER} "
           r"(?:s|minutes)\. A loop version is right, but every step of its loops is a Python step\. For dense_forward, "
           r"one matrix product computes the whole batch at once \(kata hint backprop, whose third level is the NumPy "
           r"idiom\)\.")
