@@ -189,6 +189,22 @@ class Bench:
                        f"{best_run.validation_accuracy:.2%}{edge}\n\n")
         return best_value, trained
 
+    def sweep_over_seeds(self, name: str, values: list, config_of, seeds: list[int], baseline=None
+                         ) -> tuple[object, list[tuple[object, list[RunRecord]]]]:
+        """Train config_of(value) with every seed for every value, and pick the best mean final
+        validation accuracy (the first of equals) among the values other than baseline (a value
+        shown for comparison, e.g. lambda 0: no regularisation). Returns (best value, [(value, [run
+        per seed]), ...]). A best value at the edge of the grid is said to be."""
+        trained = [(value, [self.train(replace(config_of(value), seed=seed), f"{name} {value:g}") for seed in seeds])
+                   for value in values]
+        candidates = [(value, runs) for value, runs in trained if value != baseline]
+        best_value, best_runs = max(candidates, key=lambda pair: mean_validation(pair[1]))
+        summary = mean_sd([run.validation_accuracy for run in best_runs])
+        spread = f" +- {100 * summary[1]:.2f}" if len(seeds) > 1 else ""
+        self.out.write(f"  -> {name} {best_value:g}: the best mean validation accuracy, {summary[0]:.2%}{spread}"
+                       f"{edge_note(best_value, [v for v, _ in candidates], name)}\n\n")
+        return best_value, trained
+
     def arms(self, arms: dict[str, training.TrainConfig], seeds: list[int]) -> dict[str, list[RunRecord]]:
         """Every arm with every seed; then each run's test accuracy, measured once at its end."""
         results = {name: [self.train(replace(config, seed=seed), name) for seed in seeds]
@@ -200,6 +216,19 @@ class Bench:
                     run.test_accuracy = training.evaluate(parts, run.params, self.dataset.test.images,
                                                           self.targets("test"))[1]
         return results
+
+
+def mean_validation(runs: list[RunRecord]) -> float:
+    """The mean final validation accuracy of runs (a diverged run counts 0)."""
+    return float(np.mean([run.validation_accuracy for run in runs]))
+
+
+def edge_note(best, values: list, name: str) -> str:
+    """'' unless best is the first or last of three or more values: then that a wider grid might do better."""
+    if len(values) < 3 or best not in (values[0], values[-1]):
+        return ""
+    side = "smallest" if best == values[0] else "largest"
+    return f"; it is the {side} {name} of the grid, so a wider grid might find better"
 
 
 # --- the numbers: mean +- sd over seeds ----------------------------------------------------------
