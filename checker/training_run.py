@@ -20,7 +20,7 @@ from .epoch_bar import EpochBar
 from .errors import KataError
 from .learner_code import deep_passes, require_passing_stages, run_learner_code
 from .project import display_path
-from .threads import blas_threads
+from .threads import blas_threads, rechecking
 
 
 def train_and_save(config: training.TrainConfig, *, solutions: bool = False, data_dir=None, out: Path | None = None,
@@ -30,11 +30,13 @@ def train_and_save(config: training.TrainConfig, *, solutions: bool = False, dat
     the stages it needs do not pass, the run would be too long, or it diverged or did not learn.
 
     stages_known_to_pass: the caller has just run every Part I suite (kata status)."""
-    with blas_threads():  # training and evaluation on one BLAS thread: see checker/threads.py
-        return _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to_pass)
+    # BLAS on the cores free (checker/threads.py): one thread until training starts, then chosen from
+    # what the machine did meanwhile, and checked again as training goes.
+    with blas_threads(choose_now=False) as threads:
+        return _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to_pass, threads)
 
 
-def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to_pass) -> int:
+def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to_pass, threads) -> int:
     started = time.perf_counter()
     impl = "solutions" if solutions else "exercises"
     if not solutions and not (stages_known_to_pass and not pieces.required_modules(config)):
@@ -66,7 +68,8 @@ def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to
     # Made before training, so that an unusable --out fails at once, not after the training.
     run_dir = runs.new_run_dir(out or runs.runs_folder(), name or impl)
     try:
-        result = run_learner_code(impl, training.train, parts, dataset, config, EpochBar())
+        threads.choose()
+        result = run_learner_code(impl, training.train, parts, dataset, config, rechecking(EpochBar()))
     except BaseException:
         run_dir.rmdir()  # still empty
         raise

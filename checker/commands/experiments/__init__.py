@@ -40,6 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         sub.set_defaults(experiment_module=module)
 
 
-@with_blas_threads  # every experiment, as kata train: one BLAS thread (see checker/threads.py)
+@with_blas_threads  # BLAS on the cores free at the start, the same count for every arm (checker/threads.py)
 def run(args: argparse.Namespace) -> int:
     return args.experiment_module.run(args)
