@@ -1,20 +1,21 @@
 """How long a training run will take with the learner's functions, and what to do when that is long.
 
 Before it trains, kata train times one batch (forward and backward) with the run's own functions and,
-right beside it, with the reference's, on the same images and weights: the learner's, the
-reference's, three times in turn (a slow implementation once, on a few images). What the machine is
-doing then slows both alike, so their ratio hardly moves with load, while the seconds do. The run's
-estimate comes from the learner's seconds; the decision to ask comes from the ratio:
+in turn with it, with the reference's, on the same images and weights, on one BLAS thread: three
+turns each, the fastest counting (a slow implementation once, on a few images). Both are timed in
+processor time too, which waiting for a busy machine's cores does not add to, so their ratio hardly
+moves with load, while the wall seconds do. The run's estimate comes from the learner's wall
+seconds; the decision to ask comes from the ratio:
 
-- within SLOW_RATIO times the reference's (a vectorised implementation, even an unusual one), the
-  run starts, however long the estimate (the learner chose it);
-- SLOW_RATIO times or more and estimated at over LONG_RUN_SECONDS, it asks first (off a terminal it
-  stops unless --yes is given).
+- within SLOW_RATIO times the reference's, with no loop version (a vectorised implementation, even
+  an unusual one), the run starts, however long the estimate: the learner chose it;
+- SLOW_RATIO times or more, or with a loop version, and estimated at over LONG_RUN_SECONDS, it asks
+  first (off a terminal it stops unless --yes is given).
 
 The time of each function of the network (conv2d, maxpool, dense_forward, ...; PIECES) is measured
 apart on both sides, so a function is called a loop version only when it alone takes LOOP_RATIO
 times as long as the reference's same function, and every such function is named, with its stage's
-hint.
+hint. The reference's own run is never asked about.
 """
 
 from __future__ import annotations
@@ -230,11 +231,6 @@ def time_one_batch(parts: training.Parts, config: training.TrainConfig, dataset,
         return BatchTime(seconds, pieces, probed, cpu=cpu)
     reference_seconds, reference_cpu, reference_pieces = fastest(theirs)
     return BatchTime(seconds, pieces, probed, reference_seconds, reference_pieces, cpu, reference_cpu)
-
-
-def seconds_per_batch(parts: training.Parts, config: training.TrainConfig, dataset) -> float:
-    """Wall time of one forward + backward pass of a batch (see time_one_batch)."""
-    return time_one_batch(parts, config, dataset).seconds
 
 
 def estimated_run_seconds(per_batch: float, config: training.TrainConfig, dataset) -> float:
