@@ -769,3 +769,14 @@ def test_hint_text_never_breaks_inside_a_short_index():
     text = "dxpad[n, c, i*s + p, j*s + q] += dout[n, f, i, j] * w[f, c, p, q] " * 6
     for line in hints.wrap(text).splitlines():
         assert line.count("[") == line.count("]"), line
+
+
+def test_part_two_complete_says_what_it_unlocked():
+    from checker.status_text import part_complete
+
+    lines = part_complete(stages_of_part(3)[0], Style(enabled=False))
+    assert lines[:2] == ["Part II complete.",
+                         "It unlocked kata train's options --l2, --dropout, --optimizer, --depth and --batchnorm, and "
+                         "the experiments kata experiment regularization, optimizers and depth."]
+    assert "Part I complete" in part_complete(stages_of_part(2)[0], Style(enabled=False))[0]
+    assert not any("unlocked" in line for line in part_complete(stages_of_part(2)[0], Style(enabled=False)))
