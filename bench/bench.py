@@ -5,7 +5,8 @@
     python bench/bench.py --repeats 7 --only reference,numpy
     python bench/bench.py --hidden 256 --lr 0.2 --lr-schedule constant --epochs 8
     python bench/bench.py --load 2 --only reference,numpy --skip-accuracy
-                                   seconds per epoch quiet, then with 2 busy loops running
+                                   seconds per epoch quiet, then with 2 busy loops running, and the
+                                   targets of kata train's thread choice in both
 
 Every implementation trains the configuration of `kata train` (network, batch size, plain SGD with
 the same learning rate and schedule, epochs, float32) on the same 50,000 training images, in one
@@ -19,13 +20,16 @@ run on this machine, and is measured twice:
 
 Ratios are against the tight NumPy baseline (bench/baseline.py) measured in the same run. The
 reference is measured through checker.training's loop itself, as `kata train --solutions` runs it:
-on the BLAS threads `kata train` chooses (checker/threads.py); "reference, default BLAS threads"
-is the same loop on BLAS's own default (one thread per core), as it ran before that choice.
+on the BLAS threads `kata train` chooses, the cores free when the epoch starts (checker/threads.py);
+"reference, 1 BLAS thread" and "reference, default BLAS threads" (one per core) are the same loop
+on a fixed count, whatever the load.
 
 --load N times the epochs twice: on the machine as it is ("quiet"), then with N busy loops (one
-process each, spinning) running for the duration, and reports both and their ratio. The busy
-loops end with the bench, on Ctrl-C too. Timings show wall seconds and, beside them, the CPU
-seconds of this process (all its threads), which a busy machine disturbs less.
+process each, spinning) running for the duration, and reports both, their ratio, the threads kata
+train chose in each, and issue 19's targets: quiet, within 1.15x of the tight baseline; with 2 busy
+loops, within 2.0x of the quiet epoch. The busy loops end with the bench, on Ctrl-C too. Timings
+show wall seconds and, beside them, the CPU seconds of this process (all its threads), which a busy
+machine disturbs less; the load average says how quiet "quiet" was.
 """
 
 from __future__ import annotations
@@ -52,9 +56,14 @@ from baseline import TightNetwork  # noqa: E402
 from checker import training  # noqa: E402
 from checker.data import Dataset, load_dataset  # noqa: E402
 from checker.sandbox import die_with_parent  # noqa: E402
-from checker.threads import blas_threads, chosen_threads  # noqa: E402
+from checker import threads as threads_module  # noqa: E402
+from checker.threads import blas_threads  # noqa: E402
 
 TARGET = 0.98
+# Issue 19's targets for kata train's reference: quiet, within this of the tight baseline per epoch;
+# with two busy loops, within this of its own quiet epoch.
+QUIET_TARGET = 1.15
+BUSY_TARGET = 2.0
 
 
 def learning_rates(config: training.TrainConfig, iterations_per_epoch: int, epoch: int) -> list[float]:
@@ -96,12 +105,20 @@ class Contender:
 
 class Reference(Contender):
     """checker.training.train with the reference solutions: the loop of `kata train --solutions`,
-    on the BLAS threads kata train chooses."""
+    on the BLAS threads kata train chooses (the cores free, checker/threads.py); `chosen` records
+    them, one per epoch timed."""
 
-    name = f"reference (kata train, {chosen_threads()} BLAS thread{'s' if chosen_threads() > 1 else ''})"
+    name = "reference (kata train: BLAS on the cores free)"
 
+    def __init__(self, data, config):
+        super().__init__(data, config)
+        self.chosen: list[int] = []
+
+    @contextlib.contextmanager
     def threads(self):
-        return blas_threads()
+        with blas_threads() as active:
+            yield
+            self.chosen.append(active.choice.threads)
 
     def epoch_seconds(self, seed: int) -> tuple[float, float]:
         # One epoch of the real loop; its end-of-epoch validation pass runs on 100 images only.
@@ -125,12 +142,21 @@ class Reference(Contender):
 
 
 class ReferenceDefaultThreads(Reference):
-    """The same loop on BLAS's default threads (one per core): kata train before it chose."""
+    """The same loop on BLAS's default threads (one per core), whatever the load."""
 
     name = "reference, default BLAS threads"
 
     def threads(self):
         return contextlib.nullcontext()
+
+
+class ReferenceOneThread(Reference):
+    """The same loop on one BLAS thread, whatever the load: kata train before it chose by the load."""
+
+    name = "reference, 1 BLAS thread"
+
+    def threads(self):
+        return blas_threads(1)
 
 
 class NumpyTight(Contender):
@@ -262,6 +288,31 @@ def median_of(values: list[tuple[float, float]], which: int = 0) -> float:
     return statistics.median(v[which] for v in values)
 
 
+def load_average() -> str:
+    try:
+        return ", ".join(f"{value:.2f}" for value in os.getloadavg()) + " (1, 5, 15 minutes)"
+    except OSError:
+        return "unknown"
+
+
+def targets(quiet: dict, loaded: dict, load: int, quiet_threads: list, busy_threads: list) -> str:
+    """Issue 19's two targets for kata train's reference, from medians measured in this run."""
+    lines = [f"targets (kata train's reference; BLAS threads it chose: quiet {sorted(set(quiet_threads))}, "
+             f"{load} busy loops {sorted(set(busy_threads))}):"]
+    cores = threads_module.usable_cores()
+    if quiet_threads and max(quiet_threads) < cores:  # kata's own measure: other programs held cores
+        lines.append(f"  quiet: not measured: the machine was not quiet (kata train chose {max(quiet_threads)} of "
+                     f"{cores} cores, other programs holding the rest; load average {load_average()})")
+    elif "numpy" in quiet:
+        ratio = quiet["reference"] / quiet["numpy"]
+        lines.append(f"  quiet: {ratio:.2f}x the tight baseline per epoch (target <= {QUIET_TARGET}x): "
+                     + ("met" if ratio <= QUIET_TARGET else "NOT met"))
+    ratio = loaded["reference"] / quiet["reference"]
+    lines.append(f"  {load} busy loops: {ratio:.2f}x its quiet epoch (target <= {BUSY_TARGET}x): "
+                 + ("met" if ratio <= BUSY_TARGET else "NOT met"))
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -285,7 +336,8 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     data = load_dataset()
     print(f"data loaded in {time.perf_counter() - started:.2f} s")
-    kinds = {"reference": Reference, "reference-default-threads": ReferenceDefaultThreads, "numpy": NumpyTight}
+    kinds = {"reference": Reference, "reference-1-thread": ReferenceOneThread,
+             "reference-default-threads": ReferenceDefaultThreads, "numpy": NumpyTight}
     versions = {"numpy": np.__version__}
     if (version := available("sklearn")) is not None:
         kinds["sklearn"], versions["scikit-learn"] = SklearnMLP, version
@@ -322,6 +374,8 @@ def main(argv=None) -> int:
                      f"{median_of(seconds[key], 1):.3f}"])
     print("\n" + table(rows) + "\n", flush=True)
 
+    quiet_threads = list(getattr(contenders.get("reference"), "chosen", []))
+    print(f"machine load before and after the quiet timing: {load_average()}")
     if args.load > 0:
         with busy_loops(args.load):
             loaded = time_epochs(contenders, args.repeats, args.seed, f"{args.load} busy loops")
@@ -332,6 +386,10 @@ def main(argv=None) -> int:
                          f"{median_of(loaded[key]) / median[key]:.2f}x", f"{median_of(seconds[key], 1):.3f}",
                          f"{median_of(loaded[key], 1):.3f}"])
         print("\n" + table(rows) + "\n", flush=True)
+        if "reference" in contenders:
+            busy_threads = contenders["reference"].chosen[len(quiet_threads):]
+            print(targets(median, {key: median_of(values) for key, values in loaded.items()}, args.load,
+                          quiet_threads, busy_threads), flush=True)
 
     if args.skip_accuracy:
         return 0

@@ -43,7 +43,7 @@ class Clock(Silent):
         self.cpu_uncounted = 0.0
         self.cpu_at_epoch, self.test_at_epoch = [], []
 
-    def evaluated(self, iteration, params):
+    def evaluated(self, iteration, params, accuracy):
         if self.test_set is not None:
             started = time.process_time()
             self.test_at_epoch.append(evaluate(self.parts, params, *self.test_set)[1])

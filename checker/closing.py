@@ -27,11 +27,29 @@ def uses_part_two(config: dict) -> bool:
             or config.get("depth", 1) != 1 or config.get("batchnorm", False) is True)
 
 
-def cnn_trained_before(root: Path = ROOT) -> bool:
+def cnn_trained_before(root: Path | None = None) -> bool:
     return any(run.model == "cnn" for run in runs.learner_runs(root))
 
 
-def the_three(root: Path = ROOT) -> dict:
+def make_missing_figure(root: Path | None = None) -> Path | None:
+    """The figure of the digits the CNN fixed, made now if the newest CNN run of the learner's code
+    lacks it while a Part I MLP run exists (a CNN trained before the kata made it, or before the
+    MLP); its path, or None when there is none to make or it cannot be made (unreadable weights)."""
+    from .errors import KataError
+
+    three = the_three(root)
+    mlp, cnn_run = three["Part I MLP"], three["CNN"]
+    if mlp is None or cnn_run is None or (cnn_run.dir / FIXED_FILE).is_file():
+        return None
+    try:
+        report(root)
+    except (KataError, OSError, ValueError):
+        return None
+    figure = cnn_run.dir / FIXED_FILE
+    return figure if figure.is_file() else None
+
+
+def the_three(root: Path | None = None) -> dict:
     """{"Part I MLP": run or None, "best Part II recipe": ..., "CNN": ...}: the newest plain MLP run,
     the Part II run with the best validation accuracy, the newest CNN run."""
     learner = runs.learner_runs(root)
@@ -43,21 +61,16 @@ def the_three(root: Path = ROOT) -> dict:
     return {"Part I MLP": plain[-1] if plain else None, "best Part II recipe": best, "CNN": cnn[-1] if cnn else None}
 
 
-def predictions(run: runs.Run, images: np.ndarray) -> np.ndarray:
-    """Predicted classes of a saved run for images (N, 784), with the reference's forward pass."""
-    return models.predict(runs.load_network(run.dir), images).argmax(axis=1)
-
-
 # How to train each of the three when it is missing; the Part II one is docs/results.md's
 # "The recommended Part II recipe" (selftests/test_closing.py holds the two together).
 PART_TWO_RECIPE = "kata train --hidden 512 --epochs 14 --dropout 0.2 --l2 5e-5"
 TO_TRAIN = {"Part I MLP": "kata train", "best Part II recipe": PART_TWO_RECIPE, "CNN": "kata train --model cnn"}
 
 
-def comparison(runs: dict) -> list[str]:
+def comparison(three: dict) -> list[str]:
     """One line per network of the_three: its test accuracy and run folder, or how to train it."""
     lines = []
-    for name, run in runs.items():
+    for name, run in three.items():
         if run is None:
             lines.append(f"  {name:<20}  not trained yet: {TO_TRAIN[name]}")
         else:
@@ -65,28 +78,55 @@ def comparison(runs: dict) -> list[str]:
     return lines
 
 
-def report(root: Path = ROOT, dataset=None) -> list[str]:
+# What there is to do once the curriculum is complete: (command, what it does), for the
+# experiments of the stages the kata has (module).
+EXPERIMENTS_AFTER = (("optimizers", "optimizers", "SGD, momentum and Adam compared"),
+                     ("depth", "deep", "1 to 8 hidden layers, with and without batch norm"),
+                     ("regularization", "regularization", "L2 and dropout against overfitting"))
+
+
+def next_steps() -> list[tuple[str, str]]:
+    """The next things to try once the learner's CNN is trained."""
+    from .stages import all_stages
+
+    modules = {stage.module for stage in all_stages()}
+    options = [("kata report --open", "the newest run's web page: its figures, and a canvas to draw on"),
+               ("kata predict IMAGE.png", "read a digit you wrote with your newest network")]
+    options += [(f"kata experiment {name}", what) for name, module, what in EXPERIMENTS_AFTER if module in modules]
+    options.append(("kata train --help", "train again: every option, for either model"))
+    return options
+
+
+def next_lines() -> list[str]:
+    """next_steps as the last lines of a report, without colour."""
+    options = next_steps()
+    width = max(len(command) for command, _ in options) + 3
+    return ["", "Next:", *(f"  {command:<{width}}{what}" for command, what in options)]
+
+
+def report(root: Path | None = None, dataset=None) -> list[str]:
     """The closing lines, and the figure of the digits the CNN fixed in the CNN's run folder, added
     to that run's plots (summary.json) and web page. dataset: MNIST, if already loaded."""
-    runs = the_three(root)
-    lines = ["", "The curriculum is complete. Your three networks, on the same 10,000 test digits:", *comparison(runs)]
-    mlp, cnn_run = runs["Part I MLP"], runs["CNN"]
+    three = the_three(root)
+    lines = ["", "The curriculum is complete. Your three networks, on the same 10,000 test digits:", *comparison(three)]
+    mlp, cnn_run = three["Part I MLP"], three["CNN"]
     if mlp is not None and cnn_run is not None:
         from . import plots
 
+        networks = runs.load_network(mlp.dir), runs.load_network(cnn_run.dir)  # unreadable: before loading MNIST
         if dataset is None:
             from .data import load_dataset
 
             dataset = load_dataset()
         test = dataset.test
-        mlp_said, cnn_said = predictions(mlp, test.images), predictions(cnn_run, test.images)
+        mlp_said, cnn_said = (models.predict(params, test.images).argmax(axis=1) for params in networks)
         fixed = np.flatnonzero((cnn_said == test.labels) & (mlp_said != test.labels))
         broken = np.flatnonzero((cnn_said != test.labels) & (mlp_said == test.labels))
         figure = plots.plot_fixed_digits(test.images, test.labels, mlp_said, fixed, cnn_run.dir, FIXED_FILE)
         page = add_to_the_run(cnn_run.dir, figure, dataset)
-        also = f", also on the run's web page {display_path(page, root)}" if page is not None else ""
+        also = f", also on the run's web page {display_path(page, root or ROOT)}" if page is not None else ""
         lines.append(f"The CNN reads {len(fixed)} test digits that the MLP got wrong (and misses {len(broken)} "
-                     f"that the MLP read): {display_path(figure, root)}{also}")
+                     f"that the MLP read): {display_path(figure, root or ROOT)}{also}")
     return lines
 
 

@@ -1,8 +1,21 @@
 """How long a training run will take with the learner's functions, and what to do when that is long.
 
-kata train times one batch (forward and backward) with the run's own functions before it starts and
-states its estimate; a run estimated at over LONG_RUN_SECONDS asks first (off a terminal it stops
-unless --yes is given), naming the slow function (conv2d or maxpool, for a CNN) and its stage's hint.
+Before it trains, kata train times one batch (forward and backward) with the run's own functions and,
+in turn with it, with the reference's, on the same images and weights, on one BLAS thread: three
+turns each, the fastest counting (a slow implementation once, on a few images). Both are timed in
+processor time too, which waiting for a busy machine's cores does not add to, so their ratio hardly
+moves with load, while the wall seconds do. The run's estimate comes from the learner's wall
+seconds; the decision to ask comes from the ratio:
+
+- within SLOW_RATIO times the reference's, with no loop version (a vectorised implementation, even
+  an unusual one), the run starts, however long the estimate: the learner chose it;
+- SLOW_RATIO times or more, or with a loop version, and estimated at over LONG_RUN_SECONDS, it asks
+  first (off a terminal it stops unless --yes is given).
+
+The time of each function of the network (conv2d, maxpool, dense_forward, ...; PIECES) is measured
+apart on both sides, so a function is called a loop version only when it alone takes LOOP_RATIO
+times as long as the reference's same function, and every such function is named, with its stage's
+hint. The reference's own run is never asked about.
 """
 
 from __future__ import annotations
@@ -18,96 +31,206 @@ from dataclasses import dataclass, field
 from . import training
 from .errors import KataError
 
-# --- the time a run will take --------------------------------------------------------------------
+LONG_RUN_SECONDS = 600  # a longer estimate asks before training (or needs --yes off a terminal)...
+SLOW_RATIO = 10.0  # ...when the learner's batch takes this many times the reference's or more
+LOOP_RATIO = 20.0  # a function this many times slower than the reference's own: a loop version
+PROBE_IMAGES = 4  # a slow implementation is timed on this many images only...
+SLOW_PROBE_SECONDS = 0.25  # ...when they promise a batch of more than this (processor time; the
+# reference's takes about 40 ms), and once only when the few images themselves take more than this
+ROUNDS = 3  # turns of learner and reference on full batches; the fastest of each counts
 
-LONG_RUN_SECONDS = 600  # a longer estimate asks before training (or needs --yes off a terminal)
+
+@dataclass(frozen=True)
+class Piece:
+    """A function of the network (or a forward/backward pair) timed on its own."""
+
+    name: str  # as the learner knows it, e.g. "conv2d"
+    module: str  # its module in exercises/ (and solutions/), also its stage's id
+    functions: tuple[str, ...]
+    speed_up: str  # what makes a loop version fast
+
+
+PIECES = (
+    Piece("conv2d", "conv", ("conv2d_forward", "conv2d_backward"),
+          "the im2col idea at the top of exercises/conv.py (kata hint conv, whose third level is the NumPy idiom) "
+          "turns each convolution into one matrix product, hundreds of times faster"),
+    Piece("maxpool", "pool", ("maxpool_forward", "maxpool_backward"),
+          "the reshape or window-view idea at the top of exercises/pool.py (kata hint pool) pools a whole batch "
+          "at once"),
+    Piece("dense_forward", "backprop", ("dense_forward",),
+          "one matrix product computes the whole batch at once (kata hint backprop, whose third level is the "
+          "NumPy idiom)"),
+    Piece("dense_backward", "backprop", ("dense_backward",),
+          "each of its three gradients is one matrix product or one sum over the batch (kata hint backprop)"),
+    Piece("forward and backward", "backprop", ("forward", "backward"),
+          "they only chain your layer functions, each of which handles the whole batch at once (kata hint backprop)"),
+    Piece("relu", "relu", ("relu", "relu_backward"),
+          "one NumPy expression handles the whole array at once (kata hint relu)"),
+    Piece("softmax", "softmax", ("softmax",),
+          "NumPy's max, exp and sum along axis=1 handle every row at once (kata hint softmax)"),
+    Piece("softmax_cross_entropy_backward", "cross_entropy", ("softmax_cross_entropy_backward",),
+          "it is one array expression for the whole batch (kata hint cross_entropy)"),
+    Piece("dropout", "dropout", ("dropout_forward", "dropout_backward"),
+          "one random array of the activations' shape makes every mask at once (kata hint dropout)"),
+    Piece("deep_forward and deep_backward", "deep", ("deep_forward", "deep_backward"),
+          "they loop over layers only, each layer handling the whole batch at once (kata hint deep)"),
+    Piece("batchnorm", "batchnorm", ("batchnorm_forward", "batchnorm_backward"),
+          "means and variances along axis=0 handle every feature at once (kata hint batchnorm)"),
+)
+PIECE = {piece.name: piece for piece in PIECES}
+CNN_PIECES = ("conv2d", "maxpool")  # shown with their ratios in every CNN estimate
 
 
 @dataclass
 class BatchTime:
-    """The wall time of one forward + backward pass of a batch, with the run's own functions.
+    """One forward + backward pass of a batch, with the run's own functions and with the reference's.
 
-    seconds: the whole batch; pieces: of the CNN, the part of it spent in conv2d (forward and
-    backward) and in maxpool, {"conv2d": s, "maxpool": s} (empty for the MLP); probed: the number
-    of images timed when fewer than a batch (then scaled to a batch), else None.
+    seconds: the learner's batch, wall time (what the run will take, the machine as busy as it is);
+    cpu: the same batch in processor time of the thread that ran it, which waiting for a busy
+    machine's cores does not add to; pieces: the processor time spent in each function of PIECES
+    that was called ({"conv2d": s, ...}; a function called inside another counts for itself only);
+    probed: the number of images timed when fewer than a batch (then scaled to a batch), else None;
+    reference, reference_cpu, reference_pieces: the same for the reference's functions, timed in turn
+    with the learner's on the same images (None when the run is the reference's own).
     """
 
     seconds: float
     pieces: dict[str, float] = field(default_factory=dict)
     probed: int | None = None
+    reference: float | None = None
+    reference_pieces: dict[str, float] = field(default_factory=dict)
+    cpu: float | None = None
+    reference_cpu: float | None = None
 
+    @property
+    def ratio(self) -> float | None:
+        """The learner's batch time over the reference's, in processor time (None without the reference's)."""
+        if self.reference is None:
+            return None
+        mine, theirs = (self.cpu, self.reference_cpu) if self.cpu is not None else (self.seconds, self.reference)
+        return mine / theirs if theirs and theirs > 0 else math.inf
 
-CNN_PIECES = {"conv2d": ("conv", ("conv2d_forward", "conv2d_backward")),  # piece -> (module, its functions)
-              "maxpool": ("pool", ("maxpool_forward", "maxpool_backward"))}
+    def piece_ratio(self, piece: str) -> float | None:
+        mine, theirs = self.pieces.get(piece), self.reference_pieces.get(piece)
+        if mine is None or theirs is None or theirs <= 0:
+            return None
+        return mine / theirs
 
 
 @contextlib.contextmanager
-def time_spent_in_pieces(impl: str):
-    """Yields {"conv2d": s, "maxpool": s}, the wall time spent in the implementation's conv2d_* and
-    maxpool_* functions while inside. The CNN (checker/cnn.py) looks them up in their modules at
-    every call, so they are wrapped there for the time of the block and put back after it. A call
-    made inside another of the same piece (a backward that calls its forward) counts once."""
-    spent = {piece: 0.0 for piece in CNN_PIECES}
-    depth = {piece: 0 for piece in CNN_PIECES}
+def time_spent_in_pieces(impl: str, pieces=PIECES, clock=None):
+    """Yields {piece name: seconds}, the time (by clock: the thread's processor time) spent in the
+    implementation's functions of each piece while inside (its own time: a call to another piece's
+    function from inside counts for that one). Each function is wrapped for the time of the block
+    wherever the package binds it (its module, and every module of the package that imported it by
+    name) and put back after. A call made inside another function of the same piece (a backward
+    that calls its forward) counts once."""
+    clock = clock or time.thread_time
+    spent: dict[str, float] = {}
+    stack: list[list] = []  # [piece, started, time spent in other pieces called from inside]
     swapped = []
 
     def timer(function, piece):
         @functools.wraps(function)
         def timed(*args, **kwargs):
-            if depth[piece]:
+            if stack and stack[-1][0] == piece:
                 return function(*args, **kwargs)
-            depth[piece] += 1
-            started = time.perf_counter()
+            frame = [piece, clock(), 0.0]
+            stack.append(frame)
             try:
                 return function(*args, **kwargs)
             finally:
-                spent[piece] += time.perf_counter() - started
-                depth[piece] -= 1
+                stack.pop()
+                elapsed = clock() - frame[1]
+                spent[piece] = spent.get(piece, 0.0) + elapsed - frame[2]
+                if stack:
+                    stack[-1][2] += elapsed
         return timed
 
+    modules = [module for name, module in list(sys.modules.items())
+               if (name == impl or name.startswith(f"{impl}.")) and module is not None]
     try:
-        for piece, (module_name, names) in CNN_PIECES.items():
-            module = importlib.import_module(f"{impl}.{module_name}")
-            for name in names:
-                original = getattr(module, name)
-                swapped.append((module, name, original))
-                setattr(module, name, timer(original, piece))
+        for piece in pieces:
+            try:
+                home = importlib.import_module(f"{impl}.{piece.module}")
+            except ImportError:
+                continue
+            for name in piece.functions:
+                original = getattr(home, name, None)
+                if not callable(original):
+                    continue
+                wrapped = timer(original, piece.name)
+                for module in {id(m): m for m in [home, *modules]}.values():
+                    for attribute, value in list(vars(module).items()):
+                        if value is original:
+                            swapped.append((module, attribute, original))
+                            setattr(module, attribute, wrapped)
         yield spent
     finally:
-        for module, name, original in reversed(swapped):
-            setattr(module, name, original)
+        for module, attribute, original in reversed(swapped):
+            setattr(module, attribute, original)
 
 
-def time_one_batch(parts: training.Parts, config: training.TrainConfig, dataset) -> BatchTime:
-    """Time one forward + backward pass of a batch, with the run's own functions.
+@dataclass
+class _Sample:
+    seconds: float  # wall
+    cpu: float  # the thread's processor time
+    pieces: dict
 
-    A few images are timed first: a loop version of conv2d can take a minute per batch, and then
-    that is known without waiting for a whole one. A fast implementation is timed on full batches.
+
+def time_one_batch(parts: training.Parts, config: training.TrainConfig, dataset,
+                   reference: training.Parts | None = None) -> BatchTime:
+    """Time one forward + backward pass of a batch with parts' functions and, on the same images
+    and weights, with the reference's (reference: its Parts; by default the reference package's for
+    the same config; none when parts are the reference's own), on one BLAS thread.
+
+    The learner's functions are timed on a few images first: a loop version can take a minute per
+    batch, and then that is known without waiting for a whole one; the reference is then timed on
+    the same few images. Otherwise both are timed on full batches. Each side is timed ROUNDS times,
+    in turn with the other (a slow learner's few images once), and the fastest time of each counts.
+    Their ratio is one of processor time, which a busy machine hardly changes; the wall time is the
+    learner's estimate.
     """
+    from .threads import blas_threads
+
+    if reference is None and parts.impl != "solutions":
+        reference = training.load_parts("solutions", config)
     params = training.initial_params(parts, config, dataset.train.images.shape[1])
     images = dataset.train.images[:config.batch_size]
-    targets = training.one_hot_targets(parts.impl, dataset.train.labels[:config.batch_size])
+    targets = training.one_hot_targets("solutions", dataset.train.labels[:config.batch_size])
 
-    def timed(count) -> BatchTime:
-        pieces = time_spent_in_pieces(parts.impl) if config.model == "cnn" else contextlib.nullcontext({})
-        with pieces as spent:
-            started = time.perf_counter()
-            _, cache = parts.forward(params, images[:count])
-            parts.backward(params, cache, targets[:count])
-            seconds = time.perf_counter() - started
+    def timed(side: training.Parts, count: int) -> _Sample:
+        forward = side.train_forward or (lambda params, X, rng: side.forward(params, X))  # as training runs it
+        rng = training.random_streams(config.seed)[2]
+        with time_spent_in_pieces(side.impl) as spent:
+            started, cpu = time.perf_counter(), time.thread_time()
+            _, cache = forward(params, images[:count], rng)
+            side.backward(params, cache, targets[:count])
+            seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu
         scale = config.batch_size / count
-        return BatchTime(seconds * scale, {k: v * scale for k, v in spent.items()},
-                         count if count < config.batch_size else None)
+        return _Sample(seconds * scale, cpu * scale, {k: v * scale for k, v in spent.items()})
 
-    batch = timed(min(4, config.batch_size))
-    if batch.seconds < 1.0:
-        batch = min((timed(config.batch_size) for _ in range(3)), key=lambda t: t.seconds)
-    return batch
+    def fastest(samples: list[_Sample]) -> tuple[float, float, dict]:
+        pieces = {piece: min(s.pieces.get(piece, 0.0) for s in samples) for s in samples for piece in s.pieces}
+        return min(s.seconds for s in samples), min(s.cpu for s in samples), pieces
 
-
-def seconds_per_batch(parts: training.Parts, config: training.TrainConfig, dataset) -> float:
-    """Wall time of one forward + backward pass of a batch (see time_one_batch)."""
-    return time_one_batch(parts, config, dataset).seconds
+    with blas_threads(1):  # the same for both sides, whatever the run will use
+        probe = min(PROBE_IMAGES, config.batch_size)
+        first = timed(parts, probe)
+        count = probe if first.cpu >= SLOW_PROBE_SECONDS else config.batch_size
+        rounds = 1 if first.cpu * probe / config.batch_size >= SLOW_PROBE_SECONDS else ROUNDS
+        mine, theirs = ([first] if count == probe else []), []
+        for turn in range(ROUNDS):
+            if len(mine) < rounds:
+                mine.append(timed(parts, count))
+            if reference is not None:
+                theirs.append(timed(reference, count))
+    seconds, cpu, pieces = fastest(mine)
+    probed = count if count < config.batch_size else None
+    if not theirs:
+        return BatchTime(seconds, pieces, probed, cpu=cpu)
+    reference_seconds, reference_cpu, reference_pieces = fastest(theirs)
+    return BatchTime(seconds, pieces, probed, reference_seconds, reference_pieces, cpu, reference_cpu)
 
 
 def estimated_run_seconds(per_batch: float, config: training.TrainConfig, dataset) -> float:
@@ -118,100 +241,146 @@ def estimated_run_seconds(per_batch: float, config: training.TrainConfig, datase
     return per_batch * (updates + evaluated / config.batch_size / 3)
 
 
+def test_pass_seconds(per_batch: float, config: training.TrainConfig, dataset) -> float:
+    """The final test pass alone: a forward pass over the test set."""
+    return per_batch * len(dataset.test.labels) / config.batch_size / 3
+
+
 def duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
         return f"{seconds / 60:.0f} minutes"
-    return f"{seconds / 3600:.1f} hours"
-
-
-IM2COL_ADVICE = ("A loop version of conv2d or maxpool is right, but every step of its loops is a Python step; "
-                 "either one alone can make a run this long. For conv2d, the im2col idea at the top of "
-                 "exercises/conv.py (and kata hint conv, whose third level is the NumPy idiom) turns each "
-                 "convolution into one matrix product, hundreds of times faster; for maxpool, the reshape or "
-                 "window-view idea at the top of exercises/pool.py (kata hint pool) pools a whole batch at once.")
-# piece -> (its stage, what makes it fast)
-SPEED_UPS = {
-    "conv2d": ("conv", "the im2col idea at the top of exercises/conv.py (kata hint conv, whose third level is the "
-                       "NumPy idiom) turns each convolution into one matrix product, hundreds of times faster"),
-    "maxpool": ("pool", "the reshape or window-view idea at the top of exercises/pool.py (kata hint pool) pools a "
-                        "whole batch at once"),
-}
-
-
-class LongRunNotStarted(KataError):
-    """A run estimated at over LONG_RUN_SECONDS did not start: off a terminal without --yes, or
-    declined on one. kata train shows it as an error (exit 1); kata, which trains the CNN the first
-    time stages 13 and 14 pass, as a note (checker/commands/status.py), with these details:
-    estimate (seconds), slow (the pieces that make it long, slowest first: "conv2d", "maxpool"),
-    advice (what makes them fast), declined (the learner said no on a terminal)."""
-
-    def __init__(self, message: str, *, estimate: float, slow: list[str], advice: str, declined: bool):
-        super().__init__(message)
-        self.estimate, self.slow, self.advice, self.declined = estimate, slow, advice, declined
-
-
-def slow_pieces(batch: BatchTime, estimate: float) -> list[str]:
-    """The CNN's pieces that make the run long, slowest first: the slowest (unless the time goes
-    elsewhere), and the other too when the run would still be long without the slowest and the
-    other takes at least a third as long. A fast piece timed on a few images looks slower than it
-    is (its fixed cost is counted per image), so a much smaller one is not called slow."""
-    ordered = sorted(batch.pieces, key=batch.pieces.get, reverse=True)
-    if not ordered or batch.pieces[ordered[0]] < 0.1 * batch.seconds:
-        return []
-    top, *others = ordered
-    without_top = estimate * (batch.seconds - batch.pieces[top]) / batch.seconds
-    return [top] + [p for p in others if without_top > LONG_RUN_SECONDS and batch.pieces[p] >= batch.pieces[top] / 3]
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:.1f} days"
 
 
 def seconds_text(seconds: float) -> str:
-    return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:.0f} s"
+    if seconds < 0.1:
+        return f"{seconds * 1000:.2g} ms"
+    return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:,.0f} s"
+
+
+def times_text(ratio: float) -> str:
+    """1.2x, 35x, 3,500x."""
+    return f"{ratio:.2g}x" if ratio < 10 else f"{ratio:,.0f}x"
+
+
+PIECE_FLOOR = 0.001  # a function taking less than this per batch is too quick to judge
+
+
+def loop_pieces(batch: BatchTime | None) -> list[str]:
+    """The functions that are loop versions, slowest first: each takes LOOP_RATIO times as long as
+    the reference's same function or more (and a millisecond per batch or more)."""
+    if batch is None or batch.reference is None:
+        return []
+    named = [piece for piece, seconds in batch.pieces.items()
+             if seconds >= PIECE_FLOOR and (batch.piece_ratio(piece) or 0) >= LOOP_RATIO]
+    return sorted(named, key=batch.pieces.get, reverse=True)
+
+
+def is_slow(batch: BatchTime | None) -> bool:
+    """The learner's functions take SLOW_RATIO times as long as the reference's or more, or one of
+    them is a loop version."""
+    return batch is not None and batch.ratio is not None and (batch.ratio >= SLOW_RATIO or bool(loop_pieces(batch)))
+
+
+def timing_line(batch: BatchTime, config: training.TrainConfig, seconds: float, whose: str = "your") -> str:
+    """The estimate, and how it was measured."""
+    size = config.batch_size
+    probed = f", timed on {batch.probed} images" if batch.probed else ""
+    if batch.reference is None:
+        pieces = [p for p in CNN_PIECES if p in batch.pieces] if config.model == "cnn" else []
+        of_which = (", of which " + " and ".join(f"{p} {seconds_text(batch.pieces[p])}" for p in pieces)) if pieces else ""
+        return (f"One batch of {size} takes about {seconds_text(batch.seconds)} with {whose} functions (forward and "
+                f"backward{probed}){of_which}: this run should take about {duration(seconds)}.")
+    how = f"the same {batch.probed} images, scaled to a batch of {size}" if batch.probed else f"the same batch of {size}"
+    shown = [p for p in CNN_PIECES if p in batch.pieces] if config.model == "cnn" else []
+    shown += [p for p in loop_pieces(batch) if p not in shown]
+    ratios = [f"{p} {times_text(r)}" for p in shown if (r := batch.piece_ratio(p)) is not None]
+    apart = f" ({', '.join(ratios)})" if ratios else ""
+    return (f"Your functions against the reference's, timed in turn just now on {how} (forward and backward, "
+            f"processor time): {seconds_text(batch.cpu)} against {seconds_text(batch.reference_cpu)}, "
+            f"{times_text(batch.ratio)} as long{apart}. On this machine, as busy as it is now, a batch takes "
+            f"{seconds_text(batch.seconds)} with yours: this run should take about {duration(seconds)}.")
 
 
 def long_run_advice(batch: BatchTime | None, estimate: float) -> tuple[list[str], str]:
-    """(the slow pieces, what to do about them): which of conv2d and maxpool makes the run long, by
-    how much, and the hint of its stage. Without a breakdown, the advice for both."""
-    slow = slow_pieces(batch, estimate) if batch else []
-    if not slow:
-        return [], IM2COL_ADVICE
-    spent = batch.pieces
-    fast_seconds = estimate * (batch.seconds - sum(spent[p] for p in slow)) / batch.seconds
-    fast_run, still_long = duration(fast_seconds), fast_seconds > LONG_RUN_SECONDS
-    if len(slow) == 1:
-        (piece,), other = slow, next(p for p in spent if p not in slow)
-        times = f", {spent[piece] / spent[other]:,.0f} times as long as your {other}" if spent[other] > 0 else ""
-        text = (f"Your {piece} makes it long: {seconds_text(spent[piece])} of the {seconds_text(batch.seconds)} a "
-                f"batch takes ({spent[piece] / batch.seconds:.0%}){times}; with a fast {piece} the run would "
-                + (f"take about {fast_run}." if not still_long else
-                   f"still take about {fast_run}, and kata will time your functions again then."))
+    """(the loop versions, what to do about them): which functions make the run long, by how much
+    against the reference's, what the run would take with them as fast, and their stages' hints.
+    Without a function that stands out, what the ratio says, and where to look."""
+    loops = loop_pieces(batch)
+    if not loops:
+        if batch is not None and batch.ratio is not None:
+            return [], (f"Your functions take {times_text(batch.ratio)} as long as the reference's, and no single one "
+                        f"of them explains it. The last hint of each stage (kata hint STAGE) is its NumPy idiom, which "
+                        f"handles a whole batch at once.")
+        return [], ("Python loops over pixels or examples make a run this long; the last hint of each stage "
+                    "(kata hint STAGE) is its NumPy idiom, which handles a whole batch at once.")
+    spent, cpu = batch.pieces, batch.cpu if batch.cpu is not None else batch.seconds  # processor time, as pieces
+    as_fast = cpu - sum(spent[p] for p in loops) + sum(batch.reference_pieces[p] for p in loops)
+    fast_run = duration(estimate * max(as_fast, 0.0) / cpu)
+    if len(loops) == 1:
+        (piece,) = loops
+        text = (f"Your {piece} makes it long: it takes {times_text(batch.piece_ratio(piece))} as long as the "
+                f"reference's {piece} ({seconds_text(spent[piece])} of the {seconds_text(cpu)} of processor time a "
+                f"batch takes); with a {piece} as fast, the run would take about {fast_run}. A loop version is right, "
+                f"but every step of its loops is a Python step.")
     else:
-        text = (f"Your conv2d and maxpool both make it long: {slow[0]} takes {seconds_text(spent[slow[0]])} and "
-                f"{slow[1]} {seconds_text(spent[slow[1]])} of the {seconds_text(batch.seconds)} a batch takes; "
-                f"with both fast the run would take about {fast_run}.")
-    text += (f" {'A loop version is' if len(slow) == 1 else 'Loop versions are'} right, but every step of "
-             f"{'its' if len(slow) == 1 else 'their'} loops is a Python step. "
-             + " ".join(f"For {piece}, {SPEED_UPS[piece][1]}." for piece in slow))
-    return slow, text
+        names = " and ".join([", ".join(loops[:-1]), loops[-1]]) if len(loops) > 2 else " and ".join(loops)
+        each = " and ".join([", ".join(times_text(batch.piece_ratio(p)) for p in loops[:-1]),
+                             times_text(batch.piece_ratio(loops[-1]))])
+        spends = " and ".join([", ".join(seconds_text(spent[p]) for p in loops[:-1]), seconds_text(spent[loops[-1]])])
+        text = (f"Your {names} {'both' if len(loops) == 2 else 'all'} make it long: they take {each} as long as the "
+                f"reference's ({spends} of the {seconds_text(cpu)} of processor time a batch takes); with them as "
+                f"fast, the run would take about {fast_run}. Loop versions are right, but every step of their loops "
+                f"is a Python step.")
+    text += " " + " ".join(f"For {piece}, {PIECE[piece].speed_up}." for piece in loops)
+    return loops, text
 
 
-def confirm_long_run(seconds: float, yes: bool = False, ask=input, batch: BatchTime | None = None) -> None:
-    """Go on if the run is short, yes (--yes) is given, or the learner says yes on a terminal; batch:
-    the timing the estimate comes from, to name the slow piece."""
-    if seconds <= LONG_RUN_SECONDS or yes:
+class LongRunNotStarted(KataError):
+    """A long run of slow functions did not start: off a terminal without --yes, or declined on one.
+    kata train shows it as an error (exit 1); kata, which trains the first time Part I and Part III
+    pass, as a note (checker/commands/status.py), with these details: estimate (seconds), slow (the
+    loop versions that make it long, slowest first: "conv2d", "maxpool", "dense_forward", ...),
+    advice (what makes them fast), declined (the learner said no on a terminal), command (the kata
+    train command of the run)."""
+
+    def __init__(self, message: str, *, estimate: float, slow: list[str], advice: str, declined: bool,
+                 command: str = "kata train"):
+        super().__init__(message)
+        self.estimate, self.slow, self.advice, self.declined, self.command = estimate, slow, advice, declined, command
+
+
+def hint_commands(slow: list[str]) -> str:
+    """'kata hint pool' or 'kata hint conv and kata hint pool': the hints of the slow functions' stages."""
+    stages = list(dict.fromkeys(PIECE[piece].module for piece in slow))
+    return " and ".join(f"kata hint {stage}" for stage in stages)
+
+
+def confirm_long_run(seconds: float, yes: bool = False, ask=input, batch: BatchTime | None = None,
+                     command: str = "kata train") -> None:
+    """Go on if the run is short, its functions are not slow (is_slow: within SLOW_RATIO of the
+    reference's, none a loop version; the reference's own never are), yes (--yes) is given, or the
+    learner says yes on a terminal. batch: the timing the estimate comes from (without it, the
+    estimate alone decides); command: the kata train command of the run."""
+    if seconds <= LONG_RUN_SECONDS or yes or (batch is not None and not is_slow(batch)):
         return
     slow, advice = long_run_advice(batch, seconds)
-    details = dict(estimate=seconds, slow=slow, advice=advice)
+    details = dict(estimate=seconds, slow=slow, advice=advice, command=command)
     if sys.stdin.isatty() and sys.stdout.isatty():
         print(advice)
         answer = ask(f"Train anyway, for about {duration(seconds)}? [y/N] ")
         if answer.strip().lower() in ("y", "yes"):
             return
-        stages = [SPEED_UPS[piece][0] for piece in slow] or ["conv", "pool"]
-        what = " and ".join(slow or ["conv2d", "maxpool"])
-        raise LongRunNotStarted(
-            f"training not started. Speed up your {what} ({', '.join(f'kata hint {s}' for s in stages)}), check "
-            f"{'it' if len(stages) == 1 else 'them'} ({', '.join(f'kata check {s}' for s in stages)}), then run "
-            f"kata train --model cnn again.", declined=True, **details)
+        if slow:
+            stages = list(dict.fromkeys(PIECE[piece].module for piece in slow))
+            todo = (f"Speed up your {' and '.join(slow)} ({hint_commands(slow)}), check "
+                    f"{'it' if len(slow) == 1 else 'them'} ({', '.join(f'kata check {s}' for s in stages)}), then run")
+        else:
+            todo = "Make your functions faster (the last hint of each stage is its NumPy idiom), then run"
+        raise LongRunNotStarted(f"training not started. {todo} {command} again.", declined=True, **details)
     raise LongRunNotStarted(f"this run would take about {duration(seconds)} with your functions, so it did not "
                             f"start. {advice} To train anyway, add --yes.", declined=False, **details)

@@ -15,7 +15,7 @@ import csv
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,10 @@ class RunRecord:
     # dropout: only when the Bench was asked for it (measure_train=True)
     train_evals: list[tuple[int, float, float]] = field(default_factory=list)
     test_accuracy: float | None = None  # measured by Bench.arms only, once, at the end
+    # The Bench's threshold and the first iteration whose weights reach it on validation, found
+    # between the validation passes (ThresholdWatcher); None: never reached, or no threshold
+    threshold: float | None = None
+    first_reach: int | None = None
 
     @property
     def validation_accuracy(self) -> float:
@@ -51,7 +55,11 @@ class RunRecord:
         return self.history.evals[-1][2] if self.history.evals and not self.diverged else 0.0
 
     def iterations_to_reach(self, accuracy: float) -> int | None:
-        """The first validation pass at or above `accuracy`: its iteration; None if never."""
+        """The first iteration at or above `accuracy` on validation; None if never. For the Bench's
+        threshold, to the iteration (ThresholdWatcher); for another accuracy, the first validation
+        pass at or above it."""
+        if self.threshold is not None and accuracy == self.threshold:
+            return self.first_reach
         return next((at for at, _, value in self.history.evals if value >= accuracy), None)
 
 
@@ -61,17 +69,67 @@ class TrainSetWatcher(training.Silent):
     def __init__(self, parts, images, targets):
         self.parts, self.images, self.targets, self.evals = parts, images, targets, []
 
-    def evaluated(self, iteration, params):
+    def evaluated(self, iteration, params, accuracy):
         loss, accuracy, _ = training.evaluate(self.parts, params, self.images, self.targets)
         self.evals.append((iteration, loss, accuracy))
+
+
+class ThresholdWatcher(training.Silent):
+    """The first iteration whose weights reach `threshold` validation accuracy, to the iteration, not
+    to the next validation pass: it keeps a copy of the weights after every update since the last
+    pass, and when a pass first reaches the threshold, it finds the first copy that does by
+    bisection between that pass and the one before (a few more validation passes, once per run).
+    The weights of training are never changed."""
+
+    def __init__(self, parts, images, targets, threshold: float):
+        self.parts, self.images, self.targets, self.threshold = parts, images, targets, threshold
+        self.kept: list[tuple[int, dict]] = []  # (iteration, weights after it) since the last pass
+        self.first_reach: int | None = None
+        self.done = False
+
+    def stepped(self, iteration, params):
+        if not self.done:
+            self.kept.append((iteration, {key: np.array(value, copy=True) for key, value in params.items()}))
+
+    def evaluated(self, iteration, params, accuracy):
+        if self.done:
+            return
+        if accuracy < self.threshold:
+            self.kept.clear()
+            return
+        self.done = True
+        kept = [(at, weights) for at, weights in self.kept if at <= iteration]
+        low, high = -1, len(kept) - 1  # kept[low] is below (the pass before), kept[high] reaches it
+        while high - low > 1:
+            middle = (low + high) // 2
+            _, reached, _ = training.evaluate(self.parts, kept[middle][1], self.images, self.targets)
+            low, high = (low, middle) if reached >= self.threshold else (middle, high)
+        self.first_reach = kept[high][0] if kept else iteration
+        self.kept.clear()
+
+
+class Watchers(training.Silent):
+    """Several progress reporters as one."""
+
+    def __init__(self, *watchers):
+        self.watchers = watchers
+
+    def stepped(self, iteration, params):
+        for watcher in self.watchers:
+            watcher.stepped(iteration, params)
+
+    def evaluated(self, iteration, params, accuracy):
+        for watcher in self.watchers:
+            watcher.evaluated(iteration, params, accuracy)
 
 
 class Bench:
     """Trains configurations of one implementation on one dataset, each config once (memoised:
     a sweep's run is reused by the arm with the same settings), and reports each run in a line."""
 
-    def __init__(self, impl: str, dataset: Dataset, *, measure_train: bool = False, out=None, deep: bool | None = None):
-        self.impl, self.dataset, self.measure_train = impl, dataset, measure_train
+    def __init__(self, impl: str, dataset: Dataset, *, measure_train: bool = False, out=None, deep: bool | None = None,
+                 threshold: float | None = None):
+        self.impl, self.dataset, self.measure_train, self.threshold = impl, dataset, measure_train, threshold
         self.out = out or sys.stdout
         self.runs: dict[training.TrainConfig, RunRecord] = {}
         self.cpu_seconds = 0.0
@@ -96,8 +154,11 @@ class Bench:
             self.out.write(f"  {label}, seed {config.seed}: {self.outcome(run)}  (the same run as above)\n")
             return run
         parts = self.parts(config)
-        watcher = (TrainSetWatcher(parts, self.dataset.train.images, self.targets("train"))
-                   if self.measure_train else training.Silent())
+        train_set = (TrainSetWatcher(parts, self.dataset.train.images, self.targets("train"))
+                     if self.measure_train else None)
+        reach = (ThresholdWatcher(parts, self.dataset.validation.images, self.targets("validation"), self.threshold)
+                 if self.threshold is not None else None)
+        watcher = Watchers(*(w for w in (train_set, reach) if w is not None))
         started = time.process_time()
         result = run_learner_code(self.impl, training.train, parts, self.dataset, config, watcher)
         if result.stopped == "interrupted":
@@ -105,7 +166,8 @@ class Bench:
         cpu = time.process_time() - started
         self.cpu_seconds += cpu
         run = RunRecord(config, result.history, result.params, cpu, result.stopped == "diverged",
-                        getattr(watcher, "evals", []))
+                        train_set.evals if train_set else [], threshold=self.threshold,
+                        first_reach=reach.first_reach if reach and result.stopped != "diverged" else None)
         self.runs[config] = run
         self.out.write(f"  {label}, seed {config.seed}: {self.outcome(run)}  ({cpu:.1f} s CPU)\n")
         self.out.flush()
@@ -127,6 +189,22 @@ class Bench:
                        f"{best_run.validation_accuracy:.2%}{edge}\n\n")
         return best_value, trained
 
+    def sweep_over_seeds(self, name: str, values: list, config_of, seeds: list[int], baseline=None
+                         ) -> tuple[object, list[tuple[object, list[RunRecord]]]]:
+        """Train config_of(value) with every seed for every value, and pick the best mean final
+        validation accuracy (the first of equals) among the values other than baseline (a value
+        shown for comparison, e.g. lambda 0: no regularisation). Returns (best value, [(value, [run
+        per seed]), ...]). A best value at the edge of the grid is said to be."""
+        trained = [(value, [self.train(replace(config_of(value), seed=seed), f"{name} {value:g}") for seed in seeds])
+                   for value in values]
+        candidates = [(value, runs) for value, runs in trained if value != baseline]
+        best_value, best_runs = max(candidates, key=lambda pair: mean_validation(pair[1]))
+        summary = mean_sd([run.validation_accuracy for run in best_runs])
+        spread = f" +- {100 * summary[1]:.2f}" if len(seeds) > 1 else ""
+        self.out.write(f"  -> {name} {best_value:g}: the best mean validation accuracy, {summary[0]:.2%}{spread}"
+                       f"{edge_note(best_value, [v for v, _ in candidates], name)}\n\n")
+        return best_value, trained
+
     def arms(self, arms: dict[str, training.TrainConfig], seeds: list[int]) -> dict[str, list[RunRecord]]:
         """Every arm with every seed; then each run's test accuracy, measured once at its end."""
         results = {name: [self.train(replace(config, seed=seed), name) for seed in seeds]
@@ -140,13 +218,41 @@ class Bench:
         return results
 
 
+def mean_validation(runs: list[RunRecord]) -> float:
+    """The mean final validation accuracy of runs (a diverged run counts 0)."""
+    return float(np.mean([run.validation_accuracy for run in runs]))
+
+
+def edge_note(best, values: list, name: str) -> str:
+    """'' unless best is the first or last of three or more values: then that a wider grid might do better."""
+    if len(values) < 3 or best not in (values[0], values[-1]):
+        return ""
+    side = "smallest" if best == values[0] else "largest"
+    return f"; it is the {side} {name} of the grid, so a wider grid might find better"
+
+
 # --- the numbers: mean +- sd over seeds ----------------------------------------------------------
 
 def mean_sd(values) -> tuple[float, float] | None:
-    """(mean, standard deviation over seeds); None when a value is missing or not finite."""
-    if any(v is None or not math.isfinite(v) for v in values):
+    """(mean, sample standard deviation over seeds, ddof=1: the seeds are a sample of the seeds one
+    could have drawn; 0 for a single value); None when a value is missing or not finite."""
+    if not len(values) or any(v is None or not math.isfinite(v) for v in values):
         return None
-    return float(np.mean(values)), float(np.std(values))
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def spread_note(seeds: int) -> str:
+    """How a table's +- reads: 'mean +- sd over 3 seeds' (sample sd), or 'one seed: no sd'."""
+    return f"mean +- sd over {seeds} seeds" if seeds > 1 else "one seed: no sd"
+
+
+REACH_NOTE = ("iterations to the threshold: the first iteration whose weights reach it on validation, found "
+              "between the validation passes")
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 epoch', '2 epochs'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def format_cell(values: list[float | None], percent: bool) -> str:
@@ -212,8 +318,10 @@ def new_run_dir(args: argparse.Namespace, name: str) -> Path:
     return runs.new_run_dir(args.out or runs.runs_folder(), f"experiment-{name}")
 
 
-def config_dict(config: training.TrainConfig, **more) -> dict:
-    return {**asdict(config), **more}
+def config_dict(config: training.TrainConfig, varied: tuple[str, ...] = (), **more) -> dict:
+    """What an experiment's config.json records: the options that apply (TrainConfig.applying)
+    but those its arms vary (recorded in `more`, in the experiment's own terms), and more."""
+    return {**{k: v for k, v in config.applying().items() if k not in varied}, **more}
 
 
 def subset(dataset: Dataset, train_size: int | None = None, validation_size: int | None = None) -> Dataset:

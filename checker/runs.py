@@ -219,7 +219,8 @@ def newest_usable(parent: Path) -> Run:
     usable = [run for run in all_runs(parent) if run.usable]
     if not usable:
         raise KataError(f"there is no trained network in {display_path(parent, folder=True)} yet. Train one first: "
-                        "kata train (or kata train --solutions), or name a run folder with --run DIR.")
+                        "kata train (or kata train --solutions), or name a run folder with --run DIR (a run made "
+                        "with kata train --out DIR is in DIR: --run DIR/<time>-<name>).")
     return usable[-1]
 
 

@@ -24,10 +24,13 @@ _LOCATION = re.compile(r"^(?P<path>[\w./\\-]+\.py)(?: line (?P<line>\d+))?(?: in
 
 
 def render_status(run: RunResult, progress: Progress, style: Style, newly_passed: list[Stage],
-                  root: Path = ROOT, training_next: bool = False, watching: bool = False) -> str:
+                  root: Path = ROOT, training_next: bool = False, watching: bool = False,
+                  cnn_next: bool = False) -> str:
     """The whole report of `kata`: celebration, stage list, progress bar, then what to do next.
 
     training_next: Part I passes for the first time and the training starts right after.
+    cnn_next: every stage passes and the first CNN training (or the note that it does not start)
+    follows, which then says what to do next.
     watching: shown by `kata watch`, which needs no advice to run `kata`.
     """
     lines: list[str] = []
@@ -44,7 +47,7 @@ def render_status(run: RunResult, progress: Progress, style: Style, newly_passed
                   "Now it learns: training it on MNIST with your own code (the defaults of kata train; "
                   "kata --no-train skips this)."]
     elif current is None:
-        lines += all_passed(style, root)
+        lines += all_passed(style, root, cnn_next=cnn_next)
     else:
         if opens_a_part(current.stage) and not progress.passed_before(current.stage):
             lines += part_complete(current.stage, style, root) + [""]
@@ -80,13 +83,41 @@ def part_complete(stage: Stage, style: Style, root: Path = ROOT) -> list[str]:
         run = runs.last_learner_run(root)
         headline = (f"Part I complete: your network reads {100 * run.test_accuracy:.2f}% of the test digits."
                     if run else "Part I complete: your network is built. Train it on MNIST with: kata train")
+    lines = [style.good(style.bold(headline))]
+    if done > 1 and unlocked(done):
+        lines.append(unlocked(done))
     stages = stages_of_part(stage.part)
     topics = ", ".join(t if t[1:2].isupper() or t[1:2].isdigit() else t[0].lower() + t[1:]
                        for t in (s.title for s in stages))
     span = f"stage {stages[0].number}" if len(stages) == 1 else f"stages {stages[0].number}-{stages[-1].number}"
-    return [style.good(style.bold(headline)),
-            f"{part_name(stage.part)} goes further: {topics} ({span}).",
-            "It is optional: your network, kata train and kata predict are complete without it."]
+    return lines + [f"{part_name(stage.part)} goes further: {topics} ({span}).",
+                    "It is optional: your network, kata train and kata predict are complete without it."]
+
+
+# What each part's stages open: kata train's options (stage module -> option) and the experiments
+# (name, the module of the stage it needs).
+PART_OPTIONS = (("regularization", "--l2"), ("dropout", "--dropout"), ("optimizers", "--optimizer"),
+                ("deep", "--depth"), ("batchnorm", "--batchnorm"), ("conv", "--model cnn"))
+PART_EXPERIMENTS = (("regularization", "dropout"), ("optimizers", "optimizers"), ("depth", "batchnorm"))
+
+
+def unlocked(part: int) -> str:
+    """What completing `part` opened, in one sentence ('' for none): kata train's options that use
+    its stages and the experiments whose stages it holds."""
+    modules = {stage.module for stage in stages_of_part(part)}
+    options = [option for module, option in PART_OPTIONS if module in modules]
+    experiments = [name for name, module in PART_EXPERIMENTS if module in modules]
+    opened = []
+    if options:
+        opened.append(f"kata train's option{'s' if len(options) > 1 else ''} {in_words(options)}")
+    if experiments:
+        opened.append(f"the experiment{'s' if len(experiments) > 1 else ''} kata experiment {in_words(experiments)}")
+    return f"It unlocked {', and '.join(opened)}." if opened else ""
+
+
+def in_words(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def celebration(stage: Stage, style: Style) -> str:
@@ -317,9 +348,13 @@ def function_line(stage: Stage, function: str, root: Path = ROOT) -> int | None:
     return None
 
 
-def all_passed(style: Style, root: Path = ROOT) -> list[str]:
+def all_passed(style: Style, root: Path = ROOT, cnn_next: bool = False) -> list[str]:
+    """Every stage passes: the last run and what to do next; cnn_next: the first CNN training
+    follows, and it says what to do next (the first line says so here)."""
     count = len(all_stages())
     lines = [style.good(style.bold(f"All {count} stages pass: your network is complete.")), ""]
+    if cnn_next:
+        return lines[:1]
     run = runs.last_learner_run(root)
     if run:
         plots = ", ".join(run.plots) or "none"
@@ -336,7 +371,7 @@ def all_passed(style: Style, root: Path = ROOT) -> list[str]:
     if "conv" in modules:
         three = closing.the_three(root)
         if three["CNN"] is not None:  # the curriculum was closed: the three results, and what else there is
-            return lines + cnn_trained(three, modules, style, root)
+            return lines + cnn_trained(three, style, root)
     options = [first]
     if "conv" in modules:  # Part III: the CNN is the learner's too, but only kata train --model cnn says so
         options.append(("kata train --model cnn", "train a CNN on your convolution and pooling"))
@@ -350,20 +385,13 @@ def all_passed(style: Style, root: Path = ROOT) -> list[str]:
     return lines
 
 
-def cnn_trained(three: dict, modules: set, style: Style, root: Path = ROOT) -> list[str]:
+def cnn_trained(three: dict, style: Style, root: Path = ROOT) -> list[str]:
     """After the CNN of the learner's code was trained: the three results of the closing comparison
     (checker/closing.py), one line each, and the next things to try."""
     lines = ["Your three networks, on the same 10,000 test digits:", *closing.comparison(three)]
     fixes = three["CNN"].dir / closing.FIXED_FILE
     if fixes.is_file():
         lines.append(f"  the digits your CNN reads and your MLP got wrong: {display_path(fixes, root)}")
-    options = [("kata report --open", "the newest run's web page: its figures, and a canvas to draw on"),
-               ("kata predict IMAGE.png", "read a digit you wrote with your newest network")]
-    options += [(f"kata experiment {name}", what) for name, module, what in (
-        ("optimizers", "optimizers", "SGD, momentum and Adam compared"),
-        ("depth", "deep", "1 to 8 hidden layers, with and without batch norm"),
-        ("regularization", "regularization", "L2 and dropout against overfitting"))
-        if module in modules]
-    options.append(("kata train --help", "train again: every option, for either model"))
+    options = closing.next_steps()
     width = max(len(c) for c, _ in options) + 3
     return lines + ["", style.bold("Next:")] + [f"  {style.command(f'{c:<{width}}')}{d}" for c, d in options]

@@ -43,15 +43,17 @@ def shift_pixels(text: str) -> int:
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
-                        lr_help: str | None = None, lr: bool = True) -> None:
+                        lr_help: str | None = None, lr: bool = True, depth: bool = True) -> None:
     """The options kata train and kata experiment share; lr_help: --lr defaults to None, resolved
-    by config_from_args; lr=False: no --lr (an experiment that sweeps it)."""
+    by config_from_args; lr=False: no --lr (an experiment that sweeps it); depth=False: no --depth
+    (an experiment whose arms set the depth)."""
     parser.add_argument("--hidden", type=positive_int, default=defaults.hidden, metavar="N",
                         help=f"units per hidden layer (default {defaults.hidden})")
-    parser.add_argument("--depth", type=positive_int, default=defaults.depth, metavar="D",
-                        help=f"hidden layers (default {defaults.depth}: your stage-5 forward/backward; "
-                             f"more: your deep_forward/deep_backward once stage 11 passes, before "
-                             f"that your stage functions chained by the checker)")
+    if depth:
+        parser.add_argument("--depth", type=positive_int, default=defaults.depth, metavar="D",
+                            help=f"hidden layers (default {defaults.depth}: your stage-5 forward/backward; "
+                                 f"more: your deep_forward/deep_backward once stage 11 passes, before "
+                                 f"that your stage functions chained by the checker)")
     parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, metavar="E",
                         help=f"passes over the training set (default {defaults.epochs})")
     parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -64,6 +64,19 @@ class TrainConfig:
 
     def layer_sizes(self, num_inputs: int) -> list[int]:
         return [num_inputs, *[self.hidden] * self.depth, NUM_CLASSES]
+
+    def applying(self) -> dict:
+        """The options as config.json records them: only those that apply to this run (a CNN has no
+        hidden width or depth of the MLP's, an MLP no filters; momentum belongs to --optimizer
+        momentum, beta1 and beta2 to adam)."""
+        values = asdict(self)
+        if self.model == "cnn":
+            dropped = ["hidden", "depth", "batchnorm"]
+        else:
+            dropped = ["filters", "kernel", "cnn_hidden"]
+        dropped += [name for name, optimizer in (("momentum", "momentum"), ("beta1", "adam"), ("beta2", "adam"))
+                    if self.optimizer != optimizer]
+        return {name: value for name, value in values.items() if name not in dropped}
 
 
 # --- the pieces the loop composes --------------------------------------------------------------
@@ -185,13 +198,15 @@ class TrainResult:
 class Silent:
     """A progress reporter that says nothing (tests, experiments); checker.epoch_bar.EpochBar shows a bar.
 
-    evaluated(iteration, params) is called after each validation pass, with the weights as they
-    are then (an experiment may measure more on them; it must not change them).
+    evaluated(iteration, params, accuracy) is called after each validation pass, with the weights as
+    they are then and the validation accuracy measured; stepped(iteration, params) after each update.
+    An experiment may measure more on the weights, or copy them; it must not change them.
     """
 
     def epoch_start(self, epoch, epochs, batches): pass
     def batch(self, done, running_loss): pass
-    def evaluated(self, iteration, params): pass
+    def stepped(self, iteration, params): pass
+    def evaluated(self, iteration, params, accuracy): pass
     def epoch_end(self, row, epochs): pass
 
 
@@ -308,7 +323,7 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
     def validate():
         loss, accuracy, _ = evaluate(parts, params, val_images, val_targets)
         history.evals.append((iteration, loss, accuracy))
-        progress.evaluated(iteration, params)
+        progress.evaluated(iteration, params, accuracy)
 
     started = time.perf_counter()
     try:
@@ -326,6 +341,7 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
                     break
                 step(params, penalty_gradient(params, parts.backward(params, cache, batch_targets)), lr)
                 iteration += 1
+                progress.stepped(iteration, params)
                 hits = int(np.count_nonzero(probs.argmax(axis=1) == labels[index]))
                 history.batch_loss.append(loss)
                 history.batch_accuracy.append(hits / len(index))

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from . import estimate, models, runs, training
+from . import closing, estimate, models, runs, training
 from . import parts as pieces
 from .epoch_bar import EpochBar
 from .errors import KataError
 from .learner_code import deep_passes, require_passing_stages, run_learner_code
 from .project import display_path
-from .threads import blas_threads
+from .threads import blas_threads, rechecking
 
 
 def train_and_save(config: training.TrainConfig, *, solutions: bool = False, data_dir=None, out: Path | None = None,
@@ -31,11 +30,13 @@ def train_and_save(config: training.TrainConfig, *, solutions: bool = False, dat
     the stages it needs do not pass, the run would be too long, or it diverged or did not learn.
 
     stages_known_to_pass: the caller has just run every Part I suite (kata status)."""
-    with blas_threads():  # training and evaluation on one BLAS thread: see checker/threads.py
-        return _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to_pass)
+    # BLAS on the cores free (checker/threads.py): one thread until training starts, then chosen from
+    # what the machine did meanwhile, and checked again as training goes.
+    with blas_threads(choose_now=False) as threads:
+        return _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to_pass, threads)
 
 
-def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to_pass) -> int:
+def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to_pass, threads) -> int:
     started = time.perf_counter()
     impl = "solutions" if solutions else "exercises"
     if not solutions and not (stages_known_to_pass and not pieces.required_modules(config)):
@@ -52,33 +53,35 @@ def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to
     else:
         sizes = "-".join(map(str, config.layer_sizes(num_inputs)))
     who = "the reference implementation" if solutions else "your network"
-    if config.model == "cnn":
-        batch = run_learner_code(impl, estimate.time_one_batch, parts, config, dataset)
-        seconds = estimate.estimated_run_seconds(batch.seconds, config, dataset)
-        whose = "the reference's" if solutions else "your"
-        probed = f", timed on {batch.probed} images" if batch.probed else ""
-        print(f"One batch of {config.batch_size} takes about {batch.seconds:.3g} s with {whose} functions "
-              f"(forward and backward{probed}), of which conv2d {estimate.seconds_text(batch.pieces['conv2d'])} and "
-              f"maxpool {estimate.seconds_text(batch.pieces['maxpool'])}: this run should take about "
-              f"{estimate.duration(seconds)}.")
-        estimate.confirm_long_run(seconds, yes, batch=batch)
+    # Timed beside the reference's functions: the estimate, and whether a long run asks first.
+    batch = run_learner_code(impl, estimate.time_one_batch, parts, config, dataset)
+    seconds = estimate.estimated_run_seconds(batch.seconds, config, dataset)
+    print(estimate.timing_line(batch, config, seconds, whose="the reference's" if solutions else "your"))
+    estimate.confirm_long_run(seconds, yes, batch=batch, command=train_command(config))
     print(f"Training {who} ({sizes}, {config.init} init) on {len(dataset.train.labels):,} images: "
           f"{plural(config.epochs, 'epoch')}, batches of {config.batch_size}, lr {config.lr:g} "
           f"({config.lr_schedule}), seed {config.seed}{pieces.describe(config)}.")
     if config.depth > 1 or config.dropout > 0 or config.batchnorm:
         print(f"Forward and backward passes: {'the reference' if solutions else 'your'} {parts.network}.")
+    # The learner's first CNN on MNIST ends the curriculum: the closing comparison follows it.
+    first_cnn = not solutions and config.model == "cnn" and data_dir is None and not closing.cnn_trained_before()
     # Made before training, so that an unusable --out fails at once, not after the training.
     run_dir = runs.new_run_dir(out or runs.runs_folder(), name or impl)
     try:
-        result = run_learner_code(impl, training.train, parts, dataset, config, EpochBar())
+        threads.choose()
+        result = run_learner_code(impl, training.train, parts, dataset, config, rechecking(EpochBar()))
     except BaseException:
         run_dir.rmdir()  # still empty
         raise
+    # After Ctrl-C the learner wants out: the test pass only when it is quick with these functions.
+    test_pass = estimate.test_pass_seconds(batch.seconds, config, dataset)
+    measure_test = result.stopped != "interrupted" or test_pass <= QUICK_TEST_SECONDS
     if result.stopped == "interrupted":
-        print(f"\nStopped by Ctrl-C after {result.history.iterations} iterations; "
-              f"saving what there is so far.")
+        print(f"\nStopped by Ctrl-C after {result.history.iterations} iterations; saving what there is so far"
+              + ("." if measure_test else f", without the test pass (it would take about "
+                                         f"{estimate.duration(test_pass)} with these functions)."), flush=True)
     try:
-        summary = save_run(run_dir, parts, config, dataset, result, started)
+        summary = save_run(run_dir, parts, config, dataset, result, started, measure_test=measure_test)
     except KeyboardInterrupt:  # a second Ctrl-C, or SIGTERM: keep what was saved, marked as such
         kept = mark_interrupted_while_saving(run_dir, result)
         print(f"\nStopped while saving the run: kept {', '.join(kept) or 'nothing but the summary'} in "
@@ -92,8 +95,13 @@ def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to
         summary.update(learned=False, message=failure)
         runs.write_json(run_dir / runs.SUMMARY_FILE, summary)
         raise KataError(f"{failure} The run is kept in {where}; kata predict skips it unless named with --run.")
-    print(f"Test accuracy: {summary['test_accuracy']:.2%} on {len(dataset.test.labels):,} test "
-          f"images, after {plural(summary['epochs_completed'], 'epoch')}.")
+    closes = (first_cnn and result.stopped is None and summary["test_accuracy"] is not None
+              and in_runs_folder(run_dir))
+    if summary["test_accuracy"] is None:
+        print(f"Test accuracy: not measured (stopped by Ctrl-C), after {plural(summary['epochs_completed'], 'epoch')}.")
+    else:
+        print(f"Test accuracy: {summary['test_accuracy']:.2%} on {len(dataset.test.labels):,} test "
+              f"images, after {plural(summary['epochs_completed'], 'epoch')}.")
     if summary["l2_term"] is not None:
         print(f"The training loss shown is the data loss (cross-entropy) alone, as in the plots; the "
               f"L2 term 0.5 * {config.l2:g} * sum(W**2) adds {summary['l2_term']:.4f} to it at the end.")
@@ -104,8 +112,31 @@ def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to
 
     page = write_page(run_dir, dataset)
     print(f"Web page: {display_path(page.path)}  ({page.what_to_do})")
-    print("Try it on a digit: kata predict --index 0  (or kata predict my_digit.png)")
+    if closes:  # the end of the curriculum, whichever command trained the learner's first CNN
+        print("\n".join(closing.report(dataset=dataset)))
+        print("\n".join(closing.next_lines()))
+    elif in_runs_folder(run_dir):
+        print("Try it on a digit: kata predict --index 0  (or kata predict my_digit.png)")
+    else:  # kata predict looks in runs/: this run must be named
+        print(f"Try it on a digit: kata predict --index 0 --run {display_path(run_dir)}  (kata predict looks in "
+              f"runs/ unless --run names a run folder)")
     return 130 if result.stopped == "interrupted" else 0
+
+
+QUICK_TEST_SECONDS = 15  # after Ctrl-C, a test pass estimated at longer is skipped
+
+
+def train_command(config: training.TrainConfig) -> str:
+    """The kata train command that trains config's kind of network, to run it again."""
+    return "kata train --model cnn" if config.model == "cnn" else "kata train"
+
+
+def in_runs_folder(run_dir: Path) -> bool:
+    """run_dir is in the kata's runs/ (not made elsewhere with --out)."""
+    try:
+        return Path(run_dir).resolve().parent == runs.runs_folder().resolve()
+    except OSError:
+        return False
 
 
 def plural(count: int, noun: str) -> str:
@@ -113,17 +144,18 @@ def plural(count: int, noun: str) -> str:
 
 
 def save_run(run_dir: Path, parts: training.Parts, config: training.TrainConfig, dataset,
-             result: training.TrainResult, started: float) -> dict:
+             result: training.TrainResult, started: float, measure_test: bool = True) -> dict:
     """Write everything a run leaves behind into run_dir and return the summary.
 
-    The test set is used here, once, after training: for the reported accuracy and the figures.
+    The test set is used here, once, after training: for the reported accuracy and the figures
+    (not when measure_test is False: a run stopped by Ctrl-C whose test pass would be long).
     """
     from . import plots  # matplotlib takes a moment to import: only after training
 
     num_inputs = dataset.train.images.shape[1]
     runs.write_metrics(run_dir / runs.METRICS_FILE, result.history)
     runs.write_json(run_dir / runs.CONFIG_FILE, {
-        **asdict(config),
+        **config.applying(),
         "impl": parts.impl,
         **models.architecture(config, result.params, num_inputs, parts.network),
         "dataset": getattr(dataset, "name", "mnist"),
@@ -137,21 +169,21 @@ def save_run(run_dir: Path, parts: training.Parts, config: training.TrainConfig,
 
     test_accuracy = None
     figures = [plots.plot_loss(result.history, run_dir), plots.plot_accuracy(result.history, run_dir)]
-    if result.stopped != "diverged":
+    if result.stopped != "diverged" and measure_test:
         test = dataset.test
         _, test_accuracy, probs = training.evaluate(parts, result.params, test.images,
                                                     training.one_hot_targets(parts.impl, test.labels))
         predictions = probs.argmax(axis=1)
-        figures += [
-            plots.plot_confusion(test.labels, predictions, run_dir),
-            plots.plot_misclassified(test.images, test.labels, probs, run_dir),
+        figures += [plots.plot_confusion(test.labels, predictions, run_dir),
+                    plots.plot_misclassified(test.images, test.labels, probs, run_dir)]
+    if result.stopped != "diverged":
+        figures.append(
             plots.plot_conv_filters(result.params["W1"], result.params["b1"], dataset.train.images[0], run_dir)
             if models.kind_of_config(config) == "cnn" else
             plots.plot_first_layer_weights(
                 result.params["W1"], run_dir,
                 W1_start=training.initial_params(parts, config, num_inputs)["W1"],
-                pixel_use=np.mean(dataset.train.images > 0, axis=0)),
-        ]
+                pixel_use=np.mean(dataset.train.images > 0, axis=0)))
     last = result.history.epochs[-1] if result.history.epochs else None
     summary = {
         "test_accuracy": test_accuracy,

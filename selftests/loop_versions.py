@@ -1,7 +1,9 @@
 """Correct implementations in another style, which the suites must accept.
 
 A suite tests behaviour, not the path: the plain loop versions a learner writes first must pass
-stages 13 and 14 as the vectorised reference does, and within the per-stage time limit.
+stages 5, 13 and 14 as the vectorised reference does, and within the per-stage time limit; so must a
+vectorised conv2d written another way. They also serve the selftests of the time estimate
+(test_estimate.py): correct, and slow or not.
 Each entry is (module, function, source), swapped into a copy of solutions/ as a mutant is.
 """
 
@@ -102,6 +104,70 @@ def maxpool_backward(dout, cache):
 # The same loops, but ties broken towards the last maximum: the suites accept any one tied position.
 LOOP_POOL_FORWARD_LAST_TIE = LOOP_POOL_FORWARD.replace("v > best:", "v >= best:")
 
+# Vectorised, but not the reference's way: kata hint conv's third level as a learner writes it
+# (sliding_window_view, windows as rows, the filter axis moved back at the end, col2im with a loop
+# over the kernel positions only). A little slower than the reference per batch, never a loop version.
+VECTORISED_CONV_FORWARD = """
+def conv2d_forward(x, w, b, stride=1, pad=0):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    for name, value, smallest in (("stride", stride, 1), ("pad", pad, 0)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{name} must be an integer, got {value}")
+        if value < smallest:
+            raise ValueError(f"{name} must be at least {smallest}, got {value}")
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"x and w must be 4-D, got {x.shape} and {w.shape}")
+    N, C, H, W = x.shape
+    F, C2, KH, KW = w.shape
+    if C2 != C:
+        raise ValueError(f"w has {C2} channels, x has {C}")
+    if b.shape != (F,):
+        raise ValueError(f"b has shape {b.shape}, expected ({F},)")
+    if KH > H + 2 * pad or KW > W + 2 * pad:
+        raise ValueError(f"kernel {KH}x{KW} does not fit in {H + 2 * pad}x{W + 2 * pad}")
+    xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = sliding_window_view(xpad, (KH, KW), axis=(2, 3))[:, :, ::stride, ::stride]
+    H_out, W_out = win.shape[2], win.shape[3]
+    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(N * H_out * W_out, C * KH * KW)
+    out = (cols @ w.reshape(F, -1).T + b).reshape(N, H_out, W_out, F).transpose(0, 3, 1, 2)
+    return out, (x.shape, cols, w, stride, pad)
+"""
+
+VECTORISED_CONV_BACKWARD = """
+def conv2d_backward(dout, cache):
+    x_shape, cols, w, stride, pad = cache
+    N, C, H, W = x_shape
+    F, _, KH, KW = w.shape
+    _, _, H_out, W_out = dout.shape
+    dout_mat = dout.transpose(0, 2, 3, 1).reshape(-1, F)
+    db = dout_mat.sum(axis=0)
+    dw = (dout_mat.T @ cols).reshape(w.shape)
+    dcols = (dout_mat @ w.reshape(F, -1)).reshape(N, H_out, W_out, C, KH, KW)
+    dxpad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dout.dtype)
+    for p in range(KH):
+        for q in range(KW):
+            dxpad[:, :, p:p + stride * H_out:stride, q:q + stride * W_out:stride] += (
+                dcols[:, :, :, :, p, q].transpose(0, 3, 1, 2))
+    return dxpad[:, :, pad:pad + H, pad:pad + W], dw, db
+"""
+
+# A correct dense layer as three nested Python loops (and its backward as loops too): it passes stage 5,
+# and a batch takes seconds instead of a millisecond.
+LOOP_DENSE_FORWARD = """
+def dense_forward(x, W, b):
+    N, D = x.shape
+    M = W.shape[1]
+    out = np.zeros((N, M), dtype=np.result_type(x, W, b))
+    for n in range(N):
+        for m in range(M):
+            total = b[m]
+            for d in range(D):
+                total += x[n, d] * W[d, m]
+            out[n, m] = total
+    return out
+"""
+
 
 def version(id, module, function, source):
     return Mutant(id, module, function, textwrap.dedent(source).strip() + "\n", caught_by="", says="")
@@ -112,6 +178,9 @@ LOOP_VERSIONS = {
              version("loop_conv_backward", "conv", "conv2d_backward", LOOP_CONV_BACKWARD)],
     "pool": [version("loop_pool_forward", "pool", "maxpool_forward", LOOP_POOL_FORWARD),
              version("loop_pool_backward", "pool", "maxpool_backward", LOOP_POOL_BACKWARD)],
+    "conv_vectorised": [version("vectorised_conv_forward", "conv", "conv2d_forward", VECTORISED_CONV_FORWARD),
+                        version("vectorised_conv_backward", "conv", "conv2d_backward", VECTORISED_CONV_BACKWARD)],
+    "dense_loops": [version("loop_dense_forward", "backprop", "dense_forward", LOOP_DENSE_FORWARD)],
     "pool_last_tie": [version("loop_pool_forward_last", "pool", "maxpool_forward", LOOP_POOL_FORWARD_LAST_TIE),
                       version("loop_pool_backward", "pool", "maxpool_backward", LOOP_POOL_BACKWARD)],
 }

@@ -354,8 +354,29 @@ def test_check_at_the_end_of_part_one_sends_the_learner_to_train_and_offers_part
     last = stages_of_part(1)[-1]
     text = verdict(passed(last), [passed(s) for s in stages_of_part(1)[:-1]], True, Style(enabled=False))
     assert text == ("Stage 7 (Gradient descent) passed: 1 of 1 tests!\n"
-                    "Part I is complete. Next: kata (it trains your network on MNIST). "
-                    "Then, optional: Part II starts with Stage 8 (L2 regularisation).")
+                    "Part I is complete. Next: kata (it trains your network on MNIST, or says which of your "
+                    "functions would make that slow). Then, optional: Part II starts with Stage 8 (L2 regularisation).")
+
+
+def test_check_at_the_end_of_part_two_says_what_it_unlocked_and_at_the_end_what_kata_does_next():
+    from checker.commands.check import verdict
+
+    def passed(stage):
+        return StageResult(stage, ran=True, expected=["test_a"], tests=[TestResult("test_a", None, "passed")])
+
+    stages = all_stages()
+    last_of_two = stages_of_part(2)[-1]
+    text = verdict(passed(last_of_two), [passed(s) for s in stages[:last_of_two.number - 1]], True, Style(enabled=False))
+    assert text == ("Stage 12 (Batch norm) passed: 1 of 1 tests!\n"
+                    "Part II is complete. It unlocked kata train's options --l2, --dropout, --optimizer, --depth and "
+                    "--batchnorm, and the experiments kata experiment regularization, optimizers and depth.\n"
+                    "Stage 13 (Convolution) is unlocked. Next: open exercises/conv.py and write conv2d_forward(), "
+                    "then run: kata")
+    text = verdict(passed(stages[-1]), [passed(s) for s in stages[:-1]], True, Style(enabled=False))
+    # kata trains the CNN only when its functions are fast enough: the line says so.
+    assert text.endswith("Every stage passes. Next: kata (it times your conv2d and maxpool against the reference's, "
+                         "then trains your CNN on MNIST and compares it with your MLPs, or says which function would "
+                         "make that slow)")
 
 
 @uses("check_stages")
@@ -748,3 +769,14 @@ def test_hint_text_never_breaks_inside_a_short_index():
     text = "dxpad[n, c, i*s + p, j*s + q] += dout[n, f, i, j] * w[f, c, p, q] " * 6
     for line in hints.wrap(text).splitlines():
         assert line.count("[") == line.count("]"), line
+
+
+def test_part_two_complete_says_what_it_unlocked():
+    from checker.status_text import part_complete
+
+    lines = part_complete(stages_of_part(3)[0], Style(enabled=False))
+    assert lines[:2] == ["Part II complete.",
+                         "It unlocked kata train's options --l2, --dropout, --optimizer, --depth and --batchnorm, and "
+                         "the experiments kata experiment regularization, optimizers and depth."]
+    assert "Part I complete" in part_complete(stages_of_part(2)[0], Style(enabled=False))[0]
+    assert not any("unlocked" in line for line in part_complete(stages_of_part(2)[0], Style(enabled=False)))

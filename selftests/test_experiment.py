@@ -62,7 +62,7 @@ def test_with_depth_the_naive_start_stays_at_log_10_and_he_learns():
 
 def test_the_table_formats_means_spreads_and_missing_values():
     assert experiment.format_cell([0.5], percent=True) == "50.00%"
-    assert experiment.format_cell([0.9, 1.0], percent=True) == "95.00% +- 5.00"
+    assert experiment.format_cell([0.9, 1.0], percent=True) == "95.00% +- 7.07"  # the sample sd (ddof=1)
     assert experiment.format_cell([2.302, 2.302], percent=False) == "2.302 +- 0.000"
     assert experiment.format_cell([1.0, None], percent=False) == "-"
 
@@ -77,3 +77,41 @@ def test_experiment_needs_every_stage_to_pass(monkeypatch):
 def test_bad_experiment_arguments_are_usage_errors(argv):
     with pytest.raises(UsageError):
         parse("experiment", *argv)
+
+
+def test_the_spread_over_seeds_is_the_sample_standard_deviation():
+    from checker.experiment import mean_sd, spread_note
+
+    assert mean_sd([1.0, 2.0, 3.0]) == (2.0, 1.0)  # ddof=1: sqrt(2 / 2); ddof=0 would say 0.816
+    assert mean_sd([4.0]) == (4.0, 0.0) and mean_sd([1.0, None]) is None
+    assert spread_note(3) == "mean +- sd over 3 seeds" and spread_note(1) == "one seed: no sd"
+
+
+def test_iterations_to_a_threshold_are_found_to_the_iteration_between_the_validation_passes():
+    """One validation pass per epoch (20 iterations apart): the watcher still finds the first iteration
+    whose weights reach the threshold, checked here by measuring the weights after every update."""
+    from checker.experiment import ThresholdWatcher, Watchers
+
+    dataset = tiny_dataset()
+    config = training.TrainConfig(hidden=16, epochs=3, batch_size=32, lr=0.05, lr_schedule="constant",
+                                  evals_per_epoch=1)
+    parts = training.load_parts("solutions", config)
+    targets = training.one_hot_targets("solutions", dataset.validation.labels)
+
+    class EveryUpdate(training.Silent):
+        accuracies = {}
+
+        def stepped(self, iteration, params):
+            self.accuracies[iteration] = training.evaluate(parts, params, dataset.validation.images, targets)[1]
+
+    every = EveryUpdate()
+    passes = [accuracy for _, _, accuracy in training.train(parts, dataset, config).history.evals]
+    threshold = float(np.round((passes[0] + passes[1]) / 2, 3))  # crossed between the first two passes
+    watcher = ThresholdWatcher(parts, dataset.validation.images, targets, threshold)
+    result = training.train(parts, dataset, config, Watchers(watcher, every))
+    assert [at for at, _, _ in result.history.evals] == [20, 40, 60]
+    reached = watcher.first_reach
+    assert 20 < reached <= 40 and reached != 40 or every.accuracies[39] >= threshold, reached
+    assert every.accuracies[reached] >= threshold > every.accuracies[reached - 1]
+    # The weights of training were never touched: the same run without the watcher ends the same.
+    assert np.array_equal(result.params["W1"], training.train(parts, dataset, config).params["W1"])

@@ -34,5 +34,25 @@ def test_a_small_depth_experiment_writes_its_figure_and_table(monkeypatch, tmp_p
         assert arm in table
     config = json.loads((run_dir / "config.json").read_text())
     assert config["depths"] == [1, 3] and config["seeds"] == [0, 1] and config["experiment"] == "depth"
+    assert not {"depth", "batchnorm", "filters", "momentum"} & set(config)  # the arms' own, or not this network's
     out = capsys.readouterr().out
-    assert "mean +- sd over 2 seeds" in out and "iterations to 50%" in out
+    assert "mean +- sd over 2 seeds" in out and "iterations to 50%" in out and "2 epochs" in out
+    assert "found between the validation passes" in out
+
+
+def test_depth_help_has_no_depth_option_and_one_epoch_is_singular(monkeypatch, tmp_path, capsys):
+    import pytest
+
+    from checker import cli
+
+    assert cli.main(["experiment", "depth", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert "--depths" in help_text and "--depth " not in help_text and "not used" not in help_text
+    from training_helpers import parse
+
+    assert parse("experiment", "depth", "--depth", "3").depths == (3,)  # argparse's abbreviation of --depths
+    use_tiny_dataset(monkeypatch)
+    assert run_command("experiment", "depth", "--solutions", "--out", str(tmp_path), "--depths", "1", "--seeds", "1",
+                       "--epochs", "1", "--hidden", "8", "--validation-size", "50") == 0
+    out = capsys.readouterr().out
+    assert ", 1 epoch, " in out and "1 epochs" not in out and "one seed: no sd" in out

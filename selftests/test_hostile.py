@@ -589,8 +589,10 @@ def test_a_loss_that_ends_above_its_start_is_not_learning():
 # 6. Training keeps its speed on a busy machine (speed itself lives in bench/, never in a test) ----
 
 def test_kata_train_runs_on_the_chosen_number_of_blas_threads(monkeypatch, tmp_path):
+    """The cores free when training starts (a quiet stand-in machine: all of them; a busy one: one),
+    and KATA_BLAS_THREADS over both (checker/threads.py; test_threads.py holds the choice itself)."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from checker import training
+    from checker import threads, training
     from training_helpers import run_command, use_tiny_dataset
 
     use_tiny_dataset(monkeypatch)
@@ -602,10 +604,20 @@ def test_kata_train_runs_on_the_chosen_number_of_blas_threads(monkeypatch, tmp_p
         return real_train(*args, **kwargs)
 
     monkeypatch.setattr(training, "train", train)
-    run_command("train", "--solutions", "--out", str(tmp_path), "--epochs", "1", "--hidden", "16")
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(threads, "machine_cpus", lambda: 2)
+
+    def machine(others):  # a 2-core machine where other programs keep `others` cores busy, besides this process
+        monkeypatch.setattr(threads, "machine_times",
+                            lambda: (time.perf_counter() * others + time.process_time(), time.perf_counter() * 2))
+
+    for others in (0.0, 2.0):
+        machine(others)
+        run_command("train", "--solutions", "--out", str(tmp_path), "--epochs", "1", "--hidden", "16")
     monkeypatch.setenv("KATA_BLAS_THREADS", "2")
+    machine(2.0)
     run_command("train", "--solutions", "--out", str(tmp_path), "--epochs", "1", "--hidden", "16")
-    assert seen in ([{1}, {2}], [set(), set()])  # set(): NumPy without a BLAS threadpoolctl knows
+    assert seen in ([{2}, {1}, {2}], [set(), set(), set()])  # set(): NumPy without a BLAS threadpoolctl knows
 
 
 def test_the_benchs_busy_loops_end_with_it_even_on_ctrl_c():

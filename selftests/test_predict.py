@@ -108,7 +108,7 @@ def test_bad_pictures_are_clear_errors(saved_run, tmp_path, make, message):
 
 
 def test_bad_runs_and_indexes_are_clear_errors(monkeypatch, saved_run, dataset, tmp_path):
-    with pytest.raises(KataError, match="no trained network .*kata train"):
+    with pytest.raises(KataError, match=r"no trained network .*kata train.*--out DIR is in DIR: --run DIR/<time>-<name>"):
         runs.newest_usable(tmp_path / "runs")
     with pytest.raises(KataError, match="not the folder of a training run"):
         run_command("predict", "--index", "0", "--run", str(tmp_path))
@@ -161,3 +161,15 @@ def test_a_picture_with_a_corrupt_exif_block_is_read_as_it_is_without_a_warning(
         warnings.simplefilter("always")
         gray = images.read_image(path)
     assert gray.shape == (135, 180) and caught == []
+
+
+def test_a_run_made_with_out_is_named_by_kata_train_as_kata_predict_needs_it(monkeypatch, dataset, tmp_path, capsys):
+    use_tiny_dataset(monkeypatch, dataset)
+    assert run_command("train", "--solutions", "--hidden", "16", "--epochs", "1", "--out", str(tmp_path)) == 0
+    last = capsys.readouterr().out.rstrip().splitlines()[-1]
+    (run_dir,) = tmp_path.iterdir()
+    assert last == (f"Try it on a digit: kata predict --index 0 --run {run_dir}  (kata predict looks in runs/ unless "
+                    "--run names a run folder)")
+    command = last.split(": ", 1)[1].split("  (")[0].split()
+    assert command[:2] == ["kata", "predict"] and run_command(*command[1:]) == 0
+    assert f"Network: {run_dir}/" in capsys.readouterr().out

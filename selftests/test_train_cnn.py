@@ -1,17 +1,16 @@
 """kata train --model cnn: the CNN of Part III in the one loop, built from the stage functions, its
-defaults, the time estimate that asks before a long run, and kata predict on a CNN run."""
+defaults, kata predict on a CNN run, and the closing comparison (the time estimate: test_estimate.py)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from checker import cnn, gradcheck, parts as pieces
 from checker import training
-from checker import estimate, train_options
+from checker import train_options
 from checker.errors import KataError
 from training_helpers import only_run_dir, parse, run_command, tiny_dataset, use_tiny_dataset
 
@@ -69,6 +68,8 @@ def test_kata_train_model_cnn_writes_a_run_that_predict_reads(monkeypatch, tmp_p
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"] == "cnn" and config["filters"] == [2, 3] and config["optimizer"] == "adam"
     assert config["architecture"] == "conv 3x3x2 - pool 2 - conv 3x3x3 - pool 2 - dense 147-128 - dense 128-10"
+    # Only what applies to a CNN trained with Adam: no MLP width or depth, no momentum.
+    assert not {"hidden", "depth", "batchnorm", "momentum"} & set(config) and config["beta1"] == 0.9
     assert (run_dir / "first_layer_filters.png").is_file()
     out = capsys.readouterr().out
     assert "One batch of 64 takes about" in out and "this run should take about" in out
@@ -99,115 +100,6 @@ def test_the_cnn_has_its_own_defaults_and_explicit_options_win():
 def test_model_cnn_needs_the_conv_and_pool_stages():
     assert pieces.required_modules(training.TrainConfig(model="cnn")) == ["conv", "pool"]
     assert pieces.required_modules(training.TrainConfig()) == []
-
-
-def test_a_long_run_asks_first_and_off_a_terminal_needs_yes(monkeypatch):
-    args = parse("train", "--model", "cnn")
-    estimate.confirm_long_run(estimate.LONG_RUN_SECONDS - 1, args.yes)  # short: no question
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    with pytest.raises(KataError, match="would take about 17 minutes.*im2col.*add --yes"):
-        estimate.confirm_long_run(1000, args.yes)
-    estimate.confirm_long_run(1000, parse("train", "--model", "cnn", "--yes").yes)
-
-
-def test_on_a_terminal_a_long_run_goes_on_only_when_the_learner_says_yes(monkeypatch, capsys):
-    args = parse("train", "--model", "cnn")
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
-    estimate.confirm_long_run(5000, args.yes, ask=lambda question: "y")
-    assert "im2col" in capsys.readouterr().out
-    with pytest.raises(KataError, match="training not started"):
-        estimate.confirm_long_run(5000, args.yes, ask=lambda question: "")
-
-
-def test_the_estimate_times_a_few_images_of_a_slow_implementation_only(dataset, monkeypatch):
-    config = training.TrainConfig(model="cnn", filters=(2, 2), batch_size=64, epochs=1, evals_per_epoch=1)
-    parts = training.load_parts("solutions", config)
-    seen, clock = [], [0.0]
-
-    def slow_forward(params, X):
-        seen.append(len(X))
-        clock[0] += 5  # 5 s for 4 images
-        return parts.forward(params, X)
-
-    monkeypatch.setattr(training.time, "perf_counter", lambda: clock[0])
-    per_batch = estimate.seconds_per_batch(replace(parts, forward=slow_forward), config, dataset)
-    assert seen == [4] and per_batch == 5 * 64 / 4
-    seconds = estimate.estimated_run_seconds(per_batch, config, dataset)
-    assert seconds > per_batch * len(dataset.train.labels) / 64
-
-
-def test_the_time_of_conv2d_and_of_maxpool_is_measured_apart_and_the_functions_are_put_back(dataset, monkeypatch):
-    import solutions.conv
-    import solutions.pool
-
-    config = training.TrainConfig(model="cnn", filters=(2, 2), batch_size=64, epochs=1, evals_per_epoch=1)
-    parts = training.load_parts("solutions", config)
-    clock = [0.0]
-    conv_forward, pool_backward = solutions.conv.conv2d_forward, solutions.pool.maxpool_backward
-
-    def slow_conv_forward(*args, **kwargs):
-        clock[0] += 3  # 3 s per call, on 4 images
-        return conv_forward(*args, **kwargs)
-
-    def slow_pool_backward(*args, **kwargs):
-        clock[0] += 1
-        return pool_backward(*args, **kwargs)
-
-    monkeypatch.setattr(solutions.conv, "conv2d_forward", slow_conv_forward)
-    monkeypatch.setattr(solutions.pool, "maxpool_backward", slow_pool_backward)
-    monkeypatch.setattr(training.time, "perf_counter", lambda: clock[0])
-    batch = estimate.time_one_batch(parts, config, dataset)
-    # Two convolution layers, each pooled: conv2d_forward twice (6 s), maxpool_backward twice (2 s); 4 images of 64.
-    assert batch == estimate.BatchTime(seconds=8 * 16, pieces={"conv2d": 6 * 16, "maxpool": 2 * 16}, probed=4)
-    assert solutions.conv.conv2d_forward is slow_conv_forward and solutions.pool.maxpool_backward is slow_pool_backward
-
-
-ADVICE_TAIL = {
-    "conv2d": "For conv2d, the im2col idea at the top of exercises/conv.py (kata hint conv, whose third level is "
-              "the NumPy idiom) turns each convolution into one matrix product, hundreds of times faster.",
-    "maxpool": "For maxpool, the reshape or window-view idea at the top of exercises/pool.py (kata hint pool) pools "
-               "a whole batch at once.",
-}
-
-
-def test_a_long_run_names_the_piece_that_makes_it_long_and_by_how_much(dataset):
-    def advice(seconds, conv, pool, run_seconds):
-        batch = estimate.BatchTime(seconds, {"conv2d": conv, "maxpool": pool}, probed=4)
-        return estimate.long_run_advice(batch, run_seconds)
-
-    assert advice(80.0, 79.5, 0.25, 8000) == (["conv2d"], (
-        "Your conv2d makes it long: 79.5 s of the 80 s a batch takes (99%), 318 times as long as your maxpool; "
-        "with a fast conv2d the run would take about 50 s. A loop version is right, but every step of its "
-        "loops is a Python step. " + ADVICE_TAIL["conv2d"]))
-    assert advice(1.25, 0.02, 1.2, 9000) == (["maxpool"], (
-        "Your maxpool makes it long: 1.2 s of the 1.25 s a batch takes (96%), 60 times as long as your conv2d; "
-        "with a fast maxpool the run would take about 6 minutes. A loop version is right, but every step of its "
-        "loops is a Python step. " + ADVICE_TAIL["maxpool"]))
-    # Without the slow conv2d the run would still take 100 minutes, most of it in maxpool: both are named.
-    assert advice(82.0, 60.0, 21.9, 246_000) == (["conv2d", "maxpool"], (
-        "Your conv2d and maxpool both make it long: conv2d takes 60 s and maxpool 21.9 s of the 82 s a batch takes; "
-        "with both fast the run would take about 5 minutes. Loop versions are right, but every step of their "
-        "loops is a Python step. " + ADVICE_TAIL["conv2d"] + " " + ADVICE_TAIL["maxpool"]))
-    # A maxpool much faster than the loop conv2d is not called slow (timed on 4 images, a fast one looks
-    # slower than it is), even if the run would still be long without the conv2d: kata times it again then.
-    assert advice(82.0, 80.0, 1.9, 246_000) == (["conv2d"], (
-        "Your conv2d makes it long: 80 s of the 82 s a batch takes (98%), 42 times as long as your maxpool; with a "
-        "fast conv2d the run would still take about 1.7 hours, and kata will time your functions again then. "
-        "A loop version is right, but every step of its loops is a Python step. " + ADVICE_TAIL["conv2d"]))
-    assert advice(2.0, 0.01, 0.01, 20_000) == ([], estimate.IM2COL_ADVICE)  # the time goes elsewhere
-    assert estimate.long_run_advice(None, 5000) == ([], estimate.IM2COL_ADVICE)
-
-
-def test_kata_train_stops_a_too_long_run_with_an_error_naming_the_slow_piece(monkeypatch):
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    batch = estimate.BatchTime(1.25, {"conv2d": 0.02, "maxpool": 1.2}, probed=4)
-    with pytest.raises(estimate.LongRunNotStarted) as stop:
-        estimate.confirm_long_run(12_500, parse("train", "--model", "cnn").yes, batch=batch)
-    assert stop.value.exit_code == 1 and (stop.value.slow, stop.value.declined) == (["maxpool"], False)
-    assert str(stop.value).startswith("this run would take about 3.5 hours with your functions, so it did not "
-                                      "start. Your maxpool makes it long: ")
-    assert str(stop.value).endswith(ADVICE_TAIL["maxpool"] + " To train anyway, add --yes.")
 
 
 def fake_run(root, name, config, accuracy, params):
@@ -249,21 +141,18 @@ def test_the_closing_comparison_shows_the_three_networks_and_the_digits_the_cnn_
     assert "cnn_fixes.png</code>: Test digits the CNN reads right that the Part I MLP got wrong" in page
 
 
-def test_the_first_time_part_three_passes_kata_trains_the_cnn_and_closes(monkeypatch, capsys, tmp_path):
+def test_the_first_time_part_three_passes_kata_trains_the_cnn(monkeypatch, capsys, tmp_path):
     from types import SimpleNamespace
 
-    from checker import closing
     from checker.commands import status
     from checker.progress import Progress
 
     calls = []
     monkeypatch.setattr(status, "train_and_save", lambda config, **options: calls.append(config.model) or 0)
-    monkeypatch.setattr(closing, "report", lambda: ["", "The curriculum is complete."])
     assert status.train_cnn_now(Progress(tmp_path / "progress.json"), SimpleNamespace(all_passed=True)) == 0
     assert calls == ["cnn"]
     out = capsys.readouterr().out
     assert "Stages 13 and 14 pass: training your CNN" in out and "kata --no-train skips this" in out
-    assert out.rstrip().endswith("The curriculum is complete.")
 
 
 @pytest.mark.parametrize("argv, named", [
@@ -281,3 +170,76 @@ def test_an_option_of_the_other_model_is_a_usage_error_not_ignored(argv, named):
 def test_the_default_options_of_either_model_pass():
     for argv in ((), ("--model", "cnn"), ("--model", "cnn", "--cnn-hidden", "0", "--hidden", "384")):
         train_options.apply_model_defaults(parse("train", "--solutions", *argv))
+
+
+@pytest.fixture
+def learner_solved_everything(tmp_path, monkeypatch):
+    """exercises/ is a correct package (a copy of the reference) and runs/ is tmp_path/runs, for
+    the time of the test; the stages pass."""
+    import shutil
+    import sys
+
+    from checker.project import ROOT
+    from training_helpers import all_stages_pass
+
+    code = tmp_path / "code"
+    shutil.copytree(ROOT / "solutions", code / "exercises", ignore=shutil.ignore_patterns("__pycache__"))
+    before = {name: module for name, module in sys.modules.items() if name.split(".")[0] == "exercises"}
+    for name in before:
+        del sys.modules[name]
+    sys.path.insert(0, str(code))
+    monkeypatch.setattr("checker.runs.runs_folder", lambda root=None: (root or tmp_path) / "runs")
+    all_stages_pass(monkeypatch)
+    yield tmp_path
+    sys.path.remove(str(code))
+    for name in [name for name in sys.modules if name.split(".")[0] == "exercises"]:
+        del sys.modules[name]
+    sys.modules.update(before)
+
+
+def test_kata_train_model_cnn_yes_as_the_learners_first_cnn_closes_the_curriculum(learner_solved_everything, dataset,
+                                                                                    monkeypatch, capsys):
+    """The route the kata recommends when the first CNN training did not start: the closing follows it."""
+    from checker import closing
+    from solutions.init import he_init
+
+    root = learner_solved_everything
+    use_tiny_dataset(monkeypatch, dataset)
+    fake_run(root, "1-mlp", {}, 0.9805, he_init([784, 16, 10], np.random.default_rng(0)))
+    assert run_command("train", "--model", "cnn", "--yes", "--filters", "2,3", "--epochs", "1", "--lr", "0.02") == 0
+    (cnn_dir,) = [path for path in (root / "runs").iterdir() if path.name.endswith("-exercises")]
+    assert (cnn_dir / closing.FIXED_FILE).is_file()
+    assert closing.FIXED_FILE in json.loads((cnn_dir / "summary.json").read_text())["plots"]
+    out = capsys.readouterr().out
+    assert "\nThe curriculum is complete. Your three networks, on the same 10,000 test digits:\n" in out
+    assert "  Part I MLP            98.05%  (1-mlp)\n" in out and "test digits that the MLP got wrong" in out
+    assert out.endswith("\n".join(closing.next_lines()) + "\n")  # the last lines: what to do next
+    # A second CNN run is not the first: no closing again.
+    assert run_command("train", "--model", "cnn", "--filters", "2,3", "--epochs", "1", "--lr", "0.02") == 0
+    out = capsys.readouterr().out
+    assert "The curriculum is complete" not in out and out.rstrip().splitlines()[-1].startswith("Try it on a digit:")
+
+
+def test_kata_makes_the_figure_of_a_cnn_trained_before_it_could(tmp_path, dataset, monkeypatch):
+    from checker import closing
+    from solutions.init import he_init
+
+    monkeypatch.setattr("checker.data.load_dataset", lambda *a, **k: dataset)
+    rng = np.random.default_rng(0)
+    assert closing.make_missing_figure(tmp_path) is None  # nothing to compare yet
+    cnn_dir = fake_run(tmp_path, "2-cnn", {"model": "cnn"}, 0.9912,
+                       cnn.initializer("solutions", filters=(2, 2))([784, 10], rng))
+    assert closing.make_missing_figure(tmp_path) is None  # no MLP to compare with
+    fake_run(tmp_path, "1-mlp", {}, 0.9805, he_init([784, 16, 10], rng))
+    assert closing.make_missing_figure(tmp_path) == cnn_dir / closing.FIXED_FILE
+    assert (cnn_dir / closing.FIXED_FILE).is_file()
+    assert closing.make_missing_figure(tmp_path) is None  # made once
+
+
+def test_config_json_records_only_the_options_that_apply():
+    mlp = training.TrainConfig(optimizer="momentum").applying()
+    assert mlp["hidden"] == 384 and mlp["momentum"] == 0.9
+    assert not {"filters", "kernel", "cnn_hidden", "beta1", "beta2"} & set(mlp)
+    cnn_config = training.TrainConfig(model="cnn", optimizer="adam").applying()
+    assert cnn_config["filters"] == (16, 32) and cnn_config["beta2"] == 0.999
+    assert not {"hidden", "depth", "batchnorm", "momentum"} & set(cnn_config)

@@ -274,7 +274,9 @@ def test_the_settings_shown_are_those_of_the_runs_optimizer_and_network(default_
     assert not {"momentum", "beta1", "beta2", "hidden", "depth", "batchnorm", "model", "filters"} & set(rows)
     other = copy_run(default_run, tmp_path)
     config = json.loads((other / "config.json").read_text())
-    config.update(optimizer="momentum", l2=0.001, dropout=0.2, first_epoch_eval_every=50, newer_option=[1, 2])
+    # As kata train writes a momentum run: its momentum with it (an SGD run's config.json has none).
+    config.update(optimizer="momentum", momentum=0.9, l2=0.001, dropout=0.2, first_epoch_eval_every=50,
+                  newer_option=[1, 2])
     (other / "config.json").write_text(json.dumps(config))
     settings = rows_of(webpage.build_page(other, tiny_dataset())[0])
     assert settings["Optimizer"] == "SGD with momentum 0.9"

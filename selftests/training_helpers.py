@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -48,3 +52,20 @@ def run_command(command: str, *argv: str) -> int:
 def only_run_dir(parent: Path) -> Path:
     (run_dir,) = [p for p in Path(parent).iterdir() if p.is_dir()]
     return run_dir
+
+
+@contextlib.contextmanager
+def busy_loops(count: int):
+    """`count` processes spinning on a core each while the block runs (a busy machine); ended on any
+    exit, and with the test process if it is killed."""
+    from checker.sandbox import die_with_parent
+
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL,
+                              preexec_fn=die_with_parent) for _ in range(count)]
+    try:
+        time.sleep(0.2)  # running before the block starts
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()

@@ -7,7 +7,7 @@ import threading
 
 from ..options import stage_argument
 from ..progress import Progress
-from ..status_text import next_action
+from ..status_text import next_action, unlocked
 from ..results import RunResult, StageResult
 from ..runner import Cancelled
 from ..verdicts import run_stages
@@ -120,11 +120,18 @@ def verdict(result: StageResult, earlier: list[StageResult], newly_passed: bool,
             lines = [style.good(style.bold(f"{star} {stage.label} passed: {tests}!".lstrip()))]
             following = stages[stage.number] if stage.number < len(stages) else None
             if following is not None and stage.part == 1 and following.part != 1:
-                lines.append(f"Part I is complete. {style.bold('Next:')} kata (it trains your network on MNIST). "
+                lines.append(f"Part I is complete. {style.bold('Next:')} kata (it trains your network on MNIST, or "
+                             f"says which of your functions would make that slow). "
                              f"Then, optional: {part_name(following.part)} starts with {following.label}.")
             elif following is not None:
+                if following.part != stage.part:
+                    lines.append(f"{part_name(stage.part)} is complete. {unlocked(stage.part)}")
                 lines.append(f"{following.label} is unlocked. {style.bold('Next:')} open "
                              f"{display_path(following.exercise)} and write {following.tasks[0]}(), then run: kata")
+            elif "conv" in {s.module for s in stages}:
+                lines.append(f"Every stage passes. {style.bold('Next:')} kata (it times your conv2d and maxpool "
+                             f"against the reference's, then trains your CNN on MNIST and compares it with your "
+                             f"MLPs, or says which function would make that slow)")
             else:
                 lines.append(f"Every stage passes. {style.bold('Next:')} kata (it trains your network on MNIST)")
             return "\n".join(lines)

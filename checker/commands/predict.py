@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", nargs="?", type=Path, help="a picture of one digit (PNG, JPEG, ...)")
     parser.add_argument("--index", type=int, metavar="N", help="use image N of the test set instead")
     parser.add_argument("--run", type=options.folder_path, metavar="DIR",
-                        help="the run folder whose network to use (default: the newest in runs/)")
+                        help="the run folder whose network to use (default: the newest in runs/; a run made "
+                             "with kata train --out DIR is DIR/<time>-<name>, and kata train prints its name)")
     parser.add_argument("--data-dir", type=options.folder_path, metavar="DIR",
                         help="for --index: the folder of the IDX files (default: the run's)")
 

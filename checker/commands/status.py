@@ -68,7 +68,11 @@ def run(args) -> int:
         # Several kata commands at once: one trains. Another that finished meanwhile counts too.
         elsewhere = train and not free
         train = train and free and first_completion(Progress.load())
-        print(render_status(result, progress, style, newly_passed, training_next=train), flush=True)
+        cnn = (not train and free and result.all_passed and part_passes(result, 3) and not args.no_train
+               and first_cnn(progress))
+        if result.all_passed and free and not cnn:
+            closing.make_missing_figure()  # a CNN trained before its figure could be made: make it now
+        print(render_status(result, progress, style, newly_passed, training_next=train, cnn_next=cnn), flush=True)
         if train:
             progress.completed = now()
         progress.save()
@@ -76,7 +80,7 @@ def run(args) -> int:
             print(f"\n{TRAINING_ELSEWHERE}")
         if train:
             return train_now()
-        if free and part_passes(result, 3) and not args.no_train and first_cnn(progress):
+        if cnn:
             return train_cnn_now(progress, result)
     return exit_code(result)
 
@@ -88,9 +92,7 @@ def part_passes(result: RunResult, part: int) -> bool:
 
 def first_cnn(progress: Progress) -> bool:
     """True until a CNN of the learner's code has been trained once."""
-    from ..closing import cnn_trained_before
-
-    return cnn_trained_before() is False
+    return closing.cnn_trained_before() is False
 
 
 def cnn_files(root=None) -> str:
@@ -112,11 +114,13 @@ def cnn_files(root=None) -> str:
 
 
 def train_cnn_now(progress: Progress, result: RunResult) -> int:
-    """The first time stages 13 and 14 pass: `kata train --model cnn`, then the closing comparison.
+    """The first time stages 13 and 14 pass: `kata train --model cnn`, which closes the curriculum
+    with the comparison of the three networks (checker/closing.py) when it trains.
 
-    A run too long to start (over 10 minutes off a terminal, or declined on one) is a note, not an
-    error of the stages: it is remembered with the versions of conv.py and pool.py, and while they
-    stay the same, kata reminds in one line instead of timing them again.
+    A run too long to start (slow functions and over 10 minutes, off a terminal or declined on one)
+    is a note, not an error of the stages: it is remembered with the versions of conv.py and pool.py,
+    and while they stay the same, kata reminds in one line instead of timing them again. Whatever
+    happens, the last lines say what to do next.
     """
     files = cnn_files()
     declined = progress.cnn_declined
@@ -126,38 +130,50 @@ def train_cnn_now(progress: Progress, result: RunResult) -> int:
     print("\nStages 13 and 14 pass: training your CNN on MNIST (kata train --model cnn; "
           "kata --no-train skips this).", flush=True)
     try:
-        code = train_and_save(default_config("cnn"))
+        return train_and_save(default_config("cnn"))
     except estimate.LongRunNotStarted as stop:
-        progress.cnn_declined = {"files": files, "estimate": stop.estimate, "slow": stop.slow}
+        progress.cnn_declined = {"files": files, "estimate": stop.estimate,
+                                 "slow": [p for p in stop.slow if p in ("conv2d", "maxpool")]}
         progress.save()
-        print(f"\n{not_started(stop)}")
+        print(f"\n{not_started(stop, 'your CNN')}")
         return exit_code(result)
-    if code == 0:
-        print("\n".join(closing.report()))
-    return code
 
 
 TRAIN_ANYWAY = "kata train --model cnn --yes"
 
 
-def not_started(stop) -> str:
-    """The note when the first CNN training did not start (stop: estimate.LongRunNotStarted)."""
+def not_started(stop, what: str = "your CNN") -> str:
+    """The note when the first training of what ("your CNN", "your network") did not start, ending
+    with the next step (stop: estimate.LongRunNotStarted)."""
     estimate_text = estimate.duration(stop.estimate)
+    anyway = f"{stop.command} --yes"
     if stop.declined:
-        return (f"Note: your CNN is not trained: you chose not to start a run of about {estimate_text}. Your stages "
-                f"all pass. When you want it: kata train --model cnn (--yes starts it without asking).")
-    return (f"Note: your CNN is not trained: with your functions the run would take about {estimate_text}, and kata "
+        return (f"Note: {what} is not trained: you chose not to start a run of about {estimate_text}. Your stages "
+                f"all pass.\nNext: {stop.command} when you want it (--yes starts it without asking).")
+    again = (", and kata times your functions again when exercises/conv.py or exercises/pool.py changes"
+             if stop.command.endswith("--model cnn") else "")
+    return (f"Note: {what} is not trained: with your functions the run would take about {estimate_text}, and kata "
             f"starts runs over 10 minutes only when asked to. {stop.advice}\n"
-            f"Your stages all pass. To train it anyway: {TRAIN_ANYWAY}  (kata times your functions again "
-            f"when exercises/conv.py or exercises/pool.py changes)")
+            f"Your stages all pass{again}.\n{next_after_slow(stop.slow, stop.command, anyway)}")
+
+
+def next_after_slow(slow: list[str], command: str, anyway: str) -> str:
+    """The next step when slow functions kept a run from starting: speed them up, or train anyway."""
+    if not slow:
+        return f"Next: make your functions faster, then run {command}; or train anyway: {anyway}"
+    stages = list(dict.fromkeys(estimate.PIECE[piece].module for piece in slow))
+    return (f"Next: speed up your {' and '.join(slow)} ({estimate.hint_commands(slow)}), check "
+            f"{'it' if len(slow) == 1 else 'them'} ({' and '.join(f'kata check {s}' for s in stages)}), then run "
+            f"{'kata' if command.endswith('--model cnn') else command}; or train anyway: {anyway}")
 
 
 def reminder(declined: dict) -> str:
-    """One line while conv.py and pool.py are the versions whose CNN training did not start."""
-    slow = declined["slow"] or ["conv2d", "maxpool"]
-    hints = " and ".join(f"kata hint {'conv' if piece == 'conv2d' else 'pool'}" for piece in slow)
-    return (f"Note: your CNN is not trained yet: with your {' and '.join(slow)} it would take about "
-            f"{estimate.duration(declined['estimate'])} ({hints} to speed it up; to train anyway: {TRAIN_ANYWAY}).")
+    """While conv.py and pool.py are the versions whose CNN training did not start: one line, and the
+    next step."""
+    slow = declined["slow"]
+    with_what = f"your {' and '.join(slow)}" if slow else "your functions"
+    return (f"Note: your CNN is not trained yet: with {with_what} it would take about "
+            f"{estimate.duration(declined['estimate'])}.\n{next_after_slow(slow, 'kata train --model cnn', TRAIN_ANYWAY)}")
 
 
 def exit_code(result: RunResult) -> int:
@@ -165,10 +181,15 @@ def exit_code(result: RunResult) -> int:
 
 
 def train_now() -> int:
-    """Run `kata train` with its defaults, on the learner's code."""
+    """Run `kata train` with its defaults, on the learner's code; a run too long to start is a note
+    that ends with the next step."""
     print(flush=True)
     # The report has just run every suite and seen them pass: no need for kata train to run them again.
-    code = train_and_save(default_config(), stages_known_to_pass=True)
+    try:
+        code = train_and_save(default_config(), stages_known_to_pass=True)
+    except estimate.LongRunNotStarted as stop:
+        print(f"\n{not_started(stop, 'your network')}")
+        return 0
     part_two = stages_of_part(2)
     if code == 0 and part_two and not Progress.load().passed_before(part_two[0]):  # next: Part II, optional
         style = Style()

@@ -27,7 +27,7 @@ EXPERIMENTS = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = textwrap.fill(
         "Controlled experiments: the same data, batches and seeds in every arm, one factor changed, "
-        "mean +- sd over --seeds, settings chosen on the validation set, the test set measured "
+        "mean +- sample sd over --seeds, settings chosen on the validation set, the test set measured "
         "once at the end. Each writes runs/<time>-experiment-<name>/.")
     parser.epilog = "Each experiment has its own options, e.g. kata experiment regularization --help."
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -40,6 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         sub.set_defaults(experiment_module=module)
 
 
-@with_blas_threads  # every experiment, as kata train: one BLAS thread (see checker/threads.py)
+@with_blas_threads  # BLAS on the cores free at the start, the same count for every arm (checker/threads.py)
 def run(args: argparse.Namespace) -> int:
     return args.experiment_module.run(args)

@@ -7,8 +7,8 @@ after every hidden dense layer, before the ReLU (the network kata train --batchn
 
 Reported: the training loss and validation accuracy against iteration, per depth, without and with
 batch normalisation; a table of the final validation accuracy, the test accuracy (measured once,
-at the end), the iterations needed to reach --threshold validation accuracy (counted at the
-validation passes) and the CPU time per run, mean +- sd over --seeds.
+at the end), the iterations needed to reach --threshold validation accuracy (to the iteration:
+experiment.ThresholdWatcher) and the CPU time per run, mean +- sample sd over --seeds.
 
 Writes runs/<time>-experiment-depth/: depth_experiment.png, metrics.csv (every validation pass of
 every run), config.json, table.csv and table.txt.
@@ -164,7 +164,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Train networks of several depths (1, 2, 4 and 8 hidden layers by default), each without and "
         "with batch normalisation: He initialisation, the same width, learning rate, batches and seeds "
         "in every arm. Shows the training loss and validation accuracy per depth and a table of the "
-        "final accuracies and the iterations needed to reach --threshold, mean +- sd over --seeds. "
+        "final accuracies and the iterations needed to reach --threshold, mean +- sample sd over --seeds. "
         "Needs stages 11 and 12 (or --solutions).")
     parser.epilog = (
         "examples:\n"
@@ -172,11 +172,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  kata experiment depth --depths 1,3,6 --seeds 5\n"
         "  kata experiment depth --lr 0.1 --epochs 4      another learning rate, every arm the same")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    add_model_arguments(parser, DEFAULTS)
+    add_model_arguments(parser, DEFAULTS, depth=False)  # the arms set the depth: --depths
     common.add_seed_arguments(parser, SEEDS)
     parser.add_argument("--depths", type=depth_list, default=DEPTHS, metavar="D1,D2,...",
-                        help=f"the numbers of hidden layers (default {','.join(map(str, DEPTHS))}); "
-                             f"--depth is not used")
+                        help=f"the numbers of hidden layers, one arm each (default {','.join(map(str, DEPTHS))})")
     parser.add_argument("--train-size", type=options.positive_int, default=None, metavar="N",
                         help="train on the first N training images (default: all 50,000)")
     parser.add_argument("--validation-size", type=options.positive_int, default=VALIDATION_SIZE, metavar="N",
@@ -205,11 +204,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"Depth experiment on {'the reference' if args.solutions else 'your'} networks: "
           f"{', '.join(map(str, depths))} hidden layers of {config.hidden}, each without and with batch "
           f"normalisation; {len(dataset.train.labels):,} training images, "
-          f"{len(dataset.validation.labels):,} validation images, {config.epochs} epochs, batches of "
+          f"{len(dataset.validation.labels):,} validation images, {common.plural(config.epochs, 'epoch')}, batches of "
           f"{config.batch_size}, lr {config.lr:g} ({config.lr_schedule}), He init, "
           f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}.\n")
     run_dir = common.new_run_dir(args, "depth")
-    bench = common.Bench(impl, dataset, deep=deep)
+    bench = common.Bench(impl, dataset, deep=deep, threshold=args.threshold)
     results = common.run_or_clean_up(run_dir, bench.arms, arms, seeds)
     lines, rows = table(results, args.threshold, len(seeds))
     title = (f"Depth with and without batch normalisation: hidden layers of {config.hidden}, He init, "
@@ -221,16 +220,13 @@ def run(args: argparse.Namespace) -> int:
     common.write_table_csv(run_dir / common.TABLE_CSV, list(results), rows, seeds)
     (run_dir / common.TABLE_TEXT).write_text("\n".join(lines) + "\n")
     write_json(run_dir / common.CONFIG_FILE, common.config_dict(
-        config, experiment="depth", impl=impl, seeds=seeds, depths=list(depths),
+        config, varied=("depth", "batchnorm"), experiment="depth", impl=impl, seeds=seeds, depths=list(depths),
         train_size=len(dataset.train.labels), validation_size=len(dataset.validation.labels),
         threshold=args.threshold))
     cpu = time.process_time() - cpu_started
     print()
     print("\n".join(lines))
-    every = next(iter(results.values()))[0].history.evals[0][0]
-    over = f"mean +- sd over {len(seeds)} seeds" if len(seeds) > 1 else f"seed {seeds[0]}"
-    print(f"({over}; iterations are counted at the validation passes, every "
-          f"{every} iterations; diverged runs count as not reached)")
+    print(f"({common.spread_note(len(seeds))}; {common.REACH_NOTE}; diverged runs count as not reached)")
     where = display_path(run_dir, folder=True)
     print(f"\nFigure: {where}{FIGURE_FILE}  ({common.METRICS_FILE}, {common.TABLE_CSV}, {common.TABLE_TEXT}, "
           f"{common.CONFIG_FILE}); {time.perf_counter() - started:.1f} s ({cpu:.1f} s CPU) in all.")

@@ -17,7 +17,7 @@ import argparse
 import csv
 import textwrap
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from ... import training
 
@@ -26,7 +26,8 @@ from ...epoch_bar import EpochBar
 from ...learner_code import deep_passes, run_learner_code
 from ...train_options import add_model_arguments, config_from_args
 from ...project import display_path
-from ...experiment import format_cell, format_table, implementation, new_run_dir, run_or_clean_up
+from ...experiment import (config_dict, format_cell, format_table, implementation, new_run_dir, plural,
+                           run_or_clean_up, spread_note)
 
 ARMS = {"random": "random_init (scale 0.01)", "he": "he_init"}
 EXPERIMENT_JSON = "experiment.json"
@@ -99,7 +100,7 @@ def write_results(run_dir, results, config, seeds, impl, sizes, rows, table) -> 
     from ... import plots
 
     figure_title = (f"He versus naive initialisation: {sizes}, batches of {config.batch_size}, "
-                    f"lr {config.lr:g} ({config.lr_schedule}), {config.epochs} epochs, "
+                    f"lr {config.lr:g} ({config.lr_schedule}), {plural(config.epochs, 'epoch')}, "
                     + (f"seed {seeds[0]}" if len(seeds) == 1
                        else f"{len(seeds)} seeds (line: mean, band: min to max)"))
     histories = {ARMS[init]: [r.history for r in runs] for init, runs in results.items()}
@@ -113,7 +114,7 @@ def write_results(run_dir, results, config, seeds, impl, sizes, rows, table) -> 
     runs.write_json(run_dir / EXPERIMENT_JSON, {
         "experiment": "init",
         "impl": impl,
-        "config": {**asdict(config), "seeds": seeds, "layer_sizes": sizes},
+        "config": config_dict(config, varied=("init",), seeds=seeds, layer_sizes=sizes),
         "table": table,
         "rows": [{"measure": name, **values} for name, values in rows],
         "figure": figure.name,
@@ -164,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     seeds = list(range(args.seed, args.seed + args.seeds))
     sizes = "-".join(map(str, config.layer_sizes(dataset.train.images.shape[1])))
     print(f"Initialisation experiment on {'the reference' if args.solutions else 'your'} network "
-          f"{sizes}: random_init (scale 0.01) versus he_init, {config.epochs} epochs each, "
+          f"{sizes}: random_init (scale 0.01) versus he_init, {plural(config.epochs, 'epoch')} each, "
           f"lr {config.lr:g} ({config.lr_schedule}), batches of {config.batch_size}, "
           f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}.")
     run_dir = new_run_dir(args, "init")
@@ -177,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print("\n".join(table))
     if len(seeds) > 1:
-        print(f"(mean +- standard deviation over {len(seeds)} seeds)")
+        print(f"({spread_note(len(seeds))})")
     diverged = [f"{ARMS[r.init]} (seed {r.seed})" for runs in results.values() for r in runs
                 if r.test_accuracy is None]
     if diverged:

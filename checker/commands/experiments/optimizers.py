@@ -6,8 +6,9 @@ comparison gives each optimiser its own learning rate: a small sweep on the vali
 seed only), printed, picks it. Then every optimiser trains with every seed at its picked rate.
 
 Reported: the training loss against iteration, validation accuracy and loss against iteration,
-the number of iterations each needs to reach --threshold validation accuracy (measured at each
-validation pass, so rounded up to the next pass) and the test accuracy, measured once at the end.
+the number of iterations each needs to reach --threshold validation accuracy (to the iteration, found
+between the validation passes: experiment.ThresholdWatcher) and the test accuracy, measured once at the
+end; mean +- sample sd over the seeds.
 
 Writes runs/<time>-experiment-optimizers/: optimizers_experiment.png, metrics.csv (every
 validation pass of every run, sweeps included), config.json, table.csv and table.txt.
@@ -196,11 +197,11 @@ def run(args: argparse.Namespace) -> int:
     sizes = "-".join(map(str, config.layer_sizes(dataset.train.images.shape[1])))
     print(f"Optimiser experiment on {'the reference' if args.solutions else 'your'} network {sizes}: "
           f"{len(dataset.train.labels):,} training images, {len(dataset.validation.labels):,} validation "
-          f"images, {config.epochs} epochs, batches of {config.batch_size}, {config.lr_schedule} learning "
+          f"images, {common.plural(config.epochs, 'epoch')}, batches of {config.batch_size}, {config.lr_schedule} learning "
           f"rate, momentum {config.momentum:g}, adam betas {config.beta1:g} and {config.beta2:g}, "
           f"seeds {', '.join(map(str, seeds))}.\n")
     run_dir = common.new_run_dir(args, "optimizers")
-    bench = common.Bench(impl, dataset)
+    bench = common.Bench(impl, dataset, threshold=args.threshold)
     results, sweeps = common.run_or_clean_up(run_dir, run_experiment, bench, config, seeds, grids, bench.out)
     header = list(results)
     rows = table_rows(results, args.threshold)
@@ -221,14 +222,14 @@ def run(args: argparse.Namespace) -> int:
     common.write_table_csv(run_dir / common.TABLE_CSV, header, rows, seeds)
     (run_dir / common.TABLE_TEXT).write_text("\n".join([*sweep_lines, "", *table]) + "\n")
     write_json(run_dir / common.CONFIG_FILE, common.config_dict(
-        replace(config, lr=None), experiment="optimizers", impl=impl, seeds=seeds, layer_sizes=sizes,
+        config, varied=("optimizer", "lr"), experiment="optimizers", impl=impl, seeds=seeds, layer_sizes=sizes,
+        optimizers=list(grids), momentum=config.momentum, beta1=config.beta1, beta2=config.beta2,
         train_size=len(dataset.train.labels), validation_size=len(dataset.validation.labels),
         threshold=args.threshold, lr_grids={k: list(v) for k, v in grids.items()},
         picked_lr={name: best for name, (best, _) in sweeps.items()}))
     cpu = time.process_time() - cpu_started
     print("\n".join(table))
-    print(f"(mean +- sd over {len(seeds)} seeds; iterations are counted at the validation passes, "
-          f"every {next(iter(results.values()))[0].history.evals[0][0]} iterations)")
+    print(f"({common.spread_note(len(seeds))}; {common.REACH_NOTE})")
     where = display_path(run_dir, folder=True)
     print(f"\nFigure: {where}{figure.name}  ({common.METRICS_FILE}, {common.TABLE_CSV}, {common.TABLE_TEXT}, "
           f"{common.CONFIG_FILE}); {time.perf_counter() - started:.1f} s ({cpu:.1f} s CPU) in all.")
