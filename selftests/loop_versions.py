@@ -104,7 +104,7 @@ LOOP_POOL_FORWARD_LAST_TIE = LOOP_POOL_FORWARD.replace("v > best:", "v >= best:"
 
 
 def version(id, module, function, source):
-    return Mutant(id, module, function, textwrap.dedent(source).strip() + "\n", caught_by="", says="")
+    return Mutant(id, module, function, caught_by="", source=textwrap.dedent(source).strip() + "\n")
 
 
 LOOP_VERSIONS = {
