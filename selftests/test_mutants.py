@@ -26,7 +26,10 @@ CONTROL = "kata_mutant_control"  # the unchanged reference: every suite must pas
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
-    """{package: {"exit_code", "failures"}} for every mutant and the control, run in parallel workers."""
+    """{package: [results]} for every mutant and the control, run in parallel workers.
+
+    Every suite run has its own CPU and wall-clock limits (runner_helpers.py): one that goes over them,
+    like a mutant that cannot be made, gets a result with a "problem", and fails its own tests alone."""
     packages = tmp_path_factory.mktemp("mutants")
     build_package(None, ROOT / "solutions", packages, name=CONTROL)
     by_package, built = {}, []
@@ -88,9 +91,9 @@ def test_an_edit_that_cannot_be_made_is_an_error_naming_the_mutant_and_the_text(
 def test_every_suite_passes_on_an_unchanged_copy_of_the_reference(outcomes):
     assert len(outcomes[CONTROL]) == len(all_stages())
     for result in outcomes[CONTROL]:
-        assert not result.get("problem"), f"{result['tests']} on the unchanged reference: {result.get('problem')}"
+        assert not result.get("problem"), f"{result['suite']} on the unchanged reference: {result.get('problem')}"
         assert result["exit_code"] == 0, (
-            f"{result['tests']} fails on the unchanged reference: {list(result['failures'])} {result['errors']}")
+            f"{result['suite']} fails on the unchanged reference: {list(result['failures'])} {result['errors']}")
 
 
 @pytest.mark.parametrize("style", STYLES, ids=lambda m: m.id)
