@@ -44,6 +44,10 @@ def screenshots_folder(tmp_path_factory) -> Path:
         return Path(folder)
     return tmp_path_factory.mktemp("screenshots")
 
+# A browser to start, networks to train and pages to load, each test waiting for the page's JavaScript:
+# a few seconds on a quiet machine, much longer on a busy one.
+pytestmark = pytest.mark.timeout(600)
+
 
 @pytest.fixture(scope="module")
 def browser():
