@@ -13,8 +13,6 @@ import json
 import os
 import re
 
-import pytest
-
 from checker_sandbox import Scenarios
 
 from checker import cli, closing
@@ -25,8 +23,6 @@ from loop_versions import LOOP_VERSIONS
 from mutants import swap_function
 
 scenario = Scenarios(timeout=900)
-# Above the scenarios' own limit, whose message names the scenario: the first CNN training can take minutes.
-pytestmark = pytest.mark.timeout(1200)
 started_scenarios, run = scenario.fixtures()
 uses = scenario.uses
 

@@ -22,10 +22,6 @@ from mutants import MUTANTS, STYLES, Mutant, MutantError, build_package, mutated
 from runner_helpers import run_suites
 
 CONTROL = "kata_mutant_control"  # the unchanged reference: every suite must pass on it
-# The limit times each test's own body, not the `outcomes` fixture that the first test sets up: that
-# runs every mutant's suite, each with its own limits (runner_helpers.py), so that a slow machine or a
-# mutant that never ends fails that mutant's tests alone instead of the whole module.
-pytestmark = pytest.mark.timeout(60, func_only=True)
 
 
 @pytest.fixture(scope="module")
