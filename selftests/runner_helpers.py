@@ -38,18 +38,24 @@ JOB_CPU_SECONDS = float(os.environ.get("KATA_SELFTEST_JOB_CPU_SECONDS") or 60)
 JOB_WALL_SECONDS = float(os.environ.get("KATA_SELFTEST_JOB_WALL_SECONDS") or 600)
 
 
-def run_suites(packages_dir: Path, jobs: list, work: Path, name: str = "jobs") -> list:
+class Stopped(Exception):
+    """The caller set `stop` (e.g. on Ctrl-C): the subprocess was ended, results are incomplete."""
+
+
+def run_suites(packages_dir: Path, jobs: list, work: Path, name: str = "jobs",
+               stop: threading.Event | None = None) -> list:
     """jobs: [{"package", "tests"}]; returns run_suites.py's results, one per job and in order.
 
     A job that went over a limit or whose subprocess died instead gets {"package", "suite", "problem",
-    "exit_code": None, "failures": {}, "errors": {"the run": problem}, "tests": {}}."""
+    "exit_code": None, "failures": {}, "errors": {"the run": problem}, "tests": {}}. Setting `stop`
+    (from another thread) ends the subprocess within a second and raises Stopped."""
     results = []
     while len(results) < len(jobs):
-        results += _run_batch(packages_dir, jobs[len(results):], work, f"{name}-{len(results)}")
+        results += _run_batch(packages_dir, jobs[len(results):], work, f"{name}-{len(results)}", stop)
     return results
 
 
-def _run_batch(packages_dir: Path, jobs: list, work: Path, name: str) -> list:
+def _run_batch(packages_dir: Path, jobs: list, work: Path, name: str, stop: threading.Event | None) -> list:
     """The results of jobs[0], jobs[1], ... in one subprocess: all of them, or up to the first job that
     did not finish, whose result then says why."""
     jobs_file, log_file = work / f"{name}.json", work / f"{name}.log"
@@ -66,10 +72,14 @@ def _run_batch(packages_dir: Path, jobs: list, work: Path, name: str) -> list:
     try:
         started = time.monotonic()
         while len(results) < len(jobs):
+            if stop is not None and stop.is_set():
+                raise Stopped()
             job = jobs[len(results)]
             try:
-                line = lines.get(timeout=max(0.0, started + JOB_WALL_SECONDS - time.monotonic()))
+                line = lines.get(timeout=max(0.0, min(1.0, started + JOB_WALL_SECONDS - time.monotonic())))
             except queue.Empty:
+                if time.monotonic() < started + JOB_WALL_SECONDS:
+                    continue  # and see whether to stop
                 _kill(process)
                 return results + [_problem(job, f"it timed out: no result after {JOB_WALL_SECONDS:.0f} s (wall "
                                                 "clock), and was stopped")]
@@ -85,10 +95,13 @@ def _run_batch(packages_dir: Path, jobs: list, work: Path, name: str) -> list:
                 return results + [_problem(job, why)]
             results.append(json.loads(line))
             started = time.monotonic()
-        process.wait()
+        try:
+            process.wait(timeout=60)  # the results are in: no more than a moment for Python to end
+        except subprocess.TimeoutExpired:
+            pass
         return results
     finally:
-        if process.poll() is None:  # an error here: never leave the subprocess running
+        if process.poll() is None:  # stopped, an error here, or no end after the results: never leave it running
             _kill(process)
 
 

@@ -7,8 +7,10 @@ and no failure message prints the reference code (see leaks.py). A mutant that c
 own tests, and no other's.
 """
 
+import functools
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -44,9 +46,14 @@ def outcomes(tmp_path_factory):
     jobs += [{"package": m.package, "tests": f"tests/test_{m.module}.py"} for m in built]
     workers = max(1, min(4, os.cpu_count() or 1))
     chunks = [jobs[i::workers] for i in range(workers)]
+    stop = threading.Event()
     with ThreadPoolExecutor(workers) as pool:
-        results = pool.map(run_suites, [packages] * workers, chunks, [packages] * workers,
-                           [f"jobs-{i}" for i in range(workers)])
+        try:
+            results = list(pool.map(functools.partial(run_suites, stop=stop), [packages] * workers, chunks,
+                                    [packages] * workers, [f"jobs-{i}" for i in range(workers)]))
+        except BaseException:  # Ctrl-C: end the suite runs now, not once every batch is through
+            stop.set()
+            raise
     for chunk in results:
         for result in chunk:
             by_package.setdefault(result["package"], []).append(result)
