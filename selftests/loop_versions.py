@@ -170,7 +170,7 @@ def dense_forward(x, W, b):
 
 
 def version(id, module, function, source):
-    return Mutant(id, module, function, textwrap.dedent(source).strip() + "\n", caught_by="", says="")
+    return Mutant(id, module, function, caught_by="", source=textwrap.dedent(source).strip() + "\n")
 
 
 LOOP_VERSIONS = {

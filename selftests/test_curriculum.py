@@ -112,7 +112,7 @@ def test_every_suite_fails_on_the_untouched_stubs_with_not_started_messages(tmp_
         assert result["exit_code"] == 1 and not result["errors"], (result["tests"], result["errors"])
         assert result["failures"], result["tests"]
         for test, message in result["failures"].items():
-            assert message.startswith("not started yet: write "), f"{result['tests']}::{test}:\n{message}"
+            assert message.startswith("not started yet: write "), f"{result['suite']}::{test}:\n{message}"
             assert "\n" not in message.strip() and "Traceback" not in message
 
 

@@ -1,12 +1,16 @@
 """The stage suites must reject the mistakes learners really make (see selftests/mutants.py).
 
-Every mutant runs its whole stage suite once (the `outcomes` fixture); three guards read the result:
-the named test catches it, the report's "Next: fix X()" names the function the mutant changed, and
-no failure message prints the reference code (see leaks.py).
+Every mutant is made from the reference (each edit's text found exactly once, inside the function the
+mutant changes) and runs its whole stage suite once (the `outcomes` fixture); three guards read the
+result: the named test catches it, the report's "Next: fix X()" names the function the mutant changed,
+and no failure message prints the reference code (see leaks.py). A mutant that cannot be made fails its
+own tests, and no other's.
 """
 
+import functools
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -16,7 +20,7 @@ from checker.results import StageResult, TestResult
 from checker.project import ROOT
 from checker.stages import all_stages, stage_of_module
 from leaks import answer_fragments, leaked
-from mutants import MUTANTS, STYLES, build_package
+from mutants import MUTANTS, STYLES, Mutant, MutantError, build_package, mutated_source
 from runner_helpers import run_suites
 
 CONTROL = "kata_mutant_control"  # the unchanged reference: every suite must pass on it
@@ -24,36 +28,84 @@ CONTROL = "kata_mutant_control"  # the unchanged reference: every suite must pas
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
-    """{package: {"exit_code", "failures"}} for every mutant and the control, run in parallel workers."""
+    """{package: [results]} for every mutant and the control, run in parallel workers.
+
+    Every suite run has its own CPU and wall-clock limits (runner_helpers.py): one that goes over them,
+    like a mutant that cannot be made, gets a result with a "problem", and fails its own tests alone."""
     packages = tmp_path_factory.mktemp("mutants")
     build_package(None, ROOT / "solutions", packages, name=CONTROL)
+    by_package, built = {}, []
     for mutant in MUTANTS + STYLES:
-        build_package(mutant, ROOT / "solutions", packages)
+        try:
+            build_package(mutant, ROOT / "solutions", packages)
+            built.append(mutant)
+        except MutantError as error:  # that mutant's tests fail with the reason; the others run
+            by_package[mutant.package] = [{"package": mutant.package, "problem": f"it could not be made: {error}"}]
     jobs = [{"package": CONTROL, "tests": stage.tests} for stage in all_stages()]
     # Each mutant runs its whole stage suite: what `kata` would report for it is what the guards check.
-    jobs += [{"package": m.package, "tests": f"tests/test_{m.module}.py"} for m in MUTANTS + STYLES]
+    jobs += [{"package": m.package, "tests": f"tests/test_{m.module}.py"} for m in built]
     workers = max(1, min(4, os.cpu_count() or 1))
     chunks = [jobs[i::workers] for i in range(workers)]
+    stop = threading.Event()
     with ThreadPoolExecutor(workers) as pool:
-        results = pool.map(run_suites, [packages] * workers, chunks, [packages] * workers,
-                           [f"jobs-{i}" for i in range(workers)])
-    by_package = {}
+        try:
+            results = list(pool.map(functools.partial(run_suites, stop=stop), [packages] * workers, chunks,
+                                    [packages] * workers, [f"jobs-{i}" for i in range(workers)]))
+        except BaseException:  # Ctrl-C: end the suite runs now, not once every batch is through
+            stop.set()
+            raise
     for chunk in results:
         for result in chunk:
             by_package.setdefault(result["package"], []).append(result)
     return by_package
 
 
+def only_run(outcomes, mutant) -> dict:
+    """The result of the mutant's one suite run; a failure of its own when there is none to check."""
+    (result,) = outcomes[mutant.package]
+    if result.get("problem"):
+        pytest.fail(f"{mutant.id}: {result['problem']}", pytrace=False)
+    return result
+
+
+@pytest.mark.parametrize("mutant", MUTANTS + STYLES, ids=lambda m: m.id)
+def test_every_mutant_can_be_made_from_the_reference(mutant):
+    """Every edit names text that occurs exactly once in the reference, inside the function it changes."""
+    mutated_source(mutant, (ROOT / "solutions" / f"{mutant.module}.py").read_text(encoding="utf-8"))
+
+
+def test_an_edit_that_cannot_be_made_is_an_error_naming_the_mutant_and_the_text():
+    reference = (ROOT / "solutions" / "relu.py").read_text(encoding="utf-8")
+
+    def made(*edits, function="relu"):
+        return mutated_source(Mutant("probe", "relu", function, "test_x", edits=edits), reference)
+
+    assert "    return np.maximum(z, 1)\n" in made(("np.maximum(z, 0)", "np.maximum(z, 1)"))
+    with pytest.raises(MutantError, match=r"probe: the text 'np.minimum\(z, 0\)' occurs 0 times in solutions/relu.py"):
+        made(("np.minimum(z, 0)", "np.minimum(z, 1)"))
+    with pytest.raises(MutantError, match=r"probe: the text '    # BEGIN SOLUTION\\n' occurs 2 times"):
+        made(("    # BEGIN SOLUTION\n", ""))
+    with pytest.raises(MutantError, match=r"probe changes relu_backward\(\), but the text 'np.maximum\(z, 0\)'"):
+        made(("np.maximum(z, 0)", "z"), function="relu_backward")
+    with pytest.raises(MutantError, match="probe: an earlier edit of its own changed the text 'return np.maximum"):
+        made(("np.maximum(z, 0)", "np.maximum(z, 1)"), ("return np.maximum(z, 0)", "return z"))
+    with pytest.raises(MutantError, match="probe is not valid Python"):
+        made(("np.maximum(z, 0)", "np.maximum(z, 0"))
+    with pytest.raises(MutantError, match="probe leaves solutions/relu.py unchanged"):
+        made(("np.maximum(z, 0)", "np.maximum(z, 0)"))
+
+
 def test_every_suite_passes_on_an_unchanged_copy_of_the_reference(outcomes):
     assert len(outcomes[CONTROL]) == len(all_stages())
     for result in outcomes[CONTROL]:
+        assert not result.get("problem"), f"{result['suite']} on the unchanged reference: {result.get('problem')}"
         assert result["exit_code"] == 0, (
-            f"{result['tests']} fails on the unchanged reference: {list(result['failures'])} {result['errors']}")
+            f"{result['suite']} fails on the unchanged reference: {list(result['failures'])} {result['errors']}")
 
 
 @pytest.mark.parametrize("style", STYLES, ids=lambda m: m.id)
 def test_every_suite_passes_on_a_correct_implementation_in_another_style(style, outcomes):
-    (result,) = outcomes[style.package]
+    result = only_run(outcomes, style)
     assert result["exit_code"] == 0, (
         f"tests/test_{style.module}.py rejects {style.id}, a correct {style.function}(): "
         f"{list(result['failures'].values())} {result['errors']}")
@@ -61,7 +113,7 @@ def test_every_suite_passes_on_a_correct_implementation_in_another_style(style, 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
 def test_suite_rejects_mutant(mutant, outcomes):
-    (result,) = outcomes[mutant.package]
+    result = only_run(outcomes, mutant)
     failures = result["failures"]
     assert result["exit_code"] == 1, (
         f"tests/test_{mutant.module}.py::{mutant.caught_by} against the mutant {mutant.id} should fail (exit 1); "
@@ -93,7 +145,7 @@ def stage_result(mutant, result) -> StageResult:
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
 def test_report_charges_the_mutant_to_the_function_it_changed(mutant, outcomes):
-    (result,) = outcomes[mutant.package]
+    result = only_run(outcomes, mutant)
     stage = stage_result(mutant, result)
     action = next_action(stage, ROOT)
     first = stage.failures()[0] if stage.failures() else None
@@ -109,7 +161,7 @@ def shown_messages(result) -> list[str]:
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
 def test_no_failure_message_prints_the_reference_code(mutant, outcomes):
-    (result,) = outcomes[mutant.package]
+    result = only_run(outcomes, mutant)
     found = leaked(stage_of_module(mutant.module), shown_messages(result))
     assert not found, f"on the mutant {mutant.id}, a failure message prints the answer's code (keep it for kata hint):\n" + \
         "\n".join(f"- {fragment.code!r} (from {fragment.function}) in:\n{message}" for fragment, message in found)
@@ -122,7 +174,7 @@ def test_the_leak_guard_knows_code_of_every_stage(stage):
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
 def test_the_report_cuts_arrays_never_the_problem_or_the_hint(mutant, outcomes):
-    (result,) = outcomes[mutant.package]
+    result = only_run(outcomes, mutant)
     stage = stage_result(mutant, result)
     first = stage.failures()[0]
     shown = shorten(first.message, stage.stage)

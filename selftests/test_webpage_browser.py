@@ -44,6 +44,10 @@ def screenshots_folder(tmp_path_factory) -> Path:
         return Path(folder)
     return tmp_path_factory.mktemp("screenshots")
 
+# Each test drives the browser and waits for the page's JavaScript: a few seconds on a quiet machine, far
+# longer on a busy one, where the browser gets little CPU.
+pytestmark = pytest.mark.timeout(600, func_only=True)
+
 
 @pytest.fixture(scope="module")
 def browser():
