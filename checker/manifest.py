@@ -1,8 +1,10 @@
-"""The manifest of the kata's test files: SHA-256 hashes of every stage suite and of the checker's
-test plumbing, so that a suite edited (or rewritten to pass) is noticed before its verdict counts.
+"""The manifest of the kata's test files: SHA-256 hashes of every stage suite and of everything else that
+decides a verdict (the registry, the test process's plumbing, the code that runs it and judges what it
+reports: PLUMBING), so that a suite edited (or rewritten to pass), a stage pointed at another suite or a
+runner that passes everything is noticed before its verdict counts.
 
     python -m checker.manifest           maintainers: write checker/manifest.sha256 after changing a
-                                         suite, tests/conftest.py or the plumbing below; commit it
+                                         suite or a file of PLUMBING below; commit it
     python -m checker.manifest --check   say which files differ (exit 1), change nothing
 
 The file has `sha256sum`'s format (`sha256sum -c checker/manifest.sha256` works too). Line endings
@@ -24,9 +26,14 @@ from .stages import all_stages
 
 MANIFEST = "checker/manifest.sha256"
 REGENERATE = "python -m checker.manifest"
-# What runs in the test process besides the suites and decides what a test reports.
-PLUMBING = ("tests/conftest.py", "checker/results_plugin.py", "checker/channel.py", "checker/teach.py",
-            "checker/gradcheck.py")
+# Everything besides the suites that decides a verdict. In the test process: the suites' conftest.py and
+# every module of checker/ it imports, with the registry it reads (a selftest runs a stage and checks that
+# none is missing here). In `kata`: what starts that process, reads its signed events and judges them, and
+# this check itself.
+PLUMBING = ("tests/conftest.py", "checker/__init__.py", "checker/stages.toml", "checker/stages.py",
+            "checker/results_plugin.py", "checker/channel.py", "checker/teach.py", "checker/gradcheck.py",
+            "checker/project.py", "checker/sandbox.py", "checker/runner.py", "checker/results.py",
+            "checker/status_json.py", "checker/manifest.py")
 
 
 def covered_files() -> list[str]:

@@ -206,7 +206,9 @@ def _above_standard(fd: int) -> int:
 
 def _verified(files: list[str], results: dict, stages: list, root: Path, stop: bool) -> list[str]:
     """The suites in `files` that match the manifest; the others get a problem and do not run."""
-    by_file = {s.tests: results[s.id] for s in stages}
+    by_file: dict[str, StageResult] = {}
+    for s in stages:  # a registry that names one suite for two stages: the first stage is told
+        by_file.setdefault(s.tests, results[s.id])
     plumbing = manifest.differing(manifest.PLUMBING, root)
     if plumbing and files:
         path, why = next(iter(plumbing.items()))

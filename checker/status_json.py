@@ -137,6 +137,15 @@ def integrity_verdict(root: Path = ROOT) -> dict:
     return {"checked": True, "ok": not modified, "modified": modified}
 
 
+def modified_message(modified: list[str]) -> str:
+    """The learner's one line when the files integrity_verdict() names differ from the kata's copies."""
+    shown = ", ".join(modified[:4]) + (f" and {len(modified) - 4} more" if len(modified) > 4 else "")
+    one = len(modified) == 1
+    return (f"Error: {shown} {'differs' if one else 'differ'} from the kata's copy (the kata's tests, or the code that "
+            f"runs and judges them), so no stage counts as passed, whatever the report above says. Restore "
+            f"{'it' if one else 'them'} with: git checkout -- {' '.join(modified)}")
+
+
 def render(document: dict) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

@@ -9,6 +9,8 @@ says which fix).
 
 from __future__ import annotations
 
+import json
+import os
 import site
 import subprocess
 import sys
@@ -17,6 +19,8 @@ from pathlib import Path
 import pytest
 from checker_sandbox import Sandbox, Scenarios
 
+from checker import manifest, runner, sandbox
+from checker.stages import all_stages
 
 scenario = Scenarios(timeout=240)
 started_scenarios, run = scenario.fixtures()
@@ -164,3 +168,69 @@ def test_python_m_checker_does_not_import_a_module_of_the_learners_folder(run):
     _, (done, ran) = run
     assert_untouched_stubs_do_not_pass(done)
     assert ran == []
+
+
+# The fix: the manifest covers the registry and the code that runs and judges the suites
+# (checker/manifest.py's PLUMBING), not only the suites and the test process's helpers.
+@scenario
+def stages_pointed_at_another_suite(box):
+    box.solve("one_hot")
+    registry = box.read("checker/stages.toml")
+    for suite in ("tests/test_relu.py", "tests/test_softmax.py", "tests/test_cross_entropy.py"):
+        registry = registry.replace(f'tests = "{suite}"', 'tests = "tests/test_one_hot.py"')
+    box.write("checker/stages.toml", registry)
+    return box.kata("--no-train"), box.kata("status", "--json")
+
+
+@uses("stages_pointed_at_another_suite")
+def test_stages_pointed_at_another_suite_pass_nothing_and_integrity_says_so(run):
+    _, (done, status) = run
+    assert done.returncode == 1
+    assert ("Stage 1 (One-hot encoding): checker/stages.toml (part of the kata's test machinery) differs from the "
+            "kata's copy, so no results count. The tests are not yours to change: restore the file with git "
+            "checkout checker/stages.toml\n") in done.stdout
+    assert done.stderr == ("\nError: checker/stages.toml differs from the kata's copy (the kata's tests, or the code "
+                           "that runs and judges them), so no stage counts as passed, whatever the report above "
+                           "says. Restore it with: git checkout -- checker/stages.toml\n")
+    document = json.loads(status.stdout)
+    assert status.returncode == 1
+    assert document["integrity"] == {"checked": True, "ok": False, "modified": ["checker/stages.toml"]}
+    assert document["stages_passed"] == 0
+
+
+@scenario
+def runner_that_passes_everything(box):
+    box.write("checker/runner.py", box.read("checker/runner.py")
+              + "\nStageResult.passed = property(lambda self: True)  # every stage passes\n")
+    return box.kata("--no-train"), box.kata("status", "--json"), box.kata()
+
+
+@uses("runner_that_passes_everything")
+def test_a_runner_patched_to_pass_every_stage_is_named_and_counts_for_nothing(run):
+    box, (done, status, again) = run
+    # What the learner sees: the patched runner's report, then the line that says it does not count.
+    assert done.returncode == 1, done.stdout
+    assert done.stderr == ("\nError: checker/runner.py differs from the kata's copy (the kata's tests, or the code "
+                           "that runs and judges them), so no stage counts as passed, whatever the report above "
+                           "says. Restore it with: git checkout -- checker/runner.py\n")
+    assert again.returncode == 1 and "training" not in again.stdout.lower()  # no first training either
+    assert not (box.path / "runs").exists()
+    # What a teacher sees: the integrity verdict names the file, and the exit code is not 0.
+    assert status.returncode == 1
+    assert json.loads(status.stdout)["integrity"] == {"checked": True, "ok": False, "modified": ["checker/runner.py"]}
+
+
+def test_every_module_of_the_kata_the_test_process_imports_is_in_the_manifest(monkeypatch, tmp_path):
+    """PLUMBING names every file of checker/ that runs in the test process: one added to the plumbing later
+    without its line in PLUMBING fails here."""
+    listing = tmp_path / "modules.txt"
+    dump = (f"code = pytest.main(args)\nopen({str(listing)!r}, 'w').write('\\n'.join(sorted(_sys.modules)))\n"
+            "_sys.exit(code)")
+    monkeypatch.setattr(sandbox, "BOOTSTRAP", sandbox.BOOTSTRAP.replace("_sys.exit(pytest.main(args))", dump))
+    assert runner.run_stages(all_stages()[:2], impl="solutions").all_passed
+    loaded = [name for name in listing.read_text().split() if name == "checker" or name.startswith("checker.")]
+    files = {"checker/__init__.py" if name == "checker" else name.replace(".", "/") + ".py" for name in loaded}
+    assert {"checker/results_plugin.py", "checker/teach.py"} <= files
+    assert files <= set(manifest.PLUMBING), sorted(files - set(manifest.PLUMBING))
+    assert {"checker/stages.toml", "tests/conftest.py", "checker/runner.py", "checker/sandbox.py",
+            "checker/results.py", "checker/project.py", "checker/status_json.py"} <= set(manifest.PLUMBING)
