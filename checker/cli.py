@@ -7,7 +7,8 @@ Each command lives in its own module of this package with two functions,
 
 and is imported only when it is used, so one missing or slow module never breaks the others.
 Errors the kata expects (KataError) are one line "Error: ..."; anything else is an internal error
-whose traceback goes to .kata/last-error.log, never to the learner's screen.
+whose traceback goes to .kata/last-error.log, never to the learner's screen, and whose exit code is
+INTERNAL_ERROR (70), never 1 ("a stage does not pass yet") or 2 (a usage error).
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ Colour only on a terminal; set NO_COLOR=1 to turn it off.
 """
 
 ERROR_LOG = ".kata/last-error.log"
+# The exit code of an internal error (a bug of the kata, not a stage that does not pass yet, 1, nor a usage
+# error, 2): EX_SOFTWARE of sysexits.h. The classroom workflow tells a crash from progress by it.
+INTERNAL_ERROR = 70
 
 
 class KataArgumentParser(argparse.ArgumentParser):
@@ -123,7 +127,7 @@ def _report_internal_error(error: BaseException, argv: list[str]) -> int:
     log = _log_internal_error(argv, error)
     print(f"Error: internal error in the kata (not in your code): {type(error).__name__}: {error}. "
           f"The details are in {log}; please report them with that file.", file=sys.stderr)
-    return 1
+    return INTERNAL_ERROR
 
 
 def _on_sigterm_raise():
