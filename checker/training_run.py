@@ -120,6 +120,11 @@ def save_run(run_dir: Path, parts: training.Parts, config: training.TrainConfig,
     from . import plots  # matplotlib takes a moment to import: only after training
 
     num_inputs = dataset.train.images.shape[1]
+    # Marked as not finished until the real summary replaces this one at the end: a run killed while its
+    # files are written (kill -9, a full disk) says so, and kata predict and kata report skip it.
+    runs.write_json(run_dir / runs.SUMMARY_FILE, {
+        "test_accuracy": None, "impl": parts.impl, "run_dir": str(run_dir), "plots": [], "finished": False,
+        "stopped": runs.INCOMPLETE, "message": "the run stopped while it was being saved"})
     runs.write_metrics(run_dir / runs.METRICS_FILE, result.history)
     runs.write_json(run_dir / runs.CONFIG_FILE, {
         **asdict(config),

@@ -234,3 +234,231 @@ def test_every_module_of_the_kata_the_test_process_imports_is_in_the_manifest(mo
     assert files <= set(manifest.PLUMBING), sorted(files - set(manifest.PLUMBING))
     assert {"checker/stages.toml", "tests/conftest.py", "checker/runner.py", "checker/sandbox.py",
             "checker/results.py", "checker/project.py", "checker/status_json.py"} <= set(manifest.PLUMBING)
+
+
+# 2. Files of the person who runs the kata -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def dataset():
+    from training_helpers import tiny_dataset
+
+    return tiny_dataset()
+
+
+@pytest.fixture(scope="module")
+def good_run(dataset, tmp_path_factory):
+    """A finished run as kata train leaves it (tiny data), in runs/ of its own kata root; older than any run
+    a test adds next to it."""
+    import numpy as np
+
+    from checker import training
+    from checker import runs as run_files
+
+    config = training.TrainConfig(hidden=16, epochs=2, batch_size=32)
+    result = training.train(training.load_parts("solutions", config), dataset, config)
+    run_dir = tmp_path_factory.mktemp("kata") / "runs" / "20250101-120000-exercises"
+    run_dir.mkdir(parents=True)
+    np.savez(run_dir / run_files.WEIGHTS_FILE, **result.params)
+    run_files.write_json(run_dir / run_files.CONFIG_FILE, {"hidden": 16, "impl": "exercises", "model": "mlp",
+                                                           "layer_sizes": [784, 16, 10]})
+    run_files.write_json(run_dir / run_files.SUMMARY_FILE, {
+        "test_accuracy": 0.9, "validation_accuracy": 0.9, "impl": "exercises", "run_dir": str(run_dir),
+        "plots": ["loss.png"], "finished": True, "stopped": None})
+    from PIL import Image
+
+    Image.new("L", (8, 8), 255).save(run_dir / "loss.png")
+    os.utime(run_dir / run_files.SUMMARY_FILE, (1e9, 1e9))
+    return run_dir
+
+
+def copy_of(run_dir: Path, into: Path, name: str = "20990101-000000-exercises") -> Path:
+    import shutil
+
+    copy = into / name
+    shutil.copytree(run_dir, copy)
+    return copy
+
+
+def edit_json(path: Path, **changes) -> None:
+    value = json.loads(path.read_text())
+    path.write_text(json.dumps({**value, **changes}))
+
+
+def edit_weights(run_dir: Path, **arrays) -> None:
+    import numpy as np
+
+    from checker import runs as run_files
+
+    path = run_dir / run_files.WEIGHTS_FILE
+    with np.load(path) as saved:
+        params = dict(saved)
+    params.update(arrays)
+    np.savez(path, **params)
+
+
+def page_of(run_dir: Path, dataset) -> str:
+    from checker.page import write_page
+
+    return write_page(run_dir, dataset).read_text(encoding="utf-8")
+
+
+def test_a_page_embeds_only_png_figures_of_the_run_folder(good_run, dataset, tmp_path):
+    import base64
+
+    from PIL import Image
+
+    run_dir = copy_of(good_run, tmp_path)
+    secret = tmp_path / "secret.png"  # a PNG outside the folder, and a local file that is not a figure
+    Image.new("L", (8, 8), 7).save(secret)
+    hostname = Path("/etc/hostname") if Path("/etc/hostname").is_file() else secret
+    (run_dir / "outside.png").symlink_to(secret)
+    os.mkfifo(run_dir / "fifo.png")  # read, it would block the page for ever
+    edit_json(run_dir / "summary.json", plots=["/etc/passwd", "../../../../../../../../etc/hostname",
+                                               f"../{secret.name}", "outside.png", "fifo.png", "loss.png"])
+    page = page_of(run_dir, dataset)
+    embedded = [base64.b64decode(data) for data in __import__("re").findall(r'data:image/png;base64,([^"]+)"', page)]
+    assert embedded == [(run_dir / "loss.png").read_bytes()]
+    for leaked in (Path("/etc/passwd"), hostname, secret):
+        if leaked.is_file():
+            assert base64.b64encode(leaked.read_bytes()).decode() not in page
+    edit_json(run_dir / "summary.json", plots=5)  # not a list: the folder's own PNG files, still only them
+    assert page_of(run_dir, dataset).count("data:image/png;base64,") == 1
+
+
+# 3. No internal errors for anything a user can do -----------------------------------------------
+
+def main_says(capsys, *argv) -> tuple[int, str, str]:
+    from checker import cli
+
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def breakages():
+    """name -> what it does to a copy of a finished run (its folder), and the note's reason."""
+    import numpy as np
+
+    return {
+        "truncated weights": (lambda d: (d / "weights.npz").write_bytes((d / "weights.npz").read_bytes()[:100]),
+                              "its weights.npz cannot be read (BadZipFile: File is not a zip file): the run was cut "
+                              "short (a full disk?) or the file was changed."),
+        "empty weights": (lambda d: (d / "weights.npz").write_bytes(b""),
+                          "its weights.npz cannot be read (it is empty): the run was cut short (a full disk?) or "
+                          "the file was changed."),
+        "no summary": (lambda d: (d / "summary.json").unlink(),
+                       "it has no summary.json: the run never finished (it was stopped, or the disk was full)."),
+        "summary a list": (lambda d: (d / "summary.json").write_text("[1, 2]"),
+                           "its summary.json is not the summary of a run (unreadable, too large, or not a JSON "
+                           "object)."),
+        "saving not finished": (lambda d: edit_json(d / "summary.json", finished=False, stopped="incomplete"),
+                                "it could not be finished: it stopped while the run was being saved."),
+        "b1 of shape (5,)": (lambda d: edit_weights(d, b1=np.zeros(5, np.float32)),
+                             "its weights.npz is not a network the kata can run: b1 has shape (5,), not (16,): one "
+                             "bias per unit of W1."),
+        "a scalar W1": (lambda d: edit_weights(d, W1=np.float32(1)),
+                        "its weights.npz is not a network the kata can run: layer 1 is neither a dense layer nor a "
+                        "convolution (W1 has shape ())."),
+        "a string W2": (lambda d: edit_weights(d, W2=np.array(["a", "b"])),
+                        "its weights.npz is not a network the kata can run: W2 holds <U1 values, not numbers."),
+        "an extra W3": (lambda d: edit_weights(d, W3=np.zeros((10, 10), np.float32)),
+                        "its weights.npz is not a network the kata can run: it does not hold the weights W1, b1, ... "
+                        "of every layer (missing: b3)."),
+    }
+
+
+@pytest.mark.parametrize("breakage", list(breakages()))
+def test_a_newer_run_that_cannot_read_digits_is_skipped_with_a_note_and_named_it_is_one_error(
+        breakage, good_run, dataset, tmp_path, monkeypatch, capsys):
+    from checker import runs as run_files
+    from training_helpers import use_tiny_dataset
+
+    use_tiny_dataset(monkeypatch, dataset)
+    folder = tmp_path / "runs"
+    copy_of(good_run, folder, good_run.name)
+    broken = copy_of(good_run, folder)
+    damage, why = breakages()[breakage]
+    damage(broken)
+    monkeypatch.setattr(run_files, "runs_folder", lambda root=None: folder)
+    monkeypatch.chdir(tmp_path)
+    note = f"skipped runs/{broken.name}/: {why}"
+    code, out, err = main_says(capsys, "predict", "--index", "0")
+    assert (code, err) == (0, ""), err
+    assert out.startswith(f"Note:    {note}\nNetwork: runs/{good_run.name}/ (MLP 784-16-10"), out
+    code, out, err = main_says(capsys, "report")
+    assert (code, err) == (0, "")
+    assert out.startswith(f"Note: {note}\nWeb page: runs/{good_run.name}/report.html"), out
+    # Named with --run, the damaged run is one error that says what is wrong, never an internal error.
+    code, out, err = main_says(capsys, "predict", "--index", "0", "--run", str(broken))
+    if "weights" in breakage or "W" in breakage or "b1" in breakage:
+        assert code == 1 and err.startswith(f"Error: runs/{broken.name}/weights.npz ") and err.count("\n") == 1, err
+        assert err.endswith("Train again (kata train), or name another run.\n")
+    else:  # a summary that is missing or wrong does not stop the network it names from reading a digit
+        assert (code, err) == (0, "") and "Prediction: " in out
+    code, out, err = main_says(capsys, "report", str(broken))
+    assert "internal error" not in err and code in (0, 1), err
+
+
+def test_the_newest_usable_run_skips_experiments_without_a_note(good_run, tmp_path):
+    from checker import runs as run_files
+
+    folder = tmp_path / "runs"
+    copy_of(good_run, folder, good_run.name)
+    experiment = folder / "20990101-000000-experiment-depth"
+    experiment.mkdir()
+    (experiment / "config.json").write_text("{}")
+    notes: list[str] = []
+    assert run_files.newest_usable(folder, notes).dir.name == good_run.name
+    assert notes == []
+
+
+def test_a_run_being_saved_is_marked_incomplete_until_its_summary_is_written(monkeypatch, tmp_path, dataset):
+    """kill -9 or a full disk while the figures are drawn: the folder says the run was not finished."""
+    from checker import plots
+    from checker import runs as run_files
+    from training_helpers import only_run_dir, run_command, use_tiny_dataset
+
+    use_tiny_dataset(monkeypatch, dataset)
+    seen = {}
+
+    def killed(*args, **kwargs):  # what the folder holds when the process dies here
+        seen.update(json.loads((only_run_dir(tmp_path) / run_files.SUMMARY_FILE).read_text()))
+        raise SystemExit(137)
+
+    monkeypatch.setattr(plots, "plot_loss", killed)
+    with pytest.raises(SystemExit):
+        run_command("train", "--solutions", "--out", str(tmp_path), "--epochs", "1", "--hidden", "8")
+    assert seen["stopped"] == "incomplete" and seen["finished"] is False
+    assert run_files.Run.load(only_run_dir(tmp_path)).unusable_because() == (
+        "it could not be finished: it stopped while the run was being saved")
+
+
+@pytest.mark.parametrize("file, text", [
+    ("summary.json", "[1, 2]"),
+    ("summary.json", '{"run_dir": 5, "test_accuracy": 0.9, "impl": "exercises", "plots": 5}'),
+    ("summary.json", '{"test_accuracy": "x", "impl": "exercises"}'),
+    ("config.json", "{}"),
+    ("config.json", '{"l2": "x", "model": [1], "depth": "x", "optimizer": 3}'),
+    ("config.json", '{"layer_sizes": 5, "impl": "exercises"}'),
+    ("config.json", "[]"),
+])
+def test_hand_edited_run_files_do_not_stop_the_report_of_every_stage_passing(file, text, good_run, tmp_path):
+    """What kata, kata --no-train and kata status --json do after every suite passed, on a kata whose newest
+    learner run (an MLP, and a CNN for the closing comparison) has the file hand-edited."""
+    from checker import status_json
+    from checker.progress import Progress
+    from checker.results import RunResult, StageResult, TestResult
+    from checker.schema_check import problems
+    from checker.status_text import render_status
+    from checker.term import Style
+
+    for name, model in (("20990101-000000-exercises", "mlp"), ("20990102-000000-exercises", "cnn")):
+        run_dir = copy_of(good_run, tmp_path / "runs", name)
+        edit_json(run_dir / "config.json", model=model)
+        (run_dir / file).write_text(text)
+    passed = RunResult([StageResult(stage, ran=True, expected=["test_x"], tests=[TestResult("test_x", None, "passed")])
+                        for stage in all_stages()])
+    report = render_status(passed, Progress(tmp_path / ".kata" / "progress.json"), Style(enabled=False), [], root=tmp_path)
+    assert f"All {len(all_stages())} stages pass" in report
+    document = status_json.status_document(passed, root=tmp_path)
+    assert problems(json.loads(status_json.render(document)), status_json.schema()) == []

@@ -43,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
     if (args.image is None) == (args.index is None):
         raise UsageError("give either a picture or --index N, e.g. kata predict my_digit.png, "
                          "or kata predict --index 0")
-    run = runs.Run.load(args.run) if args.run else runs.newest_usable(runs.runs_folder())
+    skipped: list[str] = []
+    run = runs.Run.load(args.run) if args.run else runs.newest_usable(runs.runs_folder(), skipped)
+    for note in skipped:
+        print(f"Note:    {note}")
     params = runs.load_network(run.dir)
     network = models.network_of(params)
     true_label = None
