@@ -21,8 +21,7 @@ if not __package__:  # python -I .../checker/__main__.py, started below
     sys.modules["checker"] = _checker
     _spec.loader.exec_module(_checker)
 elif not sys.flags.isolated:
-    try:
-        sys.stdout.flush()
+    try:  # nothing has been written yet: no buffer to flush first
         os.execv(sys.executable, [sys.executable, "-I", os.path.abspath(__file__), *sys.argv[1:]])
     except OSError:  # no exec here (an unusual platform): go on in this process, as before
         pass

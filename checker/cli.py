@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     previous = _on_sigterm_raise()
     try:
         args = parse_args(argv)
-        return int(args.handler.run(args) or 0)
+        code = int(args.handler.run(args) or 0)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here, not at exit: a reader gone (kata | head) is a BrokenPipeError caught below
+        return code
     except Terminated as stop:
         _flush_stdout()
         during = f" while testing {stop.during}" if stop.during else ""

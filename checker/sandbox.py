@@ -22,7 +22,6 @@ started.
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 import subprocess
@@ -32,7 +31,7 @@ import time
 from pathlib import Path
 
 from . import project
-from .errors import KataError
+from .options import number_from_env
 
 try:
     import resource
@@ -93,28 +92,11 @@ def start_child(command: list[str], *, cwd: Path, env: dict, stdout, cpu_seconds
 
 
 def time_limit() -> float:
-    return _number_from_env("KATA_TIMEOUT", DEFAULT_TIMEOUT, MAX_TIMEOUT, "seconds, e.g. KATA_TIMEOUT=60")
+    return number_from_env("KATA_TIMEOUT", DEFAULT_TIMEOUT, MAX_TIMEOUT, "seconds, e.g. KATA_TIMEOUT=60")
 
 
 def memory_limit_mb() -> float:
-    return _number_from_env("KATA_MEMORY_MB", DEFAULT_MEMORY_MB, MAX_MEMORY_MB,
-                            "megabytes, e.g. KATA_MEMORY_MB=8192")
-
-
-def _number_from_env(name: str, default: float, largest: float, example: str) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (value > 0 and math.isfinite(value)):
-        raise KataError(f"{name}={text!r} is not a positive number. Set it in {example}, or unset it.")
-    if value > largest:
-        raise KataError(f"{name}={text!r} is more than {largest:g}, which no run needs. Set it in {example}, "
-                        "or unset it for the default.")
-    return value
+    return number_from_env("KATA_MEMORY_MB", DEFAULT_MEMORY_MB, MAX_MEMORY_MB, "megabytes, e.g. KATA_MEMORY_MB=8192")
 
 
 def _child_limits(memory_mb: float, cpu_seconds: float):

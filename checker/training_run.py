@@ -43,8 +43,9 @@ def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to
     from .data import load_dataset
 
     dataset = load_dataset(data_dir)
-    parts = training.load_parts(impl, config, deep=deep_passes(config, impl))
     num_inputs = dataset.train.images.shape[1]
+    estimate.check_memory(config, dataset)
+    parts = training.load_parts(impl, config, deep=deep_passes(config, impl))
     if config.model == "cnn":
         from .cnn import describe
 
@@ -87,7 +88,7 @@ def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to
     where = display_path(run_dir, folder=True)
     if result.stopped == "diverged":
         raise KataError(f"{result.message} The metrics and curves so far are in {where}")
-    failure = training.did_not_learn(result.history, config.lr) if result.stopped is None else None
+    failure = training.did_not_learn(result.history, config) if result.stopped is None else None
     if failure:
         summary.update(learned=False, message=failure)
         runs.write_json(run_dir / runs.SUMMARY_FILE, summary)

@@ -462,3 +462,98 @@ def test_hand_edited_run_files_do_not_stop_the_report_of_every_stage_passing(fil
     assert f"All {len(all_stages())} stages pass" in report
     document = status_json.status_document(passed, root=tmp_path)
     assert problems(json.loads(status_json.render(document)), status_json.schema()) == []
+
+
+@pytest.mark.parametrize("name, command", [("KATA_TIMEOUT", ["check", "1"]), ("KATA_MEMORY_MB", ["check", "1"]),
+                                           ("KATA_WATCH_INTERVAL", ["watch"])])
+@pytest.mark.parametrize("value, why", [("inf", "is not a positive number"), ("nan", "is not a positive number"),
+                                        ("-1", "is not a positive number"), ("x", "is not a positive number"),
+                                        ("1e300", "is more than")])
+def test_settings_in_the_environment_that_no_run_can_use_are_one_error(name, command, value, why, monkeypatch, capsys):
+    monkeypatch.setenv(name, value)
+    code, out, err = main_says(capsys, *command)
+    assert code == 1 and err.startswith(f"Error: {name}={value!r} {why}") and err.count("\n") == 1, err
+    assert f"e.g. {name}=" in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["train", "--solutions", "--hidden", "1000000000"],
+     "Error: a network of 1 hidden layer of 1,000,000,000 units, in batches of 64, needs at least 10.9 TB of memory "
+     "to train (795,000,000,010 weights and 1,000,000,010 activations per image), and this machine has "),
+    (["train", "--hidden", "1000000000"], "Error: a network of 1 hidden layer of 1,000,000,000 units"),
+    (["train", "--solutions", "--depth", "1000000"], "Error: a network of 1,000,000 hidden layers of 384 units"),
+    (["train", "--solutions", "--model", "cnn", "--filters", "100000000"],
+     "Error: a CNN with filters 100000000 and a dense layer of 128, in batches of 64, needs at least "),
+    (["experiment", "depth", "--solutions", "--depths", "1000000"],
+     "Error: a network of 1,000,000 hidden layers of 64 units, in batches of 64, needs at least "),
+])
+def test_a_network_that_cannot_fit_in_memory_is_refused_with_the_estimate(argv, says, monkeypatch, capsys, dataset):
+    from training_helpers import all_stages_pass, use_tiny_dataset
+
+    use_tiny_dataset(monkeypatch, dataset)
+    all_stages_pass(monkeypatch)  # the learner's own code: refused before a stage is asked, or a weight drawn
+    monkeypatch.setattr("checker.learner_code.stage_passes", lambda module, impl="exercises": True)
+
+    def never(*args, **kwargs):  # without the check, training would try to allocate terabytes here
+        raise AssertionError("a weight was drawn")
+
+    monkeypatch.setattr("checker.training.initial_params", never)
+    monkeypatch.setattr("checker.training.train", never)
+    code, out, err = main_says(capsys, *argv)
+    assert code == 2 and err.startswith(says) and err.count("\n") == 1, err
+    assert err.endswith(" (or --batch-size).\n") and "MemoryError" not in err
+
+
+def test_the_memory_check_counts_a_batch_no_larger_than_the_training_set(dataset):
+    from checker import estimate, training
+
+    huge_batch = training.TrainConfig(batch_size=10**9)
+    estimate.check_memory(huge_batch, dataset, available=2**30)  # one batch of the 640 images: it fits
+    with pytest.raises(Exception, match=r"needs at least 4\.3 GB of memory .* and this machine has 1\.1 GB"):
+        estimate.check_memory(training.TrainConfig(hidden=400_000), dataset, available=2**30)
+
+
+def test_absurd_epochs_are_a_usage_error(capsys):
+    code, out, err = main_says(capsys, "train", "--solutions", "--epochs", "1000000000")
+    assert (code, out) == (2, "")
+    assert err == ("Error: argument --epochs: expected at most 10,000 epochs (passes over the training set), got "
+                   "1,000,000,000. See: kata train --help\n")
+
+
+# 4. Advice that is true -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("options, cause", [
+    (["--lr", "1e-300"], "The likely cause is a learning rate too small to move the weights (--lr 1e-300): the "
+                         "training loss went from "),
+    (["--dropout", "0.99999999"], "The likely cause is --dropout 0.99999999: "),
+    (["--l2", "1e300"], "The likely cause is --l2 1e+300 with --lr 0.8: the penalty's step multiplies every weight by "
+                        "1 - lr * l2 = -8e+299 at each update, so the weights grow until they overflow; try --l2 "
+                        "0.0001"),
+    (["--l2", "1"], "The likely cause is --l2 1, a penalty so heavy that it pulls every weight towards 0 faster than "
+                    "the data can move it; try --l2 0.0001."),
+    (["--lr", "1000"], "a learning rate too high for this network (--lr 1000); try --lr 0.8"),
+])
+def test_a_run_that_fails_is_told_the_cause_from_what_was_set(options, cause, monkeypatch, tmp_path, dataset):
+    from checker.errors import KataError
+    from training_helpers import run_command, use_tiny_dataset
+
+    use_tiny_dataset(monkeypatch, dataset)
+    with pytest.raises(KataError) as error:
+        run_command("train", "--solutions", "--out", str(tmp_path), "--epochs", "2", "--hidden", "16", *options)
+    message = str(error.value)
+    assert cause in message, message
+    if options[0] != "--lr":
+        assert "learning rate too high" not in message and "too small" not in message, message
+
+
+def test_did_not_learn_names_dropout_penalty_or_a_loss_that_did_not_move():
+    from checker import training
+
+    history = training.History(iterations_per_epoch=2, batch_loss=[2.3, 2.31, 2.3, 2.3])
+    history.epochs.append(training.EpochRow(1, 4, 2.3, 0.1, 2.3, 0.1, 1.0))
+    said = lambda **options: training.did_not_learn(history, training.TrainConfig(**options))  # noqa: E731
+    assert "--dropout 0.95: it drops 95% of the hidden units" in said(dropout=0.95)
+    assert "--l2 0.5, a penalty so heavy" in said(l2=0.5)
+    assert "too small to move the weights (--lr 1e-05): the training loss went from 2.3 to 2.3; try --lr 0.001 " \
+           "(the default with --optimizer adam)" in said(lr=1e-5, optimizer="adam")
+    assert "a learning rate too high for this network (--lr 0.8)" in said()  # the default lr, and nothing moved
