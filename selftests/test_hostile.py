@@ -526,9 +526,9 @@ def test_data_folders_that_are_links_to_nowhere_or_hold_folders_are_named(tmp_pa
 def test_a_nan_loss_at_a_huge_learning_rate_suggests_a_sensible_one():
     from checker import training
 
-    message = training.diverged_message(3, 1, float("nan"), 1e30)
+    message = training.diverged_message(3, 1, float("nan"), training.TrainConfig(lr=1e30))
     assert "(--lr 1e+30; try --lr 0.8)" in message
-    assert "(--lr 2; try --lr 0.5)" in training.diverged_message(3, 1, float("nan"), 2.0)
+    assert "(--lr 2; try --lr 0.5)" in training.diverged_message(3, 1, float("nan"), training.TrainConfig(lr=2.0))
 
 
 def test_a_stop_while_the_run_is_saved_keeps_what_was_saved_marked_interrupted(monkeypatch, tmp_path, capsys):
@@ -575,13 +575,13 @@ def test_a_loss_that_ends_above_its_start_is_not_learning():
 
     history = training.History(iterations_per_epoch=2, batch_loss=[2.3, 2.5, 2.6, 2.7])
     history.epochs.append(training.EpochRow(1, 4, 2.65, 0.5, 2.6, 0.55, 1.0))
-    assert training.did_not_learn(history, 3.0) == (
+    assert training.did_not_learn(history, training.TrainConfig(lr=3.0)) == (
         "the run did not learn: its training loss ended at 2.65, above where it started (2.3). The likely cause is "
         "a learning rate too high for this network (--lr 3); try --lr 0.75.")
     history.epochs[-1] = training.EpochRow(1, 4, 0.4, 0.9, 0.4, 0.9, 1.0)
-    assert training.did_not_learn(history, 3.0) is None
+    assert training.did_not_learn(history, training.TrainConfig(lr=3.0)) is None
     history.epochs[-1] = training.EpochRow(1, 4, 2.2, 0.1, 2.2, 0.0982, 1.0)  # the run: 9.82%
-    assert training.did_not_learn(history, 1000.0) == (
+    assert training.did_not_learn(history, training.TrainConfig(lr=1000.0)) == (
         "the run did not learn: its validation accuracy ended at 9.8%, about what guessing gets (10%). The likely "
         "cause is a learning rate too high for this network (--lr 1000); try --lr 0.8.")
 
