@@ -26,7 +26,7 @@ from datetime import datetime
 from types import ModuleType
 
 from .errors import KataError, Terminated, UsageError
-from .project import ROOT, NotInAKata, display_path, hand_over
+from .project import ROOT, NotInAKata, display_path, hand_over, replace_file
 from .stages import find_stage
 
 # command -> (its module in checker/commands/, one line for `kata --help`)
@@ -201,7 +201,7 @@ def _log_internal_error(argv: list[str], error: BaseException) -> str:
     path = ROOT / ERROR_LOG
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        replace_file(path, text)
         return display_path(ERROR_LOG)
     except OSError:  # .kata is a file, or read-only: the temporary folder instead
         import tempfile

@@ -10,6 +10,8 @@ fit 20x20 and centred on its centre of mass in 28x28, the way the MNIST images w
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,10 @@ def read_image(path: Path) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
+        mode = os.stat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # reading a FIFO waits for a writer, /dev/zero never ends
+            raise KataError(f"{path} is not a file (a FIFO, socket or device), so it is not read. Give the path of a "
+                            f"picture of one digit, e.g. kata predict my_digit.png")
         with Image.open(path) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise KataError(f"{path} is {image.width}x{image.height} pixels; kata predict reads pictures of "

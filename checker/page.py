@@ -27,6 +27,7 @@ import numpy as np
 
 from . import models, runs
 from .errors import KataError
+from .project import replace_file
 
 PAGE_FILE = runs.PAGE_FILE
 SIDE = 28
@@ -255,7 +256,7 @@ def write_page(run_dir: Path, dataset=None) -> Path:
     page = Path(run_dir) / PAGE_FILE
     text = build_page(run_dir, dataset)
     try:
-        page.write_text(text, encoding="utf-8")
+        replace_file(page, text)  # a report.html that is a symbolic link is replaced, never written through
     except OSError as error:
         raise KataError(f"cannot write {page}: {error.strerror}. Check that the run folder is writable.") from None
     return page

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import models
 from .errors import KataError
-from .project import ROOT, display_path
+from .project import ROOT, display_path, replace_file
 from .training import EpochRow, History
 
 WEIGHTS_FILE = "weights.npz"
@@ -46,6 +46,7 @@ METRICS_COLUMNS = ("scope", "epoch", "iteration", "train_loss", "train_accuracy"
                    "validation_loss", "validation_accuracy", "seconds")
 MAX_JSON_BYTES = 4 * 2**20  # a run's JSON files are a few kB; anything far larger is not one of them
 MAX_WEIGHTS_BYTES = 2**30  # the kata's networks weigh a few MB; a file that unpacks to more is not one of them
+MAX_NOTES = 3  # runs skipped by newest_usable named one by one; more are counted
 MAX_FIGURE_BYTES = 32 * 2**20  # the kata's figures weigh under a megabyte; a page embeds none larger than this
 # summary.json's "stopped" while a run is being saved: replaced by the real summary once everything is written,
 # so a run killed while saving (a full disk, kill -9, a power cut) says so.
@@ -76,7 +77,8 @@ def new_run_dir(parent: Path, name: str) -> Path:
 # --- JSON ----------------------------------------------------------------------------------------
 
 def write_json(path: Path, value: dict) -> None:
-    Path(path).write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+    """path holds value as indented JSON, written in one step and never through a symbolic link."""
+    replace_file(path, json.dumps(value, indent=2) + "\n")
 
 
 def read_json(path: Path) -> dict:
@@ -257,12 +259,14 @@ def newest_usable(parent: Path, notes: list[str] | None = None) -> Run:
         why = run.unusable_because()
         if why is None:
             break
-        if run.of_training():
+        # A run that diverged or did not learn was announced so by kata train: only the others are news.
+        if run.of_training() and run.summary.get("stopped") != "diverged" and run.summary.get("learned") is not False:
             skipped.append(f"skipped {display_path(run.dir, folder=True)}: {why.rstrip('.')}.")
     else:
         run = None
     if notes is not None:
-        notes += skipped
+        notes += skipped[:MAX_NOTES] + ([f"skipped {len(skipped) - MAX_NOTES} more runs that cannot read digits "
+                                         f"either."] if len(skipped) > MAX_NOTES else [])
     if run is None:
         raise KataError(f"there is no trained network in {display_path(parent, folder=True)} yet. Train one first: "
                         "kata train (or kata train --solutions), or name a run folder with --run DIR.")

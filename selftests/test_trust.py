@@ -520,6 +520,88 @@ def test_absurd_epochs_are_a_usage_error(capsys):
                    "1,000,000,000. See: kata train --help\n")
 
 
+@scenario
+def reset_what_is_not_a_file(box):
+    """kata reset on an exercise that is a folder, a FIFO, or a symbolic link to a file elsewhere."""
+    elsewhere = box.path.parent / f"{box.path.name}-elsewhere.txt"  # stands for ~/.bashrc or /etc/passwd
+    elsewhere.write_text("someone else's file\n")
+    (box.path / "exercises/relu.py").unlink()
+    box.write("exercises/relu.py/my_notes.txt", "my work\n")
+    (box.path / "exercises/softmax.py").unlink()
+    os.mkfifo(box.path / "exercises/softmax.py")
+    (box.path / "exercises/init.py").unlink()
+    (box.path / "exercises/init.py").symlink_to(elsewhere)
+    done = {stage: box.kata("reset", stage, "--yes", timeout=60) for stage in ("relu", "softmax", "init")}
+    backups = {path.name: path.read_text() for path in (box.path / ".kata/backups").glob("*")}
+    return done, elsewhere.read_text(), backups
+
+
+@uses("reset_what_is_not_a_file")
+def test_reset_never_replaces_a_folder_reads_a_fifo_or_writes_through_a_link(run):
+    box, (done, elsewhere, backups) = run
+    relu, softmax, init = done["relu"], done["softmax"], done["init"]
+    assert (relu.returncode, relu.stdout) == (1, "")
+    assert relu.stderr == ("Error: exercises/relu.py is a folder, not a file, so nothing was changed (kata reset never "
+                           "replaces a folder: it may hold your work). Move it elsewhere or rename it, then run: kata "
+                           "reset relu --yes\n")
+    assert box.read("exercises/relu.py/my_notes.txt") == "my work\n"
+    assert (softmax.returncode, softmax.stdout) == (1, "")
+    assert softmax.stderr == ("Error: exercises/softmax.py is not a regular file (a FIFO, socket or device), so nothing "
+                              "was changed. Delete it (rm exercises/softmax.py), then run: kata reset softmax --yes\n")
+    assert init.returncode == 0 and "exercises/init.py was a symbolic link (to " in init.stdout, init.stdout
+    assert elsewhere == "someone else's file\n"  # what the link pointed at is untouched ...
+    assert not (box.path / "exercises/init.py").is_symlink()  # ... the stub is a file of its own
+    assert box.read("exercises/init.py").startswith('"""Stage 6')
+    assert list(backups.values()) == ["someone else's file\n"]  # and what the link showed is backed up
+
+
+def test_files_the_kata_writes_in_a_run_folder_replace_links_never_write_through_them(good_run, dataset, tmp_path):
+    from checker import runs as run_files
+    from checker.page import write_page
+
+    run_dir = copy_of(good_run, tmp_path / "runs")
+    elsewhere = tmp_path / "bashrc"
+    elsewhere.write_text("export PATH\n")
+    for name in ("report.html", "summary.json"):
+        (run_dir / name).unlink(missing_ok=True)
+        (run_dir / name).symlink_to(elsewhere)
+    write_page(run_dir, dataset)
+    run_files.write_json(run_dir / "summary.json", {"test_accuracy": 0.5})
+    assert elsewhere.read_text() == "export PATH\n"
+    assert not (run_dir / "report.html").is_symlink() and "<html" in (run_dir / "report.html").read_text()
+    assert json.loads((run_dir / "summary.json").read_text()) == {"test_accuracy": 0.5}
+
+
+@pytest.mark.parametrize("make", ["fifo", "/dev/zero"])
+def test_kata_predict_never_reads_a_fifo_or_a_device(make, good_run, tmp_path, capsys):
+    path = tmp_path / "digit.png"
+    if make == "fifo":
+        os.mkfifo(path)  # read, it would wait for a writer for ever
+    else:
+        path = Path(make)
+    code, out, err = main_says(capsys, "predict", str(path), "--run", str(good_run))
+    assert (code, out) == (1, "")
+    assert err == (f"Error: {path} is not a file (a FIFO, socket or device), so it is not read. Give the path of a "
+                   "picture of one digit, e.g. kata predict my_digit.png\n")
+
+
+def test_many_skipped_runs_make_three_notes_and_a_count(good_run, tmp_path, monkeypatch):
+    from checker import runs as run_files
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "runs"
+    copy_of(good_run, folder, good_run.name)
+    for day in range(1, 6):
+        (copy_of(good_run, folder, f"209901{day:02d}-000000-exercises") / "weights.npz").write_bytes(b"")
+    failed = copy_of(good_run, folder, "20990201-000000-exercises")  # announced by kata train: no note
+    edit_json(failed / "summary.json", learned=False)
+    notes: list[str] = []
+    assert run_files.newest_usable(folder, notes).dir.name == good_run.name
+    assert [note.split(":")[0] for note in notes] == [
+        "skipped runs/20990105-000000-exercises/", "skipped runs/20990104-000000-exercises/",
+        "skipped runs/20990103-000000-exercises/", "skipped 2 more runs that cannot read digits either."]
+
+
 # 4. Advice that is true -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("options, cause", [
