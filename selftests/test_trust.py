@@ -602,6 +602,84 @@ def test_many_skipped_runs_make_three_notes_and_a_count(good_run, tmp_path, monk
         "skipped runs/20990103-000000-exercises/", "skipped 2 more runs that cannot read digits either."]
 
 
+@scenario
+def the_run_ended_by_the_learners_code(box):
+    box.solve("one_hot")
+    outputs = {}
+    for name, code in (("keyboard_interrupt", "raise KeyboardInterrupt"),
+                       ("exit", "import pytest\n    pytest.exit('done here')"),
+                       ("memory", "hog = []\n    while True:\n        hog.append(np.ones(10**6))")):
+        box.write("exercises/relu.py", box.read("exercises/relu.py").split("\n# -- attack --")[0])
+        stub = box.read("exercises/relu.py")
+        box.edit("relu", "    # Your code here: replace the raise below.", f"    {code}  # -- attack --")
+        outputs[name] = box.kata("--no-train", env={"KATA_MEMORY_MB": "600"})
+        box.write("exercises/relu.py", stub)
+    return outputs
+
+
+@uses("the_run_ended_by_the_learners_code")
+@pytest.mark.parametrize("kind, says", [
+    ("keyboard_interrupt", "Stage 2 (ReLU): stopped while testing relu(): the code raised KeyboardInterrupt (what "
+                           "Ctrl-C raises), which ends the whole test run. Remove that raise: a kata function returns "
+                           "its result.\n"),
+    ("exit", "Stage 2 (ReLU): stopped while testing relu(): the code called pytest.exit() (done here), which ends the "
+             "whole test run. Remove that call: a kata function returns its result.\n"),
+    # Out of memory, each test fails with its MemoryError, or pytest itself breaks down while it reports one
+    # (the memory is still taken): which one depends on the few MB left, so either says so.
+    ("memory", ("Stage 2 (ReLU): stopped while testing relu(): the test process ran out of memory (its limit is 600 "
+                "MB, KATA_MEMORY_MB). The tests use small arrays: does relu() build something much bigger, or keep "
+                "every array it makes?\n",
+                "in relu: MemoryError")),
+])
+def test_code_that_ends_the_test_run_is_named_with_what_it_did(run, kind, says):
+    _, outputs = run
+    done = outputs[kind]
+    assert done.returncode == 1 and done.stderr == "", done.stderr
+    assert any(text in done.stdout for text in ((says,) if isinstance(says, str) else says)), done.stdout
+    assert "Next: fix relu() in exercises/relu.py" in done.stdout
+    assert kind == "keyboard_interrupt" or "KeyboardInterrupt" not in done.stdout
+
+
+def test_pytest_breaking_down_out_of_memory_is_named_for_the_function_under_test():
+    from checker.results import StageResult
+    from checker.runner import _EventLog
+
+    stage = all_stages()[1]
+    events = _EventLog()
+    for event in ({"event": "collected", "files": {stage.tests: ["test_relu_a"]}},
+                  {"event": "start", "file": stage.tests, "test": "test_relu_a"},
+                  {"event": "interrupted", "kind": "internal_error", "message": "MemoryError"},
+                  {"event": "finished", "exitstatus": 3}):
+        events.add(event)
+    result = StageResult(stage)
+    events.fill(result, 3, 30)
+    assert result.problem_task == "relu"
+    assert result.problem.startswith("stopped while testing relu(): the test process ran out of memory (its limit is ")
+
+
+def test_a_time_limit_after_running_out_of_memory_blames_what_ran_out():
+    from checker.results import StageResult
+    from checker.runner import _EventLog
+
+    stage = next(s for s in all_stages() if s.module == "conv")
+    file = stage.tests
+    events = _EventLog()
+    for event in ({"event": "collected", "files": {file: ["test_conv2d_forward_a", "test_conv2d_backward_b"]}},
+                  {"event": "start", "file": file, "test": "test_conv2d_forward_a"},
+                  {"event": "result", "file": file, "test": "test_conv2d_forward_a", "task": "conv2d_forward",
+                   "outcome": "failed", "kind": "error", "message": "exercises/conv.py line 9 in _bomb: MemoryError"},
+                  {"event": "start", "file": file, "test": "test_conv2d_backward_b"}):
+        events.add(event)
+    events.timed_out = file
+    result = StageResult(stage)
+    events.fill(result, -9, 30)
+    assert result.problem_task == "conv2d_forward"
+    assert result.problem == (
+        "stopped after 30 s while testing conv2d_backward(), after conv2d_forward() ran out of memory (MemoryError): "
+        "the memory it took was not given back, so what came after it crawled. Fix conv2d_forward() first: the tests "
+        "use small arrays; is something much bigger being built?")
+
+
 # 4. Advice that is true -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("options, cause", [
