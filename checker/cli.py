@@ -82,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         except NotInAKata as error:
             print(f"Error: {error}", file=sys.stderr)
             return 2
-        from .sandbox import become_subreaper
+        from .sandbox import become_subreaper, supervise
 
+        supervise()  # the command goes on in a child; what it leaves behind, even killed, is ended
         become_subreaper()  # its runs' orphans are its own
     argv = list(sys.argv[1:] if argv is None else argv)
     previous = _on_sigterm_raise()
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()  # here, not at exit: a reader gone (kata | head) is a BrokenPipeError caught below
         return code
     except Terminated as stop:
+        if stop.quiet:  # no one to tell: the terminal closed, or the supervisor was killed
+            return 128 + signal.SIGHUP
         _flush_stdout()
         during = f" while testing {stop.during}" if stop.during else ""
         print(f"\nStopped: the kata received SIGTERM{during}. If your code sends signals "
@@ -122,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - the learner must never see the checker's traceback
         return _report_internal_error(error, argv)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for number, handler in (previous or {}).items():
+            signal.signal(number, handler)
 
 
 def _report_internal_error(error: BaseException, argv: list[str]) -> int:
@@ -134,13 +137,19 @@ def _report_internal_error(error: BaseException, argv: list[str]) -> int:
 
 
 def _on_sigterm_raise():
-    """SIGTERM becomes Terminated (a KeyboardInterrupt): runs stop, children die, temporary
-    folders go, as on Ctrl-C. Returns the previous handler (None outside the main thread)."""
+    """SIGTERM and SIGHUP become Terminated (a KeyboardInterrupt): runs stop, children die, temporary
+    folders go, as on Ctrl-C; after a SIGHUP (a closed terminal, a killed supervisor) without a word.
+    Returns {signal: the previous handler} (None outside the main thread)."""
     def handler(signum, frame):
-        raise Terminated()
+        stop = Terminated()
+        stop.quiet = signum == signal.SIGHUP
+        raise stop
     if threading.current_thread() is not threading.main_thread():
         return None
-    return signal.signal(signal.SIGTERM, handler)
+    numbers = [signal.SIGTERM]
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:
+        numbers.append(signal.SIGHUP)  # unless ignored (nohup kata ...)
+    return {number: signal.signal(number, handler) for number in numbers}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -717,3 +717,47 @@ def test_did_not_learn_names_dropout_penalty_or_a_loss_that_did_not_move():
     assert "too small to move the weights (--lr 1e-05): the training loss went from 2.3 to 2.3; try --lr 0.001 " \
            "(the default with --optimizer adam)" in said(lr=1e-5, optimizer="adam")
     assert "a learning rate too high for this network (--lr 0.8)" in said()  # the default lr, and nothing moved
+
+
+KILLS_KATA = '''\
+import os as _os, signal as _signal, time as _time
+if _os.environ.get("KATA_IMPL"):  # in the test process: a daemon, then SIGKILL to the kata command
+    if _os.fork() == 0:
+        _os.setsid()
+        if _os.fork() == 0:
+            with open({log!r}, "a") as _f:
+                _f.write(f"{{_os.getpid()}}\\n")
+            _time.sleep(300)
+            _os._exit(0)
+        _os._exit(0)
+    _time.sleep(0.5)
+    _os.kill(_os.getppid(), _signal.SIGKILL)
+'''
+
+
+@scenario
+def code_that_kills_kata(box):
+    from test_hostile import alive
+
+    box.solve("one_hot")
+    box.edit("one_hot", "import numpy as np", "import numpy as np\n" + KILLS_KATA.format(log=str(box.path / "daemons.txt")))
+    done = box.kata("--no-train")
+    import time
+
+    time.sleep(0.5)
+    pids = [int(line) for line in box.read("daemons.txt").split()]
+    survivors = [pid for pid in pids if alive(pid)]
+    for pid in survivors:  # never leave them running, whatever the test says
+        os.kill(pid, 9)
+    return done, pids, survivors
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the supervisor needs Linux's prctl()")
+@uses("code_that_kills_kata")
+def test_a_daemon_outlives_no_kata_command_killed_with_sigkill(run):
+    _, (done, pids, survivors) = run
+    assert done.returncode == 128 + 9
+    assert done.stderr.endswith("Stopped: the kata command was killed (SIGKILL); the processes it had started are "
+                                "ended. If your code kills processes (os.kill), remove that call: a kata function "
+                                "returns its result.\n"), done.stderr
+    assert pids and survivors == []
