@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from checker.stages import ROOT
+from checker.project import ROOT
 
 # Folders that are not the kata's own Markdown: a virtual environment made in the clone (the
 # Quick start makes .venv/), build output, the learner's runs and progress.
