@@ -114,9 +114,11 @@ def stage_argument(name: str) -> Stage:
     return stage
 
 
-def number_from_env(name: str, default: float, largest: float, example: str) -> float:
+def number_from_env(name: str, default: float, largest: float, example: str, smallest: float = 0.0,
+                    too_small: str = "") -> float:
     """The number in the environment variable `name` (default when unset or empty); KataError, in one line,
-    for anything but a finite number above 0 and at most `largest`. example: "seconds, e.g. NAME=60"."""
+    for anything but a finite number above 0, from `smallest` (too_small: why less will not do) up to
+    `largest`. example: "seconds, e.g. NAME=60"."""
     text = os.environ.get(name, "").strip()
     if not text:
         return default
@@ -127,6 +129,9 @@ def number_from_env(name: str, default: float, largest: float, example: str) -> 
     shown = text if len(text) <= 40 else text[:37] + "..."
     if not (value > 0 and math.isfinite(value)):
         raise KataError(f"{name}={shown!r} is not a positive number. Set it in {example}, or unset it.")
+    if value < smallest:
+        raise KataError(f"{name}={shown!r} is less than {smallest:g}, {too_small}. Set it in {example}, or unset it "
+                        "for the default.")
     if value > largest:
         raise KataError(f"{name}={shown!r} is more than {largest:g}, which no run needs. Set it in {example}, "
                         "or unset it for the default.")

@@ -41,8 +41,10 @@ except ImportError:  # pragma: no cover - Windows: no limits, everything else wo
     resource = None
 
 DEFAULT_TIMEOUT = 30.0
+MIN_TIMEOUT = 1.0  # less, and every stage would be stopped as an endless loop
 MAX_TIMEOUT = 24 * 3600.0  # KATA_TIMEOUT above a day is a typo, not a wish
 DEFAULT_MEMORY_MB = 2048
+MIN_MEMORY_MB = 256  # the test process needs about 200 MB to start (NumPy's BLAS reserves much of it)
 MAX_MEMORY_MB = 2.0**30  # a petabyte: far beyond any machine, still a number RLIMIT_AS takes
 MAX_OUTPUT_FILE_BYTES = 4 * 2**20  # RLIMIT_FSIZE of the child: a print flood fails, the disk stays free
 TOKEN_VARIABLE = "KATA_RUN_TOKEN"  # in the child's environment, inherited by whatever it starts
@@ -94,11 +96,13 @@ def start_child(command: list[str], *, cwd: Path, env: dict, stdout, cpu_seconds
 
 
 def time_limit() -> float:
-    return number_from_env("KATA_TIMEOUT", DEFAULT_TIMEOUT, MAX_TIMEOUT, "seconds, e.g. KATA_TIMEOUT=60")
+    return number_from_env("KATA_TIMEOUT", DEFAULT_TIMEOUT, MAX_TIMEOUT, "seconds, e.g. KATA_TIMEOUT=60",
+                           MIN_TIMEOUT, "too short for any stage to run")
 
 
 def memory_limit_mb() -> float:
-    return number_from_env("KATA_MEMORY_MB", DEFAULT_MEMORY_MB, MAX_MEMORY_MB, "megabytes, e.g. KATA_MEMORY_MB=8192")
+    return number_from_env("KATA_MEMORY_MB", DEFAULT_MEMORY_MB, MAX_MEMORY_MB, "megabytes, e.g. KATA_MEMORY_MB=8192",
+                           MIN_MEMORY_MB, "too little for Python, NumPy and pytest to start")
 
 
 def _child_limits(memory_mb: float, cpu_seconds: float):

@@ -26,6 +26,7 @@ examples:
 """
 
 DEFAULT_INTERVAL = 0.5  # seconds between two looks at the files (KATA_WATCH_INTERVAL)
+MIN_INTERVAL = 0.05  # looking more often only burns a core
 MAX_INTERVAL = 3600.0  # more than an hour between two looks is a typo, not a wish
 
 
@@ -65,7 +66,8 @@ def run(args) -> int:
 
 
 def poll_interval() -> float:
-    return number_from_env("KATA_WATCH_INTERVAL", DEFAULT_INTERVAL, MAX_INTERVAL, "seconds, e.g. KATA_WATCH_INTERVAL=1")
+    return number_from_env("KATA_WATCH_INTERVAL", DEFAULT_INTERVAL, MAX_INTERVAL, "seconds, e.g. KATA_WATCH_INTERVAL=1",
+                           MIN_INTERVAL, "so often that watching would keep a core busy")
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
