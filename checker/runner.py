@@ -213,7 +213,7 @@ def _verified(files: list[str], results: dict, stages: list, root: Path, stop: b
     by_file: dict[str, StageResult] = {}
     for s in stages:  # a registry that names one suite for two stages: the first stage is told
         by_file.setdefault(s.tests, results[s.id])
-    plumbing = manifest.differing(manifest.PLUMBING, root)
+    plumbing = manifest.differing(manifest.plumbing(root), root)
     if plumbing and files:
         path, why = next(iter(plumbing.items()))
         result = by_file[files[0]]
@@ -236,8 +236,8 @@ def _verified(files: list[str], results: dict, stages: list, root: Path, stop: b
 
 def _manifest_problem(path: str, why: str, what: str, consequence: str) -> str:
     if why == "not in the manifest":
-        return (f"{path}{what} is not in the kata's manifest of test files, so {consequence}. "
-                f"That is a problem of the kata (maintainers: {manifest.REGENERATE}).")
+        return (f"{path}{what} is not in the kata's manifest of test files, so {consequence}. If you added it, "
+                f"delete it; otherwise it is a problem of the kata (maintainers: {manifest.REGENERATE}).")
     return (f"{path}{what} differs from the kata's copy, so {consequence}. The tests are not "
             f"yours to change: restore the file with git checkout {path}")
 

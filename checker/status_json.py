@@ -133,7 +133,7 @@ def integrity_verdict(root: Path = ROOT) -> dict:
     """Whether the suites and the test plumbing match checker/manifest.sha256 (see checker/manifest.py)."""
     if not Path(root, manifest.MANIFEST).is_file():
         return {"checked": False, "reason": f"{manifest.MANIFEST} is missing"}
-    modified = sorted(manifest.differing(manifest.covered_files(), root))
+    modified = sorted(manifest.differing(manifest.covered_files(root), root))
     return {"checked": True, "ok": not modified, "modified": modified}
 
 

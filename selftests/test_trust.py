@@ -171,7 +171,7 @@ def test_python_m_checker_does_not_import_a_module_of_the_learners_folder(run):
 
 
 # The fix: the manifest covers the registry and the code that runs and judges the suites
-# (checker/manifest.py's PLUMBING), not only the suites and the test process's helpers.
+# (checker/manifest.py's plumbing(): every Python file of checker/), not only the suites and the test process's helpers.
 @scenario
 def stages_pointed_at_another_suite(box):
     box.solve("one_hot")
@@ -220,9 +220,26 @@ def test_a_runner_patched_to_pass_every_stage_is_named_and_counts_for_nothing(ru
     assert json.loads(status.stdout)["integrity"] == {"checked": True, "ok": False, "modified": ["checker/runner.py"]}
 
 
+@scenario
+def report_that_passes_everything(box):
+    """Not a module that judges anything: the text report. But it runs in kata's process, where it can."""
+    box.write("checker/status_text.py", box.read("checker/status_text.py")
+              + "\nfrom .results import StageResult as _S\n_S.passed = property(lambda self: True)\n")
+    return box.kata("--no-train"), box.kata("status", "--json")
+
+
+@uses("report_that_passes_everything")
+def test_any_file_of_the_checker_patched_to_pass_every_stage_is_named(run):
+    _, (done, status) = run
+    assert done.returncode == 1
+    assert done.stderr.startswith("\nError: checker/status_text.py differs from the kata's copy"), done.stderr
+    assert status.returncode == 1
+    assert json.loads(status.stdout)["integrity"]["modified"] == ["checker/status_text.py"]
+
+
 def test_every_module_of_the_kata_the_test_process_imports_is_in_the_manifest(monkeypatch, tmp_path):
-    """PLUMBING names every file of checker/ that runs in the test process: one added to the plumbing later
-    without its line in PLUMBING fails here."""
+    """The manifest covers every file of the kata that runs in the test process (should plumbing() ever be
+    narrowed again, a module left out fails here)."""
     listing = tmp_path / "modules.txt"
     dump = (f"code = pytest.main(args)\nopen({str(listing)!r}, 'w').write('\\n'.join(sorted(_sys.modules)))\n"
             "_sys.exit(code)")
@@ -231,9 +248,10 @@ def test_every_module_of_the_kata_the_test_process_imports_is_in_the_manifest(mo
     loaded = [name for name in listing.read_text().split() if name == "checker" or name.startswith("checker.")]
     files = {"checker/__init__.py" if name == "checker" else name.replace(".", "/") + ".py" for name in loaded}
     assert {"checker/results_plugin.py", "checker/teach.py"} <= files
-    assert files <= set(manifest.PLUMBING), sorted(files - set(manifest.PLUMBING))
+    assert files <= set(manifest.plumbing()), sorted(files - set(manifest.plumbing()))
     assert {"checker/stages.toml", "tests/conftest.py", "checker/runner.py", "checker/sandbox.py",
-            "checker/results.py", "checker/project.py", "checker/status_json.py"} <= set(manifest.PLUMBING)
+            "checker/results.py", "checker/project.py", "checker/status_json.py", "checker/status_text.py",
+            "checker/commands/status.py"} <= set(manifest.plumbing())
 
 
 # 2. Files of the person who runs the kata -------------------------------------------------------
@@ -468,7 +486,7 @@ def test_hand_edited_run_files_do_not_stop_the_report_of_every_stage_passing(fil
                                            ("KATA_WATCH_INTERVAL", ["watch"])])
 @pytest.mark.parametrize("value, why", [("inf", "is not a positive number"), ("nan", "is not a positive number"),
                                         ("-1", "is not a positive number"), ("x", "is not a positive number"),
-                                        ("1e300", "is more than")])
+                                        ("1e300", "is more than"), ("1e-300", "is less than")])
 def test_settings_in_the_environment_that_no_run_can_use_are_one_error(name, command, value, why, monkeypatch, capsys):
     monkeypatch.setenv(name, value)
     code, out, err = main_says(capsys, *command)
