@@ -152,9 +152,9 @@ def become_subreaper() -> None:
 
 
 def supervise() -> None:
-    """Go on in a child process, and stay behind as its supervisor: when the `kata` command ends, however it
-    ends (even killed with SIGKILL by the learner's code, which no handler can catch), the supervisor ends
-    every process it left behind, then exits with its exit code (128 + N after signal N).
+    """Go on in a child process, and stay behind as its supervisor: when the `kata` command is killed (even with
+    SIGKILL by the learner's code, which no handler can catch), the supervisor ends every process it left
+    behind; it exits with the command's exit code (128 + N after signal N).
 
     The supervisor is a child subreaper: a daemon the learner's code started (double fork, setsid) is handed
     to the `kata` command while it lives (become_subreaper) and to the supervisor when it dies. Signals sent
@@ -181,7 +181,10 @@ def supervise() -> None:
         if info is not None and info.si_signo in passed_on and info.si_code <= 0:  # sent by a process, not the tty
             _pass_on(child, info.si_signo)
         status = _reaped(child)
-    _end_orphans()
+    if os.WIFSIGNALED(status):
+        # Killed before it could clean up: what it leaves is the learner's code's. A command that ended by
+        # itself ended its runs' leftovers already; what it leaves is meant to stay (a browser it opened).
+        _end_orphans()
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) not in passed_on:
         try:
             print(f"\nStopped: the kata command was killed ({signal_name(os.WTERMSIG(status))}); the processes it had "
