@@ -7,7 +7,8 @@ Each command lives in its own module of this package with two functions,
 
 and is imported only when it is used, so one missing or slow module never breaks the others.
 Errors the kata expects (KataError) are one line "Error: ..."; anything else is an internal error
-whose traceback goes to .kata/last-error.log, never to the learner's screen.
+whose traceback goes to .kata/last-error.log, never to the learner's screen, and whose exit code is
+INTERNAL_ERROR (70), never 1 ("a stage does not pass yet") or 2 (a usage error).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import datetime
 from types import ModuleType
 
 from .errors import KataError, Terminated, UsageError
-from .project import ROOT, NotInAKata, display_path, hand_over
+from .project import ROOT, NotInAKata, display_path, hand_over, replace_file
 from .stages import find_stage
 
 # command -> (its module in checker/commands/, one line for `kata --help`)
@@ -66,6 +67,9 @@ Colour only on a terminal; set NO_COLOR=1 to turn it off.
 """
 
 ERROR_LOG = ".kata/last-error.log"
+# The exit code of an internal error (a bug of the kata, not a stage that does not pass yet, 1, nor a usage
+# error, 2): EX_SOFTWARE of sysexits.h. The classroom workflow tells a crash from progress by it.
+INTERNAL_ERROR = 70
 
 
 class KataArgumentParser(argparse.ArgumentParser):
@@ -83,15 +87,21 @@ def main(argv: list[str] | None = None) -> int:
             if _command_of(sys.argv[1:]) not in ANYWHERE:
                 print(f"Error: {error}", file=sys.stderr)
                 return 2
-        from .sandbox import become_subreaper
+        from .sandbox import become_subreaper, supervise
 
+        supervise()  # the command goes on in a child; what it leaves behind, even killed, is ended
         become_subreaper()  # its runs' orphans are its own
     argv = list(sys.argv[1:] if argv is None else argv)
     previous = _on_sigterm_raise()
     try:
         args = parse_args(argv)
-        return int(args.handler.run(args) or 0)
+        code = int(args.handler.run(args) or 0)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here, not at exit: a reader gone (kata | head) is a BrokenPipeError caught below
+        return code
     except Terminated as stop:
+        if stop.quiet:  # no one to tell: the terminal closed, or the supervisor was killed
+            return 128 + signal.SIGHUP
         _flush_stdout()
         during = f" while testing {stop.during}" if stop.during else ""
         print(f"\nStopped: the kata received SIGTERM{during}. If your code sends signals "
@@ -120,25 +130,31 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - the learner must never see the checker's traceback
         return _report_internal_error(error, argv)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for number, handler in (previous or {}).items():
+            signal.signal(number, handler)
 
 
 def _report_internal_error(error: BaseException, argv: list[str]) -> int:
     log = _log_internal_error(argv, error)
     print(f"Error: internal error in the kata (not in your code): {type(error).__name__}: {error}. "
           f"The details are in {log}; please report them with that file.", file=sys.stderr)
-    return 1
+    return INTERNAL_ERROR
 
 
 def _on_sigterm_raise():
-    """SIGTERM becomes Terminated (a KeyboardInterrupt): runs stop, children die, temporary
-    folders go, as on Ctrl-C. Returns the previous handler (None outside the main thread)."""
+    """SIGTERM and SIGHUP become Terminated (a KeyboardInterrupt): runs stop, children die, temporary
+    folders go, as on Ctrl-C; after a SIGHUP (a closed terminal, a killed supervisor) without a word.
+    Returns {signal: the previous handler} (None outside the main thread)."""
     def handler(signum, frame):
-        raise Terminated()
+        stop = Terminated()
+        stop.quiet = signum == signal.SIGHUP
+        raise stop
     if threading.current_thread() is not threading.main_thread():
         return None
-    return signal.signal(signal.SIGTERM, handler)
+    numbers = [signal.SIGTERM]
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:
+        numbers.append(signal.SIGHUP)  # unless ignored (nohup kata ...)
+    return {number: signal.signal(number, handler) for number in numbers}
 
 
 def _command_of(argv: list[str]) -> str | None:
@@ -203,7 +219,7 @@ def _log_internal_error(argv: list[str], error: BaseException) -> str:
     path = ROOT / ERROR_LOG
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        replace_file(path, text)
         return display_path(ERROR_LOG)
     except OSError:  # .kata is a file, or read-only: the temporary folder instead
         import tempfile

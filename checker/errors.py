@@ -18,9 +18,10 @@ class UsageError(KataError):
 
 
 class Terminated(KeyboardInterrupt):
-    """A SIGTERM arrived (the `kata` command turns it into this): stop like Ctrl-C, cleaning up.
+    """A SIGTERM or SIGHUP arrived (the `kata` command turns them into this): stop like Ctrl-C, cleaning up.
 
     during: what was running then, e.g. "relu() of Stage 2 (ReLU)", when the runner knows.
     """
 
     during = ""
+    quiet = False  # a SIGHUP: the terminal (or the supervisor, checker.sandbox.supervise) is gone; say nothing

@@ -24,12 +24,13 @@ import contextlib
 import functools
 import importlib
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
 
 from . import training
-from .errors import KataError
+from .errors import KataError, UsageError
 
 LONG_RUN_SECONDS = 600  # a longer estimate asks before training (or needs --yes off a terminal)...
 SLOW_RATIO = 10.0  # ...when the learner's batch takes this many times the reference's or more
@@ -384,3 +385,92 @@ def confirm_long_run(seconds: float, yes: bool = False, ask=input, batch: BatchT
         raise LongRunNotStarted(f"training not started. {todo} {command} again.", declined=True, **details)
     raise LongRunNotStarted(f"this run would take about {duration(seconds)} with your functions, so it did not "
                             f"start. {advice} To train anyway, add --yes.", declined=False, **details)
+
+
+# --- the memory a run needs ------------------------------------------------------------------------
+
+FLOAT_BYTES = 4  # training runs in float32
+EVALUATION_CHUNK = 1000  # images per forward pass when validating (checker.training.evaluate)
+OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}  # arrays of the weights' size each optimizer keeps
+
+
+@dataclass(frozen=True)
+class MemoryNeed:
+    """A lower bound of the memory one training run takes: the weights, their gradients and the
+    optimizer's state, and the activations of one batch (forward and backward) and one validation chunk."""
+
+    weights: int  # numbers the network learns
+    units: int  # activations per example, every layer's outputs
+    bytes: int
+
+    def describe(self) -> str:
+        return f"{self.weights:,} weights and {self.units:,} activations per image"
+
+
+def memory_need(config: training.TrainConfig, num_inputs: int, examples: int | None = None) -> MemoryNeed:
+    """What config's network needs at least, trained on `examples` images (a batch is never larger);
+    checker.models builds the same layers; nothing is allocated here."""
+    if config.model == "cnn":
+        side = max(1, math.isqrt(num_inputs))
+        channels, height, width, weights, units = 1, side, side, 0, 0
+        for filters in config.filters:
+            weights += filters * channels * config.kernel ** 2 + filters
+            units += filters * height * width  # the convolution's output, before pooling
+            channels, height, width = filters, height // 2, width // 2
+        sizes = [channels * height * width, *([config.cnn_hidden] if config.cnn_hidden else []), training.NUM_CLASSES]
+    else:
+        sizes, weights, units = config.layer_sizes(num_inputs), 0, 0
+    weights += sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    units += sum(sizes[1:])
+    states = 2 + OPTIMIZER_STATES.get(config.optimizer, 2) + (2 if config.batchnorm else 0)
+    batch = min(config.batch_size, examples or config.batch_size)
+    total = FLOAT_BYTES * (weights * states + units * (2 * batch + EVALUATION_CHUNK))
+    return MemoryNeed(weights, units, total)
+
+
+def memory_available() -> int | None:
+    """The memory this process may use at most: the machine's, or less under a limit (ulimit -v); None
+    where that is unknown."""
+    sizes = []
+    try:
+        sizes.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        pass
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            sizes.append(soft)
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
+    sizes = [size for size in sizes if size > 0]
+    return min(sizes) if sizes else None
+
+
+def memory_text(size: float) -> str:
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
+        if size < 1000 or unit == "PB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1000
+    return ""  # pragma: no cover
+
+
+def check_memory(config: training.TrainConfig, dataset, available: int | None = None) -> None:
+    """UsageError, with the estimate, when config's network, trained on dataset, cannot fit in this machine's
+    memory (available: bytes, default memory_available())."""
+    available = memory_available() if available is None else available
+    need = memory_need(config, dataset.train.images.shape[1], len(dataset.train.labels))
+    if available is None or need.bytes <= available:
+        return
+    if config.model == "cnn":
+        network, smaller = (f"a CNN with filters {','.join(map(str, config.filters))}"
+                            + (f" and a dense layer of {config.cnn_hidden}" if config.cnn_hidden else "")), \
+            "fewer --filters or a smaller --cnn-hidden"
+    else:
+        network = (f"a network of {config.depth:,} hidden layer{'s' if config.depth > 1 else ''} of "
+                   f"{config.hidden:,} units")
+        smaller = "a smaller --hidden or --depth"
+    raise UsageError(f"{network}, in batches of {config.batch_size:,}, needs at least {memory_text(need.bytes)} of "
+                     f"memory to train ({need.describe()}), and this machine has {memory_text(available)}. "
+                     f"Choose {smaller} (or --batch-size).")

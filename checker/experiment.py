@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import options, runs, training
+from . import estimate, options, runs, training
 from .data import Dataset, Split
 from .errors import KataError
 from .learner_code import deep_passes, require_passing_stages, run_learner_code
@@ -153,6 +153,7 @@ class Bench:
             run = self.runs[config]
             self.out.write(f"  {label}, seed {config.seed}: {self.outcome(run)}  (the same run as above)\n")
             return run
+        estimate.check_memory(config, self.dataset)
         parts = self.parts(config)
         train_set = (TrainSetWatcher(parts, self.dataset.train.images, self.targets("train"))
                      if self.measure_train else None)
@@ -207,6 +208,8 @@ class Bench:
 
     def arms(self, arms: dict[str, training.TrainConfig], seeds: list[int]) -> dict[str, list[RunRecord]]:
         """Every arm with every seed; then each run's test accuracy, measured once at its end."""
+        for config in arms.values():  # before the first arm trains: an arm that cannot fit stops nothing half-way
+            estimate.check_memory(config, self.dataset)
         results = {name: [self.train(replace(config, seed=seed), name) for seed in seeds]
                    for name, config in arms.items()}
         for records in results.values():

@@ -10,6 +10,8 @@ fit 20x20 and centred on its centre of mass in 28x28, the way the MNIST images w
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,10 @@ def read_image(path: Path) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
+        mode = os.stat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # reading a FIFO waits for a writer, /dev/zero never ends
+            raise KataError(f"{path} is not a file (a FIFO, socket or device), so it is not read. Give the path of a "
+                            f"picture of one digit, e.g. kata predict my_digit.png")
         with warnings.catch_warnings():
             # Pillow warns of a corrupt EXIF block; the picture is read all the same, without the warning
             warnings.filterwarnings("ignore", category=UserWarning, module="PIL")

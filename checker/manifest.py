@@ -1,8 +1,10 @@
-"""The manifest of the kata's test files: SHA-256 hashes of every stage suite and of the checker's
-test plumbing, so that a suite edited (or rewritten to pass) is noticed before its verdict counts.
+"""The manifest of the kata's test files: SHA-256 hashes of every stage suite and of everything else that
+decides a verdict (the registry, tests/conftest.py and every Python file of checker/: plumbing()), so that
+a suite edited (or rewritten to pass), a stage pointed at another suite or a checker that passes
+everything is noticed before its verdict counts.
 
     python -m checker.manifest           maintainers: write checker/manifest.sha256 after changing a
-                                         suite, tests/conftest.py or the plumbing below; commit it
+                                         suite, the registry or any file of checker/; commit it
     python -m checker.manifest --check   say which files differ (exit 1), change nothing
 
 The file has `sha256sum`'s format (`sha256sum -c checker/manifest.sha256` works too). Line endings
@@ -24,15 +26,25 @@ from .stages import all_stages
 
 MANIFEST = "checker/manifest.sha256"
 REGENERATE = "python -m checker.manifest"
-# What runs in the test process besides the suites and decides what a test reports.
-PLUMBING = ("tests/conftest.py", "checker/results_plugin.py", "checker/channel.py", "checker/teach.py",
-            "checker/gradcheck.py")
+# Everything besides the suites that decides a verdict: the suites' conftest.py, the registry, and every Python
+# file of checker/: the test process's plumbing, the code that starts it and judges what it reports, and all
+# else the `kata` command runs, which could change those in its own process (a status_text.py that patched
+# StageResult.passed would pass every stage). A file added to checker/ counts too, until it is in the manifest.
+VERDICT_FILES = ("tests/conftest.py", "checker/stages.toml")
 
 
-def covered_files() -> list[str]:
+def plumbing(root: Path = ROOT) -> list[str]:
+    """The files besides the suites that the manifest covers, repo-relative: VERDICT_FILES, then every
+    checker/**/*.py under root, sorted."""
+    code = sorted(path.relative_to(root).as_posix() for path in Path(root, "checker").rglob("*.py")
+                  if "__pycache__" not in path.parts)
+    return [*VERDICT_FILES, *code]
+
+
+def covered_files(root: Path = ROOT) -> list[str]:
     """Every file the manifest covers: the registry's suites, then the plumbing (repo-relative)."""
     files = [stage.tests for stage in all_stages()]
-    return files + [path for path in PLUMBING if path not in files]
+    return files + [path for path in plumbing(root) if path not in files]
 
 
 def file_hash(path: Path) -> str:
@@ -72,7 +84,7 @@ def differing(paths, root: Path = ROOT) -> dict[str, str]:
 
 
 def manifest_text(root: Path = ROOT) -> str:
-    return "".join(f"{file_hash(Path(root) / path)}  {path}\n" for path in covered_files())
+    return "".join(f"{file_hash(Path(root) / path)}  {path}\n" for path in covered_files(root))
 
 
 def main(argv: list[str] | None = None) -> int:

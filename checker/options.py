@@ -1,14 +1,16 @@
 """Argument types shared by the commands' options: each turns a bad value into argparse's one-line
-usage error that names it (exit code 2)."""
+usage error that names it (exit code 2). And the kata's settings in environment variables
+(KATA_TIMEOUT, KATA_MEMORY_MB, KATA_WATCH_INTERVAL): number_from_env."""
 
 from __future__ import annotations
 
 import argparse
 import difflib
 import math
+import os
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import KataError, UsageError
 from .stages import Stage, all_stages, find_stage
 
 
@@ -110,3 +112,27 @@ def stage_argument(name: str) -> Stage:
         raise UsageError(f"there is no stage {name!r}.{guess} The stages are: {valid}. "
                          "Name one by number or name, e.g. kata check 3 or kata check softmax.")
     return stage
+
+
+def number_from_env(name: str, default: float, largest: float, example: str, smallest: float = 0.0,
+                    too_small: str = "") -> float:
+    """The number in the environment variable `name` (default when unset or empty); KataError, in one line,
+    for anything but a finite number above 0, from `smallest` (too_small: why less will not do) up to
+    `largest`. example: "seconds, e.g. NAME=60"."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    if not (value > 0 and math.isfinite(value)):
+        raise KataError(f"{name}={shown!r} is not a positive number. Set it in {example}, or unset it.")
+    if value < smallest:
+        raise KataError(f"{name}={shown!r} is less than {smallest:g}, {too_small}. Set it in {example}, or unset it "
+                        "for the default.")
+    if value > largest:
+        raise KataError(f"{name}={shown!r} is more than {largest:g}, which no run needs. Set it in {example}, "
+                        "or unset it for the default.")
+    return value

@@ -32,6 +32,7 @@ import numpy as np
 
 from . import cnn, images, models, network, plots, runs
 from .errors import KataError
+from .project import replace_file
 
 PAGE_FILE = runs.PAGE_FILE
 SIDE = images.SIDE
@@ -380,7 +381,7 @@ def write_page(run_dir: Path, dataset=None) -> WrittenPage:
     page = Path(run_dir) / PAGE_FILE
     text, problem = build_page(run_dir, dataset)
     try:
-        page.write_text(text, encoding="utf-8")
+        replace_file(page, text)  # a report.html that is a symbolic link is replaced, never written through
     except OSError as error:
         raise KataError(f"cannot write {page}: {error.strerror}. Check that the run folder is writable.") from None
     return WrittenPage(page, problem)

@@ -12,12 +12,15 @@ one line.
                           clone the learner stands in)
     find_root(folder)     the root that contains folder (default: the current folder), or None
     display_path(path)    a path as the learner can open it from where they are
+    replace_file(path, text)  write a file in place of path, never through a symbolic link there
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
+import tempfile
 from pathlib import Path
 
 MARKER = Path("checker", "stages.toml")  # what makes a folder a clone of the kata
@@ -136,3 +139,27 @@ def _displayed(path: str | os.PathLike, root: Path) -> str:
 
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
+
+
+def replace_file(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write data (text as UTF-8) to a new file that then takes path's place, in one step: a symbolic link at
+    path is replaced, never written through (a run folder or an exercise someone handed over must not make
+    the kata overwrite a file elsewhere), and a reader never sees half a file. OSError as open() raises it."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data.encode("utf-8") if isinstance(data, str) else data)
+        try:  # the mode of the file replaced (not of what a link pointed at); a new file's usual one
+            status = os.lstat(path)
+            mode = status.st_mode & 0o777 if stat.S_ISREG(status.st_mode) else 0o644
+        except OSError:
+            mode = 0o644
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise

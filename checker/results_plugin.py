@@ -19,6 +19,7 @@ pipe and the pipe closed before any of the learner's code is imported.
     {"event": "start", "file": ..., "test": ...}
     {"event": "result", "file": ..., "test": ..., "task": ..., "outcome": "passed"|"failed"|"skipped",
      "kind": "lesson"|"not_started"|"error"|"", "message": "..."}
+    {"event": "interrupted", "kind": "keyboard_interrupt"|"exit"|"internal_error", "message": "..."}
     {"event": "finished"}
 
 The message of a failure is short: a Lesson's whole text, a stub's "not started yet: ...", or for
@@ -109,6 +110,26 @@ class _Results:
         last_of_file = nextitem is None or _file_of(nextitem.nodeid) != file
         if self.stop_after_failing_stage and last_of_file and file in self.failed_files:
             item.session.shouldstop = f"{file} did not pass"
+
+    # The session ends early: the learner's code raised KeyboardInterrupt or called pytest.exit() (a real Ctrl-C
+    # reaches `kata`, not this process, which has its own session), or pytest itself broke down (out of memory).
+    def pytest_keyboard_interrupt(self, excinfo):
+        error = excinfo.value
+        if isinstance(error, pytest.Session.Interrupted):  # this plugin's own stop after a failing stage
+            return
+        if isinstance(error, pytest.exit.Exception):
+            self.write(event="interrupted", kind="exit", message=_first_line(str(getattr(error, "msg", "") or "")))
+        else:
+            self.write(event="interrupted", kind="keyboard_interrupt", message="")
+
+    def pytest_internalerror(self, excrepr, excinfo):
+        error = excinfo.value if excinfo is not None else None
+        name = type(error).__name__ if error is not None else "an internal error"
+        try:
+            detail = _first_line(str(error)) if error is not None else ""
+        except Exception:  # noqa: BLE001 - whatever str() of the learner's object does
+            detail = ""
+        self.write(event="interrupted", kind="internal_error", message=f"{name}: {detail}" if detail else name)
 
     def pytest_sessionfinish(self, session, exitstatus):
         self.write(event="finished", exitstatus=int(exitstatus))

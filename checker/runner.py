@@ -189,6 +189,10 @@ def run_stages(stages, *, impl: str = "exercises", root: Path = ROOT, stop_after
         result = next((r for r in ran if not r.passed), ran[0])
         result.ran = True
         result.problem = _unexpected_end(exit_code, tail)
+    elif events.interrupted and not any(r.problem for r in ran):  # ended early with no test running
+        result = next((r for r in ran if not r.passed), ran[0])
+        result.ran = True
+        result.problem = _interrupted_message(*events.interrupted, f"the code of {result.stage.exercise}")
     return RunResult([results[s.id] for s in stages], output=tail)
 
 
@@ -206,8 +210,10 @@ def _above_standard(fd: int) -> int:
 
 def _verified(files: list[str], results: dict, stages: list, root: Path, stop: bool) -> list[str]:
     """The suites in `files` that match the manifest; the others get a problem and do not run."""
-    by_file = {s.tests: results[s.id] for s in stages}
-    plumbing = manifest.differing(manifest.PLUMBING, root)
+    by_file: dict[str, StageResult] = {}
+    for s in stages:  # a registry that names one suite for two stages: the first stage is told
+        by_file.setdefault(s.tests, results[s.id])
+    plumbing = manifest.differing(manifest.plumbing(root), root)
     if plumbing and files:
         path, why = next(iter(plumbing.items()))
         result = by_file[files[0]]
@@ -230,8 +236,8 @@ def _verified(files: list[str], results: dict, stages: list, root: Path, stop: b
 
 def _manifest_problem(path: str, why: str, what: str, consequence: str) -> str:
     if why == "not in the manifest":
-        return (f"{path}{what} is not in the kata's manifest of test files, so {consequence}. "
-                f"That is a problem of the kata (maintainers: {manifest.REGENERATE}).")
+        return (f"{path}{what} is not in the kata's manifest of test files, so {consequence}. If you added it, "
+                f"delete it; otherwise it is a problem of the kata (maintainers: {manifest.REGENERATE}).")
     return (f"{path}{what} differs from the kata's copy, so {consequence}. The tests are not "
             f"yours to change: restore the file with git checkout {path}")
 
@@ -276,6 +282,7 @@ class _EventLog:
         self.timed_out: str | None = None  # the file that was running when the time limit struck
         self.timed_out_starting = False  # ... before any test started
         self.last_started: str | None = None  # the file of the last test started
+        self.interrupted: tuple[str, str] | None = None  # (kind, message): the session ended early (see the plugin)
 
     def running_test(self, stages) -> str:
         """'relu() of Stage 2 (ReLU)' for the test running now, or '' when none is."""
@@ -306,6 +313,8 @@ class _EventLog:
             self.results.setdefault(event["file"], []).append(TestResult(
                 name=event["test"], task=event.get("task"), outcome=event["outcome"],
                 kind=event.get("kind", ""), message=event.get("message", "")))
+        elif kind == "interrupted":
+            self.interrupted = (str(event.get("kind", "")), str(event.get("message", "")))
         elif kind == "finished":
             self.finished = True
 
@@ -329,12 +338,39 @@ class _EventLog:
             result.problem_task = task
             where = f"in {task}()" if task else f"in the code {running[0]} runs" if running else "in your code"
             result.problem = f"stopped after {limit:g} s: is there an endless loop {where}?"
+            hungry = next((t for t in result.tests if t.failed and "MemoryError" in t.message), None)
+            if hungry is not None:  # what ran out of memory before, not what crawled after it, is the cause
+                culprit = f"{hungry.task}()" if hungry.task else hungry.name
+                result.problem_task = hungry.task or task
+                result.problem = (f"stopped after {limit:g} s {where.replace('in ', 'while testing ', 1)}, after "
+                                  f"{culprit} ran out of memory (MemoryError): the memory it took was not given back, "
+                                  f"so what came after it crawled. Fix {culprit} first: the tests use small arrays; "
+                                  "is something much bigger being built?")
+        elif running and self.interrupted:
+            result.problem_task = task
+            result.problem = _interrupted_message(*self.interrupted, f"{task}()" if task else running[0])
         elif running and not self.finished:
             result.problem_task = task
             result.problem = _crash_message(exit_code, task, running[0])
         elif result.ran and not result.expected:
             result.kata_fault = True
             result.problem = f"{file} has no tests. That is a problem of the kata, not of your code."
+
+
+def _interrupted_message(kind: str, message: str, where: str) -> str:
+    """The test run ended early while testing `where` (a function, or a test): what ended it, what to do."""
+    if kind == "keyboard_interrupt":
+        return (f"stopped while testing {where}: the code raised KeyboardInterrupt (what Ctrl-C raises), which ends the "
+                "whole test run. Remove that raise: a kata function returns its result.")
+    if kind == "exit":
+        said = f" ({message})" if message else ""
+        return (f"stopped while testing {where}: the code called pytest.exit(){said}, which ends the whole test run. "
+                "Remove that call: a kata function returns its result.")
+    if message.startswith("MemoryError"):
+        return (f"stopped while testing {where}: the test process ran out of memory (its limit is "
+                f"{sandbox.memory_limit_mb():g} MB, KATA_MEMORY_MB). The tests use small arrays: does {where} build "
+                "something much bigger, or keep every array it makes?")
+    return f"stopped while testing {where}: the test run broke down ({message}). kata check shows pytest's own output."
 
 
 def _crash_message(exit_code: int, task: str | None, test: str) -> str:

@@ -10,12 +10,16 @@
 Everything here reads files that anyone may have edited, truncated or handed over: a file that cannot
 be read, is too large, or holds the wrong kind of value is treated as missing, never as an internal
 error. A folder whose summary.json is missing or unreadable is not a finished run: listings skip it.
+While a run is saved, its summary.json says "stopped": "incomplete" until the real one replaces it, so
+a run that could not be finished (a full disk, kill -9) is marked so; newest_usable skips such runs,
+and any other whose network cannot read digits, with a note naming the folder and why.
 
     new_run_dir(parent, name)        a fresh folder parent/<time>-<name>
     write_json(path, value), read_json(path) -> dict ({} when it is not a readable JSON object)
     Run.load(folder) -> Run          summary and config of one folder, with checked accessors
     history_of(folder)               its metrics.csv as a History, or None when it cannot be read
-    all_runs(parent), learner_runs(root), newest_usable(parent)
+    all_runs(parent), learner_runs(root), newest_usable(parent, notes)
+    load_weights(run_dir), load_network(run_dir), network_problem(run_dir)
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import numpy as np
 
 from . import models
 from .errors import KataError
-from .project import ROOT, display_path
+from .project import ROOT, display_path, replace_file
 from .training import EpochRow, History
 
 WEIGHTS_FILE = "weights.npz"
@@ -44,6 +48,11 @@ METRICS_COLUMNS = ("scope", "epoch", "iteration", "train_loss", "train_accuracy"
 MAX_JSON_BYTES = 4 * 2**20  # a run's JSON files are a few kB; anything far larger is not one of them
 MAX_WEIGHTS_BYTES = 2**30  # the kata's networks weigh a few MB; a file that unpacks to more is not one of them
 MAX_METRICS_BYTES = 64 * 2**20  # a row per update: about 5 MB for 100 epochs of the default run
+MAX_NOTES = 3  # runs skipped by newest_usable named one by one; more are counted
+MAX_FIGURE_BYTES = 32 * 2**20  # the kata's figures weigh under a megabyte; a page embeds none larger than this
+# summary.json's "stopped" while a run is being saved: replaced by the real summary once everything is written,
+# so a run killed while saving (a full disk, kill -9, a power cut) says so.
+INCOMPLETE = "incomplete"
 
 
 def runs_folder(root: Path | None = None) -> Path:
@@ -70,7 +79,8 @@ def new_run_dir(parent: Path, name: str) -> Path:
 # --- JSON ----------------------------------------------------------------------------------------
 
 def write_json(path: Path, value: dict) -> None:
-    Path(path).write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+    """path holds value as indented JSON, written in one step and never through a symbolic link."""
+    replace_file(path, json.dumps(value, indent=2) + "\n")
 
 
 def read_json(path: Path) -> dict:
@@ -155,14 +165,40 @@ class Run:
 
     @property
     def usable(self) -> bool:
-        """A network to read digits with: weights saved, the run not diverged, and it learned."""
-        return (self.has_summary and (self.dir / WEIGHTS_FILE).is_file()
-                and self.summary.get("stopped") != "diverged" and self.summary.get("learned") is not False)
+        """A network to read digits with: finished saving, not diverged, learned, and its weights a network
+        the kata can run (see unusable_because)."""
+        return self.unusable_because() is None
+
+    def of_training(self) -> bool:
+        """The folder of a training run, finished or not (weights.npz or summary.json, or nothing yet: a run
+        stopped before saving), not of an experiment, which writes neither."""
+        try:
+            return (any(self.dir.joinpath(name).exists() for name in (WEIGHTS_FILE, SUMMARY_FILE))
+                    or not any(self.dir.iterdir()))
+        except OSError:
+            return False
+
+    def unusable_because(self) -> str | None:
+        """Why the run's network is not one to read digits with, in words ("its summary.json is missing:
+        ..."); None when it is. Reads weights.npz, so ask it of one run at a time."""
+        summary = self.dir / SUMMARY_FILE
+        if not self.has_summary:
+            if not summary.exists():
+                return f"it has no {SUMMARY_FILE}: the run never finished (it was stopped, or the disk was full)"
+            return f"its {SUMMARY_FILE} is not the summary of a run (unreadable, too large, or not a JSON object)"
+        if self.summary.get("stopped") == INCOMPLETE:
+            return "it could not be finished: it stopped while the run was being saved"
+        if self.summary.get("stopped") == "diverged":
+            return "it diverged (its loss was no longer finite)"
+        if self.summary.get("learned") is False:
+            return "it did not learn"
+        return network_problem(self.dir)
 
     def figures(self) -> list[Path]:
         """The run's PNG figures: those summary.json lists, in its order, then any others in the folder.
         Only PNG files in the run folder itself count: a listed name that leads elsewhere (a path, a
-        symbolic link out of the folder) is never read, say into a page that may be shared."""
+        symbolic link out of the folder) is never read, say into a page that may be shared; nor is a
+        FIFO or a device, or a file over MAX_FIGURE_BYTES."""
         listed = [self.dir / name for name in self.plots]
         others = sorted(path for path in self.dir.glob("*.png") if path not in listed)
         return [path for path in dict.fromkeys(listed + others) if _own_png(path, self.dir)]
@@ -186,7 +222,7 @@ class Run:
 
 def _own_png(path: Path, folder: Path) -> bool:
     try:
-        if not path.is_file() or path.resolve().parent != folder.resolve():
+        if not path.is_file() or path.resolve().parent != folder.resolve() or path.stat().st_size > MAX_FIGURE_BYTES:
             return False
         with path.open("rb") as file:
             return file.read(8) == b"\x89PNG\r\n\x1a\n"
@@ -214,14 +250,30 @@ def last_learner_run(root: Path = ROOT) -> Run | None:
     return runs[-1] if runs else None
 
 
-def newest_usable(parent: Path) -> Run:
-    """The newest run in parent whose network can read digits (see Run.usable); KataError if none."""
-    usable = [run for run in all_runs(parent) if run.usable]
-    if not usable:
+def newest_usable(parent: Path, notes: list[str] | None = None) -> Run:
+    """The newest run in parent whose network can read digits (see Run.unusable_because); KataError if none.
+
+    notes: if given, gets one line for each newer run that was skipped, naming its folder and why
+    ("skipped runs/...-exercises/: its weights.npz cannot be read (it is empty) ..."), for the learner,
+    who may have expected that one."""
+    skipped = []
+    for run in reversed(all_runs(parent)):
+        why = run.unusable_because()
+        if why is None:
+            break
+        # A run that diverged or did not learn was announced so by kata train: only the others are news.
+        if run.of_training() and run.summary.get("stopped") != "diverged" and run.summary.get("learned") is not False:
+            skipped.append(f"skipped {display_path(run.dir, folder=True)}: {why.rstrip('.')}.")
+    else:
+        run = None
+    if notes is not None:
+        notes += skipped[:MAX_NOTES] + ([f"skipped {len(skipped) - MAX_NOTES} more runs that cannot read digits "
+                                         f"either."] if len(skipped) > MAX_NOTES else [])
+    if run is None:
         raise KataError(f"there is no trained network in {display_path(parent, folder=True)} yet. Train one first: "
                         "kata train (or kata train --solutions), or name a run folder with --run DIR (a run made "
                         "with kata train --out DIR is in DIR: --run DIR/<time>-<name>).")
-    return usable[-1]
+    return run
 
 
 # --- weights.npz -------------------------------------------------------------------------------
@@ -229,32 +281,9 @@ def newest_usable(parent: Path) -> Run:
 def load_weights(run_dir: Path) -> dict:
     """Every array of run_dir/weights.npz as float32 (no pickle, at most MAX_WEIGHTS_BYTES unpacked);
     KataError saying what is wrong with the file otherwise."""
-    import zipfile
-
-    weights = Path(run_dir) / WEIGHTS_FILE
-    shown = display_path(weights)
-    retrain = "Train again (kata train), or name another run."
-    if not weights.is_file():
-        raise KataError(f"{display_path(run_dir, folder=True)} holds no {WEIGHTS_FILE}, so it is not the folder of a "
-                        f"training run. Name one written by kata train, e.g. runs/<time>-<name>, or leave it out for "
-                        f"the newest.")
-    try:
-        with zipfile.ZipFile(weights) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-        if unpacked > MAX_WEIGHTS_BYTES:
-            raise KataError(f"{shown} would unpack to {unpacked / 2**20:,.0f} MB, far more than any network of the "
-                            f"kata. {retrain}")
-        with np.load(weights, allow_pickle=False) as archive:
-            params = {key: archive[key] for key in archive.files}
-    except KataError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, RuntimeError,
-            NotImplementedError) as error:
-        why = "it is empty" if weights.stat().st_size == 0 else f"{type(error).__name__}: {error}"
-        raise KataError(f"{shown} cannot be read ({why}): the run was cut short (a full disk?) or the file was "
-                        f"changed. {retrain}") from None
-    if not params:
-        raise KataError(f"{shown} holds no arrays. {retrain}")
+    params, why = _read_weights(Path(run_dir))
+    if params is None:
+        raise KataError(why)
     return params
 
 
@@ -266,8 +295,59 @@ def load_network(run_dir: Path) -> dict:
         models.network_of(params)
     except models.NotANetwork as problem:
         raise KataError(f"{display_path(Path(run_dir) / WEIGHTS_FILE)} is not a network the kata can run: {problem}. "
-                        f"Train again (kata train), or name another run.") from None
+                        f"{RETRAIN}") from None
     return models.as_float32(params)
+
+
+def network_problem(run_dir: Path) -> str | None:
+    """Why run_dir's weights.npz is not a network the kata can run, in a few words; None when it is."""
+    params, why = _read_weights(Path(run_dir), short=True)
+    if params is None:
+        return why
+    try:
+        models.network_of(params)
+    except models.NotANetwork as problem:
+        return f"its {WEIGHTS_FILE} is not a network the kata can run: {problem}"
+    return None
+
+
+RETRAIN = "Train again (kata train), or name another run."
+
+
+def _read_weights(run_dir: Path, short: bool = False) -> tuple[dict | None, str]:
+    """(the arrays of run_dir/weights.npz, "") or (None, what is wrong): the whole message, or with
+    short=True a few words starting with "its weights.npz" for a note."""
+    import zipfile
+
+    weights = run_dir / WEIGHTS_FILE
+    name = f"its {WEIGHTS_FILE}" if short else display_path(weights)
+    retrain = "" if short else f" {RETRAIN}"
+    if not weights.is_file():
+        if short:
+            return None, f"it holds no {WEIGHTS_FILE}"
+        return None, (f"{display_path(run_dir, folder=True)} holds no {WEIGHTS_FILE}, so it is not the folder of a "
+                      f"training run. Name one written by kata train, e.g. runs/<time>-<name>, or leave it out for "
+                      f"the newest.")
+    try:
+        with zipfile.ZipFile(weights) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+        if unpacked > MAX_WEIGHTS_BYTES:
+            return None, (f"{name} would unpack to {unpacked / 2**20:,.0f} MB, far more than any network of the "
+                          f"kata.{retrain}")
+        with np.load(weights, allow_pickle=False) as archive:
+            params = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, RuntimeError,
+            NotImplementedError) as error:
+        try:
+            empty = weights.stat().st_size == 0
+        except OSError:
+            empty = False
+        why = "it is empty" if empty else f"{type(error).__name__}: {error}"
+        return None, (f"{name} cannot be read ({why}): the run was cut short (a full disk?) or the file was "
+                      f"changed.{retrain}")
+    if not params:
+        return None, f"{name} holds no arrays.{retrain}"
+    return params, ""
 
 
 # --- metrics.csv ---------------------------------------------------------------------------------

@@ -12,17 +12,18 @@ started.
   and death with the parent (PR_SET_PDEATHSIG).
 - **Cleanup.** The child leads its own process group; after every run the group, every process carrying
   the run's token in its environment and (in the `kata` command, a child subreaper) every orphan handed
-  to this process are killed.
+  to this process are killed. The `kata` command itself runs under a supervisor (supervise()) that ends
+  whatever is left when the command ends, even when the learner's code killed it with SIGKILL.
 
     child_command(root, impl, pytest_args)   the argv of the isolated test process
     start_child(command, ...)                 Popen with the limits, registered as active
     kill(process), end_leftovers(process, token)
+    supervise()                               the `kata` command: a supervisor that outlives it, and ends its leftovers
     time_limit(), memory_limit_mb()           KATA_TIMEOUT and KATA_MEMORY_MB, checked
 """
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 import subprocess
@@ -32,7 +33,7 @@ import time
 from pathlib import Path
 
 from . import project
-from .errors import KataError
+from .options import number_from_env
 
 try:
     import resource
@@ -40,8 +41,10 @@ except ImportError:  # pragma: no cover - Windows: no limits, everything else wo
     resource = None
 
 DEFAULT_TIMEOUT = 30.0
+MIN_TIMEOUT = 1.0  # less, and every stage would be stopped as an endless loop
 MAX_TIMEOUT = 24 * 3600.0  # KATA_TIMEOUT above a day is a typo, not a wish
 DEFAULT_MEMORY_MB = 2048
+MIN_MEMORY_MB = 256  # the test process needs about 200 MB to start (NumPy's BLAS reserves much of it)
 MAX_MEMORY_MB = 2.0**30  # a petabyte: far beyond any machine, still a number RLIMIT_AS takes
 MAX_OUTPUT_FILE_BYTES = 4 * 2**20  # RLIMIT_FSIZE of the child: a print flood fails, the disk stays free
 TOKEN_VARIABLE = "KATA_RUN_TOKEN"  # in the child's environment, inherited by whatever it starts
@@ -93,28 +96,13 @@ def start_child(command: list[str], *, cwd: Path, env: dict, stdout, cpu_seconds
 
 
 def time_limit() -> float:
-    return _number_from_env("KATA_TIMEOUT", DEFAULT_TIMEOUT, MAX_TIMEOUT, "seconds, e.g. KATA_TIMEOUT=60")
+    return number_from_env("KATA_TIMEOUT", DEFAULT_TIMEOUT, MAX_TIMEOUT, "seconds, e.g. KATA_TIMEOUT=60",
+                           MIN_TIMEOUT, "too short for any stage to run")
 
 
 def memory_limit_mb() -> float:
-    return _number_from_env("KATA_MEMORY_MB", DEFAULT_MEMORY_MB, MAX_MEMORY_MB,
-                            "megabytes, e.g. KATA_MEMORY_MB=8192")
-
-
-def _number_from_env(name: str, default: float, largest: float, example: str) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (value > 0 and math.isfinite(value)):
-        raise KataError(f"{name}={text!r} is not a positive number. Set it in {example}, or unset it.")
-    if value > largest:
-        raise KataError(f"{name}={text!r} is more than {largest:g}, which no run needs. Set it in {example}, "
-                        "or unset it for the default.")
-    return value
+    return number_from_env("KATA_MEMORY_MB", DEFAULT_MEMORY_MB, MAX_MEMORY_MB, "megabytes, e.g. KATA_MEMORY_MB=8192",
+                           MIN_MEMORY_MB, "too little for Python, NumPy and pytest to start")
 
 
 def _child_limits(memory_mb: float, cpu_seconds: float):
@@ -161,6 +149,97 @@ def become_subreaper() -> None:
     global _SUBREAPER
     if _PRCTL is not None and _PRCTL(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
         _SUBREAPER = True
+
+
+def supervise() -> None:
+    """Go on in a child process, and stay behind as its supervisor: when the `kata` command is killed (even with
+    SIGKILL by the learner's code, which no handler can catch), the supervisor ends every process it left
+    behind; it exits with the command's exit code (128 + N after signal N).
+
+    The supervisor is a child subreaper: a daemon the learner's code started (double fork, setsid) is handed
+    to the `kata` command while it lives (become_subreaper) and to the supervisor when it dies. Signals sent
+    to the supervisor (kill, timeout) are passed on to the command; a Ctrl-C from the terminal reaches the
+    command by itself (the same process group), so the supervisor lets it be. Only where Linux's prctl()
+    and fork() are (elsewhere, nothing happens)."""
+    if (_PRCTL is None or not hasattr(os, "fork") or not hasattr(signal, "sigtimedwait")
+            or _PRCTL(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0):
+        return
+    for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice, by two processes
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    passed_on = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    child = os.fork()
+    if child == 0:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGHUP)  # the supervisor killed: stop cleanly, quietly (checker.cli)
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, passed_on | {signal.SIGCHLD})  # taken below, one at a time
+    status = None
+    while status is None:
+        info = signal.sigtimedwait(passed_on | {signal.SIGCHLD}, 0.5)
+        if info is not None and info.si_signo in passed_on and info.si_code <= 0:  # sent by a process, not the tty
+            _pass_on(child, info.si_signo)
+        status = _reaped(child)
+    if os.WIFSIGNALED(status):
+        # Killed before it could clean up: what it leaves is the learner's code's. A command that ended by
+        # itself ended its runs' leftovers already; what it leaves is meant to stay (a browser it opened).
+        _end_orphans()
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) not in passed_on:
+        try:
+            print(f"\nStopped: the kata command was killed ({signal_name(os.WTERMSIG(status))}); the processes it had "
+                  "started are ended. If your code kills processes (os.kill), remove that call: a kata function "
+                  "returns its result.", file=sys.stderr, flush=True)
+        except (AttributeError, OSError, ValueError):
+            pass
+    os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+
+
+def _reaped(child: int) -> int | None:
+    """The wait status of child once it has ended (reaping any orphan that ended meanwhile); None before."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return 0
+        if pid == 0:
+            return None
+        if pid == child:
+            return status
+
+
+def _pass_on(child: int, signum: int) -> None:
+    try:
+        os.kill(child, signum)
+    except OSError:
+        pass
+
+
+def _end_orphans() -> None:
+    """Kill and reap every child of this process (a supervisor's: what the kata command left behind), in
+    rounds, as a killed process's own children are handed on here in turn."""
+    me = os.getpid()
+    for _ in range(200):
+        children = [int(entry.name) for entry in os.scandir("/proc")
+                    if entry.name.isdigit() and _parent_of(int(entry.name)) == me] if Path("/proc").exists() else []
+        if not children:
+            try:
+                while os.waitpid(-1, os.WNOHANG)[0]:  # zombies not yet reaped
+                    pass
+            except ChildProcessError:
+                pass
+            return
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in children:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        time.sleep(0.01)
 
 
 def die_with_parent() -> None:

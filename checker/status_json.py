@@ -191,8 +191,17 @@ def integrity_verdict(root: Path = ROOT) -> dict:
     """Whether the suites and the test plumbing match checker/manifest.sha256 (see checker/manifest.py)."""
     if not Path(root, manifest.MANIFEST).is_file():
         return {"checked": False, "reason": f"{manifest.MANIFEST} is missing"}
-    modified = sorted(manifest.differing(manifest.covered_files(), root))
+    modified = sorted(manifest.differing(manifest.covered_files(root), root))
     return {"checked": True, "ok": not modified, "modified": modified}
+
+
+def modified_message(modified: list[str]) -> str:
+    """The learner's one line when the files integrity_verdict() names differ from the kata's copies."""
+    shown = ", ".join(modified[:4]) + (f" and {len(modified) - 4} more" if len(modified) > 4 else "")
+    one = len(modified) == 1
+    return (f"Error: {shown} {'differs' if one else 'differ'} from the kata's copy (the kata's tests, or the code that "
+            f"runs and judges them), so no stage counts as passed, whatever the report above says. Restore "
+            f"{'it' if one else 'them'} with: git checkout -- {' '.join(modified)}")
 
 
 def render(document: dict) -> str:

@@ -33,6 +33,18 @@ TRAIN_EXAMPLES = (
     "then: kata predict --index 0, or kata predict my_digit.png")
 
 
+MAX_EPOCHS = 10_000  # about three hours of the default MLP; more is a typo (and would not fit its schedule)
+
+
+def epoch_count(text: str) -> int:
+    """--epochs: a whole number from 1 to MAX_EPOCHS."""
+    value = positive_int(text)
+    if value > MAX_EPOCHS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_EPOCHS:,} epochs (passes over the training set), "
+                                         f"got {value:,}")
+    return value
+
+
 def shift_pixels(text: str) -> int:
     """--shift: a whole number of pixels from 0 to parts.MAX_SHIFT."""
     value = non_negative_int(text)
@@ -54,7 +66,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig,
                             help=f"hidden layers (default {defaults.depth}: your stage-5 forward/backward; "
                                  f"more: your deep_forward/deep_backward once stage 11 passes, before "
                                  f"that your stage functions chained by the checker)")
-    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, metavar="E",
+    parser.add_argument("--epochs", type=epoch_count, default=defaults.epochs, metavar="E",
                         help=f"passes over the training set (default {defaults.epochs})")
     parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
                         metavar="B", help=f"examples per update (default {defaults.batch_size})")

@@ -265,11 +265,17 @@ def smaller_lr(lr: float) -> float:
 
 
 CHANCE_MARGIN = 2.0  # a final validation accuracy below this many times chance (1 / classes): no learning
+BARELY_MOVED = 0.05  # a training loss that ended within 5% of where it started did not move
+HEAVY_DROPOUT = 0.9  # dropping this many hidden units or more leaves almost nothing to learn with
+HEAVY_L2 = 0.01  # 100 times the L2 of the recipes (1e-4): the penalty outweighs the data
+SUGGESTED = {"dropout": 0.2, "l2": 1e-4}  # what the recipes use (docs/results.md)
 
 
-def did_not_learn(history: History, lr: float) -> str | None:
+def did_not_learn(history: History, config: TrainConfig) -> str | None:
     """Why a run that ended with finite losses did not learn (None when it did): its final validation
-    accuracy is near chance, or its training loss ended above where it started."""
+    accuracy is near chance, or its training loss ended above where it started. The likely cause is
+    named from what was set and what happened: almost every unit dropped, a penalty that outweighs the
+    data, a loss that did not move (a learning rate too small), or one that went up (too large)."""
     if not history.epochs or not history.batch_loss:
         return None
     accuracy = history.epochs[-1].validation_accuracy
@@ -281,16 +287,40 @@ def did_not_learn(history: History, lr: float) -> str | None:
         what = f"its training loss ended at {end:.4g}, above where it started ({start:.4g})"
     else:
         return None
-    return (f"the run did not learn: {what}. The likely cause is a learning rate too high for this network "
-            f"(--lr {lr:g}); try --lr {smaller_lr(lr):g}.")
+    lr = config.lr
+    if config.dropout >= HEAVY_DROPOUT:
+        cause = (f"--dropout {config.dropout:.10g}: it drops {100 * config.dropout:.10g}% of the hidden units at every "
+                 f"update, so almost nothing the network computes reaches its output; try --dropout "
+                 f"{SUGGESTED['dropout']:g}")
+    elif config.l2 >= HEAVY_L2:
+        cause = (f"--l2 {config.l2:g}, a penalty so heavy that it pulls every weight towards 0 faster than the data "
+                 f"can move it; try --l2 {SUGGESTED['l2']:g}")
+    elif abs(start - end) <= BARELY_MOVED * start and lr < pieces.DEFAULT_LR.get(config.optimizer, TrainConfig.lr):
+        default = pieces.DEFAULT_LR.get(config.optimizer, TrainConfig.lr)
+        cause = (f"a learning rate too small to move the weights (--lr {lr:g}): the training loss went from "
+                 f"{start:.4g} to {end:.4g}; try --lr {default:g} (the default with --optimizer {config.optimizer})")
+    else:
+        cause = f"a learning rate too high for this network (--lr {lr:g}); try --lr {smaller_lr(lr):g}"
+    return f"the run did not learn: {what}. The likely cause is {cause}."
 
 
-def diverged_message(iteration: int, epoch: int, loss: float, lr: float) -> str:
-    return (f"the loss became {loss} at iteration {iteration} (epoch {epoch}), so training stopped. "
-            f"Likely causes: a learning rate too high for this network (--lr {lr:g}; try "
-            f"--lr {smaller_lr(lr):g}), or a softmax or log that is not numerically stable (softmax must "
-            f"subtract each row's maximum; cross_entropy must clip probabilities before the log: "
-            f"kata check softmax, kata check cross_entropy).")
+def diverged_message(iteration: int, epoch: int, loss: float, config: TrainConfig) -> str:
+    """Why the loss stopped being finite, from what was set: an L2 step that overshoots, units scaled up
+    by a dropout near 1, or (most often) a learning rate too high or a softmax that is not stable."""
+    what = f"the loss became {loss} at iteration {iteration} (epoch {epoch}), so training stopped. "
+    lr = config.lr
+    if config.l2 > 0 and lr * config.l2 >= 1:
+        return what + (f"The likely cause is --l2 {config.l2:g} with --lr {lr:g}: the penalty's step multiplies every "
+                       f"weight by 1 - lr * l2 = {1 - lr * config.l2:.3g} at each update, so the weights grow until "
+                       f"they overflow; try --l2 {SUGGESTED['l2']:g} (lr * l2 must stay far below 1).")
+    if config.dropout >= HEAVY_DROPOUT:
+        return what + (f"The likely cause is --dropout {config.dropout:.10g}: the units it keeps are scaled by "
+                       f"1 / (1 - p) = {1 / (1 - config.dropout):.3g}, so the activations overflow; try --dropout "
+                       f"{SUGGESTED['dropout']:g}.")
+    return what + (f"Likely causes: a learning rate too high for this network (--lr {lr:g}; try "
+                   f"--lr {smaller_lr(lr):g}), or a softmax or log that is not numerically stable (softmax must "
+                   f"subtract each row's maximum; cross_entropy must clip probabilities before the log: "
+                   f"kata check softmax, kata check cross_entropy).")
 
 
 # A diverging run overflows before its loss turns nan; the loop reports that itself, once.
@@ -337,7 +367,7 @@ def train(parts: Parts, dataset, config: TrainConfig, progress: Silent | None = 
                 probs, cache = train_forward(params, images[index], dropout_rng)
                 loss = parts.loss(probs, batch_targets)  # the data loss, without any penalty
                 if not math.isfinite(loss):
-                    stopped, message = "diverged", diverged_message(iteration + 1, epoch, loss, config.lr)
+                    stopped, message = "diverged", diverged_message(iteration + 1, epoch, loss, config)
                     break
                 step(params, penalty_gradient(params, parts.backward(params, cache, batch_targets)), lr)
                 iteration += 1

@@ -44,8 +44,9 @@ def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to
     from .data import load_dataset
 
     dataset = load_dataset(data_dir)
-    parts = training.load_parts(impl, config, deep=deep_passes(config, impl))
     num_inputs = dataset.train.images.shape[1]
+    estimate.check_memory(config, dataset)
+    parts = training.load_parts(impl, config, deep=deep_passes(config, impl))
     if config.model == "cnn":
         from .cnn import describe
 
@@ -90,7 +91,7 @@ def _train_and_save(config, solutions, data_dir, out, name, yes, stages_known_to
     where = display_path(run_dir, folder=True)
     if result.stopped == "diverged":
         raise KataError(f"{result.message} The metrics and curves so far are in {where}")
-    failure = training.did_not_learn(result.history, config.lr) if result.stopped is None else None
+    failure = training.did_not_learn(result.history, config) if result.stopped is None else None
     if failure:
         summary.update(learned=False, message=failure)
         runs.write_json(run_dir / runs.SUMMARY_FILE, summary)
@@ -153,6 +154,11 @@ def save_run(run_dir: Path, parts: training.Parts, config: training.TrainConfig,
     from . import plots  # matplotlib takes a moment to import: only after training
 
     num_inputs = dataset.train.images.shape[1]
+    # Marked as not finished until the real summary replaces this one at the end: a run killed while its
+    # files are written (kill -9, a full disk) says so, and kata predict and kata report skip it.
+    runs.write_json(run_dir / runs.SUMMARY_FILE, {
+        "test_accuracy": None, "impl": parts.impl, "run_dir": str(run_dir), "plots": [], "finished": False,
+        "stopped": runs.INCOMPLETE, "message": "the run stopped while it was being saved"})
     runs.write_metrics(run_dir / runs.METRICS_FILE, result.history)
     runs.write_json(run_dir / runs.CONFIG_FILE, {
         **config.applying(),

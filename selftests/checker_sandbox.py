@@ -68,6 +68,15 @@ class Sandbox:
         assert old in text, f"{old!r} is not in {path}"
         path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
+    def stand_in(self, relative: str, text: str) -> None:
+        """Replace a file of the box's checker/ with a stand-in (FAKE_TRAIN) and write the box's manifest again,
+        as a maintainer would: every file of checker/ is in the manifest (checker/manifest.py), and a stage
+        whose files differ from it does not run."""
+        from checker import manifest
+
+        self.write(relative, text)
+        (self.path / manifest.MANIFEST).write_text(manifest.manifest_text(self.path), encoding="utf-8")
+
     def read(self, relative: str) -> str:
         return (self.path / relative).read_text(encoding="utf-8")
 

@@ -124,7 +124,7 @@ def test_the_document_counts_stages_from_the_first_and_names_the_current_one(tmp
 
 def test_status_json_prints_only_json_never_trains_and_writes_nothing(tmp_path):
     box = Sandbox(tmp_path)
-    box.write(FAKE_TRAIN_FILE, FAKE_TRAIN)  # would print "fake training" if it were started
+    box.stand_in(FAKE_TRAIN_FILE, FAKE_TRAIN)  # would print "fake training" if it were started
     box.solve(*[stage.id for stage in all_stages()])  # the first completion: `kata` alone would train now
     done = box.kata("status", "--json")
     assert (done.returncode, done.stderr) == (0, "")

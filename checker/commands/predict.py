@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if (args.image is None) == (args.index is None):
         raise UsageError("give either a picture or --index N, e.g. kata predict my_digit.png, "
                          "or kata predict --index 0")
-    run = runs.Run.load(args.run) if args.run else runs.newest_usable(runs.runs_folder())
+    skipped: list[str] = []
+    run = runs.Run.load(args.run) if args.run else runs.newest_usable(runs.runs_folder(), skipped)
     params = runs.load_network(run.dir)
     network = models.network_of(params)
     true_label = None
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         raise KataError(f"the network of {display_path(run.dir, folder=True)} takes {network.inputs} "
                         f"pixels, the image has {image.size}. Use a run trained on 28x28 images.")
 
+    for note in skipped:
+        print(f"Note:    {note}")
     probs = models.predict(params, image[None])[0]
     digit = int(probs.argmax())
     accuracy = run.test_accuracy

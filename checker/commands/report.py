@@ -34,7 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    run_dir = Path(args.run_dir) if args.run_dir else runs.newest_usable(runs.runs_folder()).dir
+    skipped: list[str] = []
+    run_dir = Path(args.run_dir) if args.run_dir else runs.newest_usable(runs.runs_folder(), skipped).dir
+    for note in skipped:
+        print(f"Note: {note}")
     if not run_dir.is_dir():
         raise KataError(f"{run_dir} is not a folder. Name a run folder written by kata train, e.g. "
                         f"kata report runs/<time>-<name>, or leave it out for the newest run.")

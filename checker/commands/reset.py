@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import os
+import stat
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 from ..options import stage_argument
 from ..errors import KataError, UsageError
 from ..progress import Progress, kata_dir
-from ..project import ROOT
+from ..project import ROOT, replace_file
 from ..stages import Stage
 from ..stubgen import stub_for
 from ..term import Style
@@ -42,8 +44,10 @@ def run(args) -> int:
     stage: Stage = args.stage
     target = ROOT / stage.exercise
     shown = display_path(stage.exercise)
+    if target.is_symlink():  # the link's own name, not where it leads (display_path resolves links)
+        shown = str(Path(display_path(target.parent)) / target.name)
     stub = stub_for(stage, ROOT)
-    current = target.read_bytes() if target.exists() else None
+    current = current_version(target, shown, stage)
     if current == stub.encode("utf-8"):
         print(f"{shown} is already the untouched stub of {stage.label}: nothing to reset.")
         return 0
@@ -62,9 +66,12 @@ def run(args) -> int:
                             f"({_why(backup.parent, error)}), so nothing was changed. {_fix(backup.parent, error)}, "
                             f"then run: kata reset {stage.id} --yes") from None
         lines.append(f"Saved your version to {display_path(backup.relative_to(ROOT).as_posix())}")
+    if target.is_symlink():
+        lines.append(f"{shown} was a symbolic link (to {os.readlink(target)}); the stub is a file of its own in its "
+                     "place, and what the link pointed at is unchanged.")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(stub, encoding="utf-8")
+        replace_file(target, stub)  # in the link's place, if it is one: never written through it
     except OSError as error:
         saved = f"; a copy is in {display_path(backup.relative_to(ROOT).as_posix())}" if backup else ""
         raise KataError(f"cannot write {shown} ({_why(target.parent, error)}): your version is still there"
@@ -76,6 +83,36 @@ def run(args) -> int:
     lines.append(f"{style.bold('Next:')} open {shown} and write {stage.tasks[0]}(), then run: kata")
     print("\n".join(lines))
     return 0
+
+
+MAX_EXERCISE_BYTES = 16 * 2**20  # a learner's exercise file is a few kB
+
+
+def current_version(target: Path, shown: str, stage: Stage) -> bytes | None:
+    """The learner's file as it is (None when there is none), to back up; KataError, changing nothing,
+    when it is not a file that can be: a folder (it may hold work), a FIFO or device, something huge."""
+    try:
+        status = target.stat()
+    except FileNotFoundError:
+        return None  # missing, or a symbolic link that leads nowhere: nothing to save
+    except OSError as error:
+        raise KataError(f"cannot read {shown} ({error.strerror}), so nothing was changed. Check the file, then run: "
+                        f"kata reset {stage.id} --yes") from None
+    again = f"then run: kata reset {stage.id} --yes"
+    if stat.S_ISDIR(status.st_mode):
+        raise KataError(f"{shown} is a folder, not a file, so nothing was changed (kata reset never replaces a folder: "
+                        f"it may hold your work). Move it elsewhere or rename it, {again}")
+    if not stat.S_ISREG(status.st_mode):
+        raise KataError(f"{shown} is not a regular file (a FIFO, socket or device), so nothing was changed. Delete it "
+                        f"(rm {shown}), {again}")
+    if status.st_size > MAX_EXERCISE_BYTES:
+        raise KataError(f"{shown} is {status.st_size / 2**20:,.0f} MB, far more than an exercise, so it was not backed "
+                        f"up and nothing was changed. Move it elsewhere, {again}")
+    try:
+        return target.read_bytes()
+    except OSError as error:
+        raise KataError(f"cannot read {shown} ({error.strerror}), so nothing was changed. Check the file, {again}") \
+            from None
 
 
 def _why(folder: Path, error: OSError) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from .. import closing, estimate, status_json
 from ..progress import Progress, now, training_lock
 from ..status_text import first_completion, part_complete, part_one_passes, render_status
@@ -22,7 +24,8 @@ is trained (kata train --model cnn) and compared with your earlier networks; a r
 over 10 minutes is not started, and kata says which of your functions makes it long."""
 
 EXAMPLES = """\
-exit codes: 0 every stage passes, 1 a stage does not pass yet, 2 usage error
+exit codes: 0 every stage passes, 1 a stage does not pass yet, 2 usage error,
+  70 internal error of the kata (see docs/learner.md)
 
 examples:
   kata                  the report (the same as kata status)
@@ -57,11 +60,19 @@ def run(args) -> int:
         # Every stage runs, also after one that does not pass: a stage broken after later ones passed
         # shows as such, and each stage's state is the verdict `kata grade` gives it.
         result = status_json.run_every_stage()
-        print(status_json.render(status_json.status_document(result)), end="", flush=True)
-        return exit_code(result)
+        document = status_json.status_document(result)
+        print(status_json.render(document), end="", flush=True)
+        return exit_code(result, document["integrity"])
     style = Style()
     progress = Progress.load()
     result = run_stages(all_stages(), cached=not args.all)
+    integrity = status_json.integrity_verdict()
+    if integrity.get("modified"):
+        # The suites or the code that judges them differ from the kata's copies: whatever the report
+        # below says, nothing counts (and nothing is recorded or trained).
+        print(render_status(result, progress, style, []), flush=True)
+        print(f"\n{status_json.modified_message(integrity['modified'])}", file=sys.stderr, flush=True)
+        return 1
     newly_passed = progress.record(result)
     train = part_one_passes(result) and not args.no_train and first_completion(progress)
     with training_lock() as free:
@@ -176,8 +187,9 @@ def reminder(declined: dict) -> str:
             f"{estimate.duration(declined['estimate'])}.\n{next_after_slow(slow, 'kata train --model cnn', TRAIN_ANYWAY)}")
 
 
-def exit_code(result: RunResult) -> int:
-    return 0 if result.all_passed else 1
+def exit_code(result: RunResult, integrity: dict | None = None) -> int:
+    """0 when every stage passes and the kata's test files are its own; 1 otherwise."""
+    return 0 if result.all_passed and not (integrity or {}).get("modified") else 1
 
 
 def train_now() -> int:

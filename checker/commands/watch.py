@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
-from ..errors import KataError
+from ..options import number_from_env
 from ..progress import Progress
 from ..status_text import first_completion, part_one_passes, render_status
 from ..verdicts import run_stages
@@ -27,6 +26,8 @@ examples:
 """
 
 DEFAULT_INTERVAL = 0.5  # seconds between two looks at the files (KATA_WATCH_INTERVAL)
+MIN_INTERVAL = 0.05  # looking more often only burns a core
+MAX_INTERVAL = 3600.0  # more than an hour between two looks is a typo, not a wish
 
 
 def add_arguments(parser) -> None:
@@ -65,17 +66,8 @@ def run(args) -> int:
 
 
 def poll_interval() -> float:
-    text = os.environ.get("KATA_WATCH_INTERVAL", "").strip()
-    if not text:
-        return DEFAULT_INTERVAL
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1
-    if not value > 0:
-        raise KataError(f"KATA_WATCH_INTERVAL={text!r} is not a positive number of seconds. "
-                        "Unset it, or set e.g. KATA_WATCH_INTERVAL=1")
-    return value
+    return number_from_env("KATA_WATCH_INTERVAL", DEFAULT_INTERVAL, MAX_INTERVAL, "seconds, e.g. KATA_WATCH_INTERVAL=1",
+                           MIN_INTERVAL, "so often that watching would keep a core busy")
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
