@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import sys
-from datetime import datetime
-from pathlib import Path
 
+from ..backups import replace_stage_file
 from ..options import stage_argument
-from ..errors import KataError, UsageError
-from ..progress import Progress, kata_dir
+from ..errors import UsageError
+from ..progress import Progress
 from ..project import ROOT
 from ..stages import Stage
 from ..stubgen import stub_for
@@ -50,25 +48,10 @@ def run(args) -> int:
     if not args.yes and not confirmed(stage, shown):
         print("Nothing changed.")
         return 1
+    replaced = replace_stage_file(stage, stub, retry=f"kata reset {stage.id} --yes", root=ROOT)
     lines = []
-    backup = None
-    if current is not None:
-        backup = backup_path(stage)
-        try:
-            backup.parent.mkdir(parents=True, exist_ok=True)
-            backup.write_bytes(current)
-        except OSError as error:
-            raise KataError(f"cannot save your version of {shown} to {display_path('.kata/backups')}/ "
-                            f"({_why(backup.parent, error)}), so nothing was changed. {_fix(backup.parent, error)}, "
-                            f"then run: kata reset {stage.id} --yes") from None
-        lines.append(f"Saved your version to {display_path(backup.relative_to(ROOT).as_posix())}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(stub, encoding="utf-8")
-    except OSError as error:
-        saved = f"; a copy is in {display_path(backup.relative_to(ROOT).as_posix())}" if backup else ""
-        raise KataError(f"cannot write {shown} ({_why(target.parent, error)}): your version is still there"
-                        f"{saved}. {_fix(target.parent, error)}, then run: kata reset {stage.id} --yes") from None
+    if replaced.backup:
+        lines.append(f"Saved your version to {replaced.backup_shown(ROOT)}")
     progress = Progress.load()
     progress.forget(stage)
     progress.save()
@@ -76,23 +59,6 @@ def run(args) -> int:
     lines.append(f"{style.bold('Next:')} open {shown} and write {stage.tasks[0]}(), then run: kata")
     print("\n".join(lines))
     return 0
-
-
-def _why(folder: Path, error: OSError) -> str:
-    if folder.exists() and not folder.is_dir():
-        return f"{folder.name} is a file, not a folder"
-    if error.errno == errno.EROFS:
-        return "the disk is read-only"
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return f"{folder.name}/ is read-only"
-    return error.strerror or str(error)
-
-
-def _fix(folder: Path, error: OSError) -> str:
-    relative = folder.relative_to(ROOT).as_posix() if folder.is_relative_to(ROOT) else str(folder)
-    if folder.exists() and not folder.is_dir():
-        return f"Rename or delete the file {relative}"
-    return f"Make {relative}/ writable"
 
 
 def confirmed(stage: Stage, shown: str) -> bool:
@@ -105,15 +71,3 @@ def confirmed(stage: Stage, shown: str) -> bool:
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")
-
-
-def backup_path(stage: Stage) -> Path:
-    """.kata/backups/<date>-<time>-<module>.py, never overwriting an earlier backup."""
-    folder = kata_dir(ROOT) / "backups"
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = folder / f"{stamp}-{stage.module}.py"
-    number = 2
-    while path.exists():
-        path = folder / f"{stamp}-{stage.module}-{number}.py"
-        number += 1
-    return path
