@@ -23,9 +23,10 @@ Two commands exist only here:
                            newest run's network reads what you draw, and your own forward functions in
                            exercises/ answer too
 
-KATA_NOTEBOOK_QUICK=1 in the kernel's environment (CI sets it) makes the training and experiment
-cells train on QUICK_IMAGES images of MNIST (and validate and test on fewer): the same code, a short
-run. The notebooks as shipped train on all of MNIST.
+KATA_NOTEBOOK_QUICK=1 in the kernel's environment (the kata's selftests set it) makes the training and
+experiment cells short: MNIST's first QUICK_IMAGES training images (and a quarter as many for validation
+and test) and QUICK_EPOCHS epochs, said on the cell's first line. The same code runs, on less data; the
+notebooks as shipped train on all of MNIST.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from .project import PACKAGES, ROOT, display_path, find_root, serve_kata_package
 
 QUICK = "KATA_NOTEBOOK_QUICK"
 QUICK_IMAGES = 2000  # training images with KATA_NOTEBOOK_QUICK=1 (validation and test: a quarter each)
+QUICK_EPOCHS = 2  # and epochs of every training and experiment
 MAX_SHOWN = 400_000  # characters of a command's output a cell shows at most
 REFRESH_SECONDS = 0.25  # the live output is redrawn at most this often
 ONLY_IN_A_TERMINAL = {
@@ -119,7 +121,12 @@ def run_kata(argv: list[str]) -> int:
     folder = runs_parent(argv)
     before = folders_in(folder)
     output = LiveOutput(argv)
-    with output.capturing(), quick_data():
+    quick = quick_mode() and folder is not None
+    with output.capturing(), quick_data(quick):
+        if quick:
+            print(f"{QUICK}=1: a short run (for the kata's own tests): MNIST's first {QUICK_IMAGES:,} training "
+                  f"images and --epochs {QUICK_EPOCHS}. Unset it to train for real.", flush=True)
+            argv = [*argv, "--epochs", str(QUICK_EPOCHS)]
         code = cli.main(list(argv))
         if argv and argv[0] in ("-h", "--help"):
             print("\n" + NOTEBOOK_EXAMPLES, end="")
@@ -173,11 +180,15 @@ def show_figures(folders: list[Path]) -> None:
                 continue
 
 
+def quick_mode() -> bool:
+    return os.environ.get(QUICK, "").strip().lower() in ("1", "true", "yes")
+
+
 @contextlib.contextmanager
-def quick_data():
-    """With KATA_NOTEBOOK_QUICK=1: checker.data.load_dataset gives the first QUICK_IMAGES training images
-    (validation and test: a quarter as many) of what it would give, for a short run in CI."""
-    if os.environ.get(QUICK, "").strip() not in ("1", "true", "yes"):
+def quick_data(on: bool):
+    """When on (KATA_NOTEBOOK_QUICK=1): checker.data.load_dataset gives the first QUICK_IMAGES training
+    images (validation and test: a quarter as many) of what it would give, for a short run."""
+    if not on:
         yield
         return
     from . import data
