@@ -384,7 +384,7 @@ def _span(text: str, bold: bool, dim: bool, colour: str | None) -> str:
     text = _CONTROL.sub("?", _OTHER_ESCAPES.sub("", text))
     if not text:
         return ""
-    escaped = _LEARNER_FILE.sub(lambda m: f'<a href="{m.group(1)}" style="color:inherit">{m.group(0)}</a>',
+    escaped = _LEARNER_FILE.sub(lambda m: f'<a href="{m.group(1)}" style="color:inherit;text-decoration:underline dotted">{m.group(0)}</a>',
                                 html.escape(text, quote=True))
     styles = ([f"color:{colour}"] if colour else []) + (["font-weight:bold"] if bold else []) + \
         (["opacity:.65"] if dim else [])

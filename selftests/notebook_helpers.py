@@ -42,11 +42,12 @@ def require_jupyter() -> None:
         pytest.skip(f"no Jupyter kernel for the notebook tests: {reason}")
 
 
-def learner_copy(path: Path, solved: bool) -> Sandbox:
-    """A learner's copy with the notebooks and MNIST (linked); solved: every stage the reference's."""
+def learner_copy(path: Path, solved: bool | int) -> Sandbox:
+    """A learner's copy with the notebooks and MNIST (linked); solved: every stage the reference's (True),
+    or the stages of Part I to Part `solved` (a number)."""
     box = Sandbox(path)
     if solved:
-        box.solve(*[stage.id for stage in all_stages()])
+        box.solve(*[stage.id for stage in all_stages() if solved is True or stage.part <= solved])
     shutil.copytree(ROOT / "notebooks", path / "notebooks")
     (path / "data").symlink_to(ROOT / "data", target_is_directory=True)
     return box

@@ -60,7 +60,7 @@ def test_terminal_colours_become_html_and_everything_else_is_escaped():
     assert '<span style="color:#2e7d32;font-weight:bold">passed</span>' in shown
     assert "<script>" not in shown and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;" in shown
     assert "javascript" not in shown and "\x1b" not in shown and "\u202e" not in shown and "\x00" not in shown
-    assert '<a href="../exercises/relu.py" style="color:inherit">../exercises/relu.py:12</a>' in shown
+    assert '<a href="../exercises/relu.py" style="color:inherit;text-decoration:underline dotted">../exercises/relu.py:12</a>' in shown
     assert re.fullmatch(r"(?:[^<]|<(?:span|/span|a|/a)\b[^>]*>)*", shown), "only spans and links as tags"
     assert strip_escapes(hostile).startswith("passed <script>")
 
