@@ -81,7 +81,13 @@ def load_ipython_extension(ipython) -> None:
         for name in [name for name in sys.modules if name.split(".")[0] in PACKAGES]:
             del sys.modules[name]
         serve_kata_packages(root)
-        importlib.import_module(__name__).load_ipython_extension(ipython)
+        try:
+            own = importlib.import_module(__name__)
+        except ModuleNotFoundError:
+            show_error(f"the kata in {root} has no notebook front-end yet (checker/notebook.py): it is older than "
+                       "the kata installed in this kernel. Update it (git pull in that folder), then restart the kernel.")
+            return
+        own.load_ipython_extension(ipython)
         return
     serve_kata_packages(root)
     ipython.register_magic_function(kata_magic, magic_kind="line_cell", magic_name="kata")
@@ -338,7 +344,7 @@ def show_error(message: str, exit_code: int = 1) -> None:
 # --- the terminal's escape codes as HTML --------------------------------------------------------
 
 PRE_STYLE = ("white-space:pre-wrap;word-break:break-word;font-size:13px;line-height:1.35;margin:0;"
-             "padding:.4em 0;background:transparent;max-height:60em;overflow:auto")
+             "padding:.4em 0;background:transparent")
 COLOURS = {"30": "#555", "31": "#c62828", "32": "#2e7d32", "33": "#a15c00", "34": "#1565c0", "35": "#8e24aa",
            "36": "#00796b", "37": "#777", "90": "#777", "91": "#c62828", "92": "#2e7d32", "93": "#a15c00",
            "94": "#1565c0", "95": "#8e24aa", "96": "#00796b", "97": "#777"}

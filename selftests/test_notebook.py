@@ -172,7 +172,13 @@ def test_the_learners_forward_answers_like_the_reference_and_an_endless_loop_is_
         monkeypatch.setenv("KATA_TIMEOUT", "3")
         forward.close()  # a fresh child reads the edited file
         started = time.monotonic()
-        stopped = forward(image)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # a forward that never answers fails the test, not hangs it
+            asked = pool.submit(forward, image)
+            try:
+                stopped = asked.result(timeout=3 + 90)
+            finally:
+                if not asked.done() and forward.process is not None:
+                    forward.process.kill()  # the end of the child's socket: the waiting read returns
         assert stopped.probs is None and "did not answer within 3 s: is there an endless loop" in stopped.problem
         assert time.monotonic() - started < 3 + 60, "stopped by the limit (after the child's start-up)"
         assert forward.process is None, "the looping child is gone"
