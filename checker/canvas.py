@@ -114,4 +114,4 @@ def answer_shown(number: int, answer, expected: list[float]) -> dict:
         return {"number": number, "state": "agrees", "digit": digit, "text": text + ": the same as the network above."}
     return {"number": number, "state": "differs", "digit": digit,
             "text": text + f": their probabilities differ from the network's above by up to {worst:.2g}, so your "
-                           "forward pass does something else than the reference's (kata check says where: each stage it uses)."}
+                           "forward pass does something else than the reference's (kata check, stage by stage, says where)."}
