@@ -390,11 +390,22 @@ def _span(text: str, bold: bool, dim: bool, colour: str | None) -> str:
     text = _CONTROL.sub("?", _OTHER_ESCAPES.sub("", text))
     if not text:
         return ""
-    escaped = _LEARNER_FILE.sub(lambda m: f'<a href="{m.group(1)}" style="color:inherit;text-decoration:underline dotted">{m.group(0)}</a>',
-                                html.escape(text, quote=True))
+    escaped = _LEARNER_FILE.sub(lambda m: f'<a href="{_href(m.group(1))}" style="color:inherit;text-decoration:'
+                                          f'underline dotted">{m.group(0)}</a>', html.escape(text, quote=True))
     styles = ([f"color:{colour}"] if colour else []) + (["font-weight:bold"] if bold else []) + \
         (["opacity:.65"] if dim else [])
     return f'<span style="{";".join(styles)}">{escaped}</span>' if styles else escaped
+
+
+def _href(path: str) -> str:
+    """A link to a learner's file named as display_path names it (relative to the current folder, the
+    notebook's) or as a stage's message names it (relative to the kata's root): relative to the notebook."""
+    if (Path.cwd() / path).is_file():
+        return path
+    try:
+        return Path(os.path.relpath(ROOT / path, Path.cwd())).as_posix()
+    except (ValueError, OSError):
+        return path
 
 
 def strip_escapes(text: str) -> str:

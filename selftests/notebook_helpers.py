@@ -85,7 +85,7 @@ class Kernel:
             import nbformat
 
             Path(keep).mkdir(parents=True, exist_ok=True)
-            nbformat.write(notebook, Path(keep) / f"{self.folder.parent.name}-{name or 'cells'}")
+            nbformat.write(notebook, Path(keep) / f"{self.folder.parent.name}-{Path(name).stem}.ipynb")
         return notebook
 
     def run_file(self, name: str):

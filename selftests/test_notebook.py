@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +64,9 @@ def test_terminal_colours_become_html_and_everything_else_is_escaped():
     assert '<a href="../exercises/relu.py" style="color:inherit;text-decoration:underline dotted">../exercises/relu.py:12</a>' in shown
     assert re.fullmatch(r"(?:[^<]|<(?:span|/span|a|/a)\b[^>]*>)*", shown), "only spans and links as tags"
     assert strip_escapes(hostile).startswith("passed <script>")
+    from_root = ansi_to_html("write one_hot() in exercises/one_hot.py, then run: kata check one_hot")
+    expected = Path(os.path.relpath(ROOT / "exercises" / "one_hot.py")).as_posix()  # from the current folder
+    assert f'<a href="{expected}" ' in from_root, from_root
 
 
 # --- %%kata write, in a copy of the kata ---------------------------------------------------------------
