@@ -45,6 +45,8 @@ class KataCanvas(anywidget.AnyWidget):
     image = traitlets.Dict().tag(sync=True)  # from the browser: {"number": n, "pixels": [784 values]}
     kernel = traitlets.Dict().tag(sync=True)  # to the browser: the learner's answer to image number n
 
+    _newest = None  # the last canvas made with the kernel's answers
+
     def __init__(self, run: Path | None = None, kernel: bool = True, **kwargs):
         found_run = runs.Run.load(run) if run else runs.newest_usable(runs.runs_folder())
         params = runs.load_network(found_run.dir)
@@ -65,7 +67,10 @@ class KataCanvas(anywidget.AnyWidget):
         if kernel:
             from .live_forward import LearnerForward
 
+            if KataCanvas._newest is not None and KataCanvas._newest.forward is not None:
+                KataCanvas._newest.forward.close()  # one child at a time: an earlier canvas starts its own again if used
             self.forward = LearnerForward(found_run.dir)
+            KataCanvas._newest = self
         self.observe(self._on_image, names="image")
 
     def _on_image(self, change) -> None:

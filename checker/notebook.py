@@ -598,7 +598,8 @@ def canvas_command(argv: list[str]):
     parser.add_argument("--no-kernel", action="store_true",
                         help="only the network in the browser: do not run your functions in the kernel")
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(io.StringIO()):  # --help: shown once, below
+            args = parser.parse_args(argv)
         from . import canvas
 
         return canvas.KataCanvas(run=args.run, kernel=not args.no_kernel)
