@@ -6,17 +6,19 @@ from __future__ import annotations
 import sys
 import time
 
+from .term import redraws
 from .training import Silent
 
 
 class EpochBar(Silent):
-    """A per-epoch progress bar with the running loss on a terminal, plain lines when piped."""
+    """A per-epoch progress bar with the running loss on a terminal (or a notebook cell's live output),
+    plain lines when piped."""
 
     WIDTH = 30
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
-        self.tty = self.stream.isatty()
+        self.tty = redraws(self.stream)
 
     def epoch_start(self, epoch, epochs, batches):
         self.epoch, self.epochs, self.batches = epoch, epochs, batches

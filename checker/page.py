@@ -4,7 +4,7 @@ One self-contained file that works offline from file://: the run's summary, its 
 (drawn in the page from metrics.csv), its figures (embedded as data URIs, each opening full size),
 and a drawing canvas with a picture input. The page's template, style and script are package data in
 checker/assets/ (page.html with {placeholders}, filled in one pass, so nothing inserted is ever read
-as a placeholder). The script (assets/page.js) brings a drawing or a picture to MNIST's form exactly
+as a placeholder). The script (assets/digits.js, shared with the notebook's canvas, then assets/page.js) brings a drawing or a picture to MNIST's form exactly
 as `kata predict` does (checker.images) and runs the run's network in evaluation mode, whose arrays
 are embedded as base64 float32. `kata train` writes the page at the end of every run; `kata report`
 again.
@@ -355,7 +355,7 @@ def build_page(run_dir: Path, dataset=None) -> tuple[str, str]:
         "figures": figures_html,
         "folder": esc(str(run.dir.resolve())),
         "data": json.dumps(data, separators=(",", ":")).replace("</", "<\\/"),
-        "js": asset("page.js"),
+        "js": asset("digits.js") + "\n" + asset("page.js"),
     }
     return fill(asset("page.html"), values), problem
 

@@ -1,8 +1,11 @@
-"""Terminal output: colour and symbols only on a terminal without NO_COLOR, the text width, and text from
-files made safe to print (printable)."""
+"""Terminal output: colour and symbols only on a terminal without NO_COLOR (or where a front-end turns them
+on, as the notebook does to paint its HTML), the text width, and text from files made safe to print
+(printable)."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import shutil
 import sys
@@ -22,8 +25,25 @@ _SYMBOLS = {
 }
 
 
+_FORCED = contextvars.ContextVar("kata_colour", default=None)
+
+
+@contextlib.contextmanager
+def colour(on: bool):
+    """Within the block, Style() paints (on=True) or not, whatever the output is: for a front-end that
+    turns the same escape codes into something else (checker/notebook.py: HTML in a cell)."""
+    token = _FORCED.set(bool(on))
+    try:
+        yield
+    finally:
+        _FORCED.reset(token)
+
+
 def color_enabled(stream=None) -> bool:
-    """Colour and symbols for a terminal, unless NO_COLOR is set (https://no-color.org) or TERM=dumb."""
+    """Colour and symbols for a terminal, unless NO_COLOR is set (https://no-color.org) or TERM=dumb;
+    inside colour(on), as that says."""
+    if _FORCED.get() is not None:
+        return _FORCED.get()
     stream = stream or sys.stdout
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
@@ -72,6 +92,15 @@ class Style:
 
     def clear_screen(self) -> str:
         return "\033[2J\033[H" if self.enabled else ""
+
+
+def redraws(stream) -> bool:
+    """Whether a line written to stream can be drawn again after a carriage return: a terminal, or an
+    output that says it behaves like one (the notebook's live cell output has redraws_lines = True)."""
+    try:
+        return bool(stream.isatty() or getattr(stream, "redraws_lines", False))
+    except (AttributeError, ValueError):
+        return False
 
 
 def width() -> int:

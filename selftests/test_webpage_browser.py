@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from browser_helpers import Browser, missing_browser
+from browser_helpers import Browser, draw, missing_browser
 from checker import cnn
 from checker import images as predict
 from checker import models, plots, runs
@@ -91,46 +91,6 @@ def page(run_dir, browser):
 def numpy_probs(run_dir, images):
     params = runs.load_network(run_dir)
     return models.predict(params, np.stack(images))
-
-
-def draw(driver, strokes: list[tuple[str, list[tuple[int, int]]]]) -> list[list[tuple[float, float]]]:
-    """Draw strokes on the canvas with pointer events: (pointer kind "mouse", "touch" or "pen",
-    points in canvas pixels). Returns, for each stroke, where its points land in canvas pixels:
-    WebDriver moves the pointer by whole CSS pixels from the element's centre (rounded down), and
-    the canvas may lie at a fraction of a pixel."""
-    from selenium.webdriver.common.actions.action_builder import ActionBuilder
-    from selenium.webdriver.common.actions.pointer_input import PointerInput
-
-    board = driver.find_element("id", "board")
-    inner, border, box = driver.execute_script(
-        "const b = arguments[0], r = b.getBoundingClientRect();"
-        "return [b.clientWidth, b.clientLeft, [r.left, r.top, r.width, r.height]];", board)
-    left, top, width, height = box
-    centre_x, centre_y = np.floor(left + width / 2), np.floor(top + height / 2)
-    scale = inner / 280  # CSS pixels per canvas pixel
-    landed = []
-    for kind, points in strokes:
-        actions = ActionBuilder(driver, mouse=PointerInput(kind, kind), duration=10)
-        pointer = actions.pointer_action
-        landed.append([])
-        for i, (x, y) in enumerate(dense(points)):
-            dx, dy = round(left + border + x * scale - centre_x), round(top + border + y * scale - centre_y)
-            pointer.move_to(board, dx, dy)
-            landed[-1].append(((centre_x + dx - left - border) / scale, (centre_y + dy - top - border) / scale))
-            if i == 0:
-                pointer.pointer_down()
-        pointer.pointer_up()
-        actions.perform()
-    return landed
-
-
-def dense(points, step=8):
-    """The polyline through points, with a point every `step` pixels (one pointermove each)."""
-    out = [points[0]]
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
-        n = max(1, int(np.hypot(x1 - x0, y1 - y0) // step))
-        out += [(x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(1, n + 1)]
-    return out
 
 
 def test_the_pages_forward_pass_matches_numpy_on_200_test_images(page, run_dir, mnist):
