@@ -451,7 +451,7 @@ def test_reset_into_a_read_only_exercises_folder_keeps_the_learners_file(monkeyp
     import errno
     import pathlib
 
-    from checker import progress
+    from checker import backups, progress
 
     from checker.commands import reset
 
@@ -460,14 +460,14 @@ def test_reset_into_a_read_only_exercises_folder_keeps_the_learners_file(monkeyp
     mine = box.read("exercises/relu.py")
     monkeypatch.setattr(reset, "ROOT", box.path)
     monkeypatch.setattr(progress, "kata_dir", lambda root=None: box.path / ".kata")
-    real_replace_file = reset.replace_file
+    real_replace_file = backups.replace_file
 
     def replace_file(path, data):
         if pathlib.Path(path).parent.name == "exercises":
             raise OSError(errno.EROFS, "Read-only file system")
         return real_replace_file(path, data)
 
-    monkeypatch.setattr(reset, "replace_file", replace_file)
+    monkeypatch.setattr(backups, "replace_file", replace_file)
     monkeypatch.chdir(box.path)
     code, out, err = main_says(capsys, "reset", "relu", "--yes")
     (backup,) = (box.path / ".kata" / "backups").iterdir()

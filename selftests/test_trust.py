@@ -317,7 +317,7 @@ def edit_weights(run_dir: Path, **arrays) -> None:
 def page_of(run_dir: Path, dataset) -> str:
     from checker.page import write_page
 
-    return write_page(run_dir, dataset).read_text(encoding="utf-8")
+    return write_page(run_dir, dataset).path.read_text(encoding="utf-8")
 
 
 def test_a_page_embeds_only_png_figures_of_the_run_folder(good_run, dataset, tmp_path):
@@ -559,7 +559,7 @@ def test_reset_never_replaces_a_folder_reads_a_fifo_or_writes_through_a_link(run
     box, (done, elsewhere, backups) = run
     relu, softmax, init = done["relu"], done["softmax"], done["init"]
     assert (relu.returncode, relu.stdout) == (1, "")
-    assert relu.stderr == ("Error: exercises/relu.py is a folder, not a file, so nothing was changed (kata reset never "
+    assert relu.stderr == ("Error: exercises/relu.py is a folder, not a file, so nothing was changed (the kata never "
                            "replaces a folder: it may hold your work). Move it elsewhere or rename it, then run: kata "
                            "reset relu --yes\n")
     assert box.read("exercises/relu.py/my_notes.txt") == "my work\n"
