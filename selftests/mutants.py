@@ -323,12 +323,13 @@ MUTANTS = [
        '    total = ', '    total = ')),
     m("l2_gradient_two_lambda", "regularization", "l2_gradient", "test_l2_gradient_is_the_gradient_of_the_penalty",
       "gradient of the penalty",
-      ("grad + weight_decay * params[key]", "grad + 2 * weight_decay * params[key]")),
+      ("grad + (weight_decay * params[key])", "grad + (2 * weight_decay * params[key])")),
     m("l2_gradient_includes_biases", "regularization", "l2_gradient", "test_l2_gradient_worked_example", "bias",
-      ('grad + weight_decay * params[key] if key.startswith("W") else grad', "grad + weight_decay * params[key]")),
+      ('grad + (weight_decay * params[key]).astype(grad.dtype, copy=False) if key.startswith("W") else grad',
+       "grad + (weight_decay * params[key]).astype(grad.dtype, copy=False)")),
     m("l2_gradient_in_place", "regularization", "l2_gradient", "test_l2_gradient_does_not_modify_params_or_grads",
       "modified grads",
-      ('    return {key: grad + weight_decay * params[key] if key.startswith("W") else grad\n'
+      ('    return {key: grad + (weight_decay * params[key]).astype(grad.dtype, copy=False) if key.startswith("W") else grad\n'
        '            for key, grad in grads.items()}\n',
        '    for key in grads:\n'
        '        if key.startswith("W"):\n'
@@ -340,6 +341,10 @@ MUTANTS = [
     m("l2_gradient_drops_the_bias_keys", "regularization", "l2_gradient", "test_l2_gradient_worked_example", "keys",
       (' if key.startswith("W") else grad\n            for key, grad in grads.items()}',
        '\n            for key, grad in grads.items() if key.startswith("W")}')),
+    # The penalty's part left in the parameters' dtype: float32 gradients of float64 weights come back float64.
+    m("l2_gradient_float64_for_float32_gradients_of_float64_weights", "regularization", "l2_gradient",
+      "test_l2_gradient_keeps_the_gradients_dtype_whatever_the_weights_dtype", "gradients' dtype",
+      ("(weight_decay * params[key]).astype(grad.dtype, copy=False)", "weight_decay * params[key]")),
     m("l2_gradient_no_validation", "regularization", "l2_gradient", "test_l2_gradient_rejects_a_bad_weight_decay",
       "ValueError",
       ('    if not np.isfinite(weight_decay) or weight_decay < 0:\n'
@@ -365,6 +370,14 @@ MUTANTS = [
     m("dropout_one_mask_for_the_whole_batch", "dropout", "dropout_forward",
       "test_dropout_forward_drops_each_element_independently", "independently",
       ("keep = rng.random(x.shape) >= p_drop", "keep = np.broadcast_to(rng.random(x.shape[-1]) >= p_drop, x.shape)")),
+    # An exact fraction: round(p * size) elements chosen by a permutation. Every statistic of one mask is right; the
+    # number dropped never varies, so the elements are not independent.
+    m("dropout_exact_count_chosen_by_a_permutation", "dropout", "dropout_forward",
+      "test_dropout_forward_drops_a_number_of_elements_that_varies_from_call_to_call", "not dropped independently",
+      ("    keep = rng.random(x.shape) >= p_drop\n",
+       "    keep = np.ones(x.size, dtype=bool)\n"
+       "    keep[rng.permutation(x.size)[:round(p_drop * x.size)]] = False\n"
+       "    keep = keep.reshape(x.shape)\n")),
     m("dropout_float64_mask", "dropout", "dropout_forward", "test_dropout_forward_keeps_float32", "dtype",
       ("mask = keep.astype(x.dtype) / (1.0 - float(p_drop))", "mask = keep / (1.0 - float(p_drop))")),
     m("dropout_in_place_on_x", "dropout", "dropout_forward", "test_dropout_forward_does_not_modify_its_input",
