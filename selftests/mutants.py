@@ -35,9 +35,9 @@ class Mutant:
     function: str  # the function the mistake is in
     caught_by: str  # a test of tests/test_<module>.py that must fail: its name, or name[param] for one case
     says: str = ""  # a phrase that test's failure message must contain
-    # The function the report's "Next: fix X()" must name, when not `function`: a forward that caches
-    # the wrong array is right in every output the suite can see; only its backward's gradient
-    # shows it, and the cache's structure is the learner's own, so the backward is what fails.
+    # The function the report's "Next: fix X()" must name, when not `function` (none does today: a mistake
+    # that only another function's results can show is still charged to the function that has it, by a test
+    # named after that function).
     charged_to: str = ""
     edits: tuple[tuple[str, str], ...] = ()  # (old, new), made in this order on the reference's text
     source: str = ""  # instead of edits: the whole wrong function, which replaces the reference's
@@ -502,17 +502,23 @@ MUTANTS = [
        "            a, mask = dropout_forward(a, p_drop, rng)\n"
        "            masks.append(mask)\n", "")),
     # Each layer's input is cached before its dropout mask: what the backward multiplies with is not what the
-    # next layer saw. Three appends move.
+    # next layer saw. Three appends move. Only deep_backward's gradients can show it; a deep_forward test reads
+    # them, so that the report charges deep_forward.
     m("deep_forward_caches_input_before_dropout", "deep", "deep_forward",
-      "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "after its dropout mask",
+      "test_deep_forward_caches_each_layers_input_after_its_dropout_mask", "caches each hidden layer's input before",
       ("    for layer in range(1, layers):\n        inputs.append(a)\n",
        "    inputs.append(a)\n    for layer in range(1, layers):\n"),
       ("        a = relu(z)\n", "        a = relu(z)\n        inputs.append(a)\n"),
-      ("    inputs.append(a)\n    probs = softmax(", "    probs = softmax("),
-      charged_to="deep_backward"),
+      ("    inputs.append(a)\n    probs = softmax(", "    probs = softmax(")),
     m("deep_backward_ignores_dropout_masks", "deep", "deep_backward",
-      "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "dropout_backward(da, mask)",
+      "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "leaves the dropout masks out",
       ("        if masks:\n            da = dropout_backward(da, masks[layer - 2])\n", "")),
+    # The gradients are right, but dz is the cache's probs array itself: deep_forward's probs are overwritten, and
+    # kata train reads its training accuracy from them after the backward pass.
+    m("deep_backward_dz_in_place_in_the_cached_probs", "deep", "deep_backward",
+      "test_deep_backward_leaves_the_probs_of_the_forward_pass_alone", "kata train reads the training accuracy",
+      ('    dz = softmax_cross_entropy_backward(cache["probs"], targets)\n',
+       '    dz = cache["probs"]\n    dz -= targets\n    dz /= targets.shape[0]\n')),
     m("deep_backward_missing_1_over_n", "deep", "deep_backward",
       "test_deep_backward_passes_numerical_gradient_checks", "N = 5 times too large",
       ('dz = softmax_cross_entropy_backward(cache["probs"], targets)', 'dz = cache["probs"] - targets')),
@@ -847,6 +853,10 @@ STYLES = [
             picked = probs[np.arange(len(probs)), np.argmax(targets, axis=1)]
             return float(-np.mean(np.log(np.maximum(picked, 1e-12))))
     """),
+    # The docstring asks for a ValueError when p_drop > 0 comes without an rng, nothing about its message.
+    m("deep_forward_rng_error_that_does_not_repeat_p_drop", "deep", "deep_forward", "", "",
+      ('raise ValueError(f"p_drop = {p_drop} needs a random generator: pass rng=np.random.default_rng(seed)")',
+       'raise ValueError("p_drop > 0 needs an rng")')),
     replaced("forward_own_stable_softmax", "backprop", "forward", "", "", """
         def forward(params, X):
             z1 = X @ params["W1"] + params["b1"]
