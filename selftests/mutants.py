@@ -527,9 +527,10 @@ MUTANTS = [
       ('    grads["W1"] = cache["inputs"][0].T @ dz\n    grads["b1"] = dz.sum(axis=0)\n', "")),
 
     # Stage 12: batchnorm -------------------------------------------------------------------
-    # The running variance stays right: var * N/(N-1) of an unbiased var would be a second mistake.
+    # The running variance stays right: var * N/(N-1) of an unbiased var would be a second mistake. The first test
+    # to fail (what the report shows) names it.
     m("batchnorm_unbiased_variance_in_normalisation", "batchnorm", "batchnorm_forward",
-      "test_batchnorm_forward_normalises_with_the_biased_batch_variance", "biased variance",
+      "test_batchnorm_forward_worked_example", "unbiased variance, divided by N - 1 (ddof=1)",
       ("var = x.var(axis=0)", "var = x.var(axis=0, ddof=1)"),
       ("momentum * var * (n / (n - 1))", "momentum * var")),
     m("batchnorm_running_var_without_bessel", "batchnorm", "batchnorm_forward",
@@ -548,9 +549,17 @@ MUTANTS = [
       "test_batchnorm_forward_adds_eps_inside_the_square_root", "inside the square root",
       ("inv_std = 1.0 / np.sqrt(var + eps)", "inv_std = 1.0 / (np.sqrt(var) + eps)")),
     m("batchnorm_no_running_update", "batchnorm", "batchnorm_forward",
-      "test_batchnorm_forward_updates_running_statistics", "must update the running statistics",
+      "test_batchnorm_forward_worked_example", "is unchanged after a training batch",
       ('        running["mean"] = (1 - momentum) * running["mean"] + momentum * mu\n'
        '        running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))\n', "")),
+    # The new averages bound to local names: the caller's running dict is left unchanged.
+    m("batchnorm_running_statistics_bound_to_local_names", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_worked_example", "running_mean = ...",
+      ('        running["mean"] = (1 - momentum) * running["mean"] + momentum * mu\n'
+       '        running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))\n',
+       '        running_mean, running_var = running["mean"], running["var"]\n'
+       '        running_mean = (1 - momentum) * running_mean + momentum * mu\n'
+       '        running_var = (1 - momentum) * running_var + momentum * var * (n / (n - 1))\n')),
     m("batchnorm_copies_running_dict", "batchnorm", "batchnorm_forward",
       "test_batchnorm_forward_changes_only_the_running_dict", "the dict you are given",
       ('        running["mean"] = (1 - momentum)', '        running = dict(running)\n        running["mean"] = (1 - momentum)')),
@@ -857,6 +866,12 @@ STYLES = [
     m("deep_forward_rng_error_that_does_not_repeat_p_drop", "deep", "deep_forward", "", "",
       ('raise ValueError(f"p_drop = {p_drop} needs a random generator: pass rng=np.random.default_rng(seed)")',
        'raise ValueError("p_drop > 0 needs an rng")')),
+    # Bad arguments named in words, as a learner wrote them: "x has 3 features, gamma has 2".
+    m("batchnorm_messages_in_words", "batchnorm", "batchnorm_forward", "", "",
+      ('raise ValueError(f"x must be a 2-D batch (N, D), got shape {x.shape}")',
+       'raise ValueError(f"x must be a 2-D batch (N, D), got a {x.ndim}-D array")'),
+      ('raise ValueError(f"{name} must have shape ({d},) for x of shape {x.shape}, got {np.shape(value)}")',
+       'raise ValueError(f"x has {d} features, {name} has {np.size(value)}")')),
     replaced("forward_own_stable_softmax", "backprop", "forward", "", "", """
         def forward(params, X):
             z1 = X @ params["W1"] + params["b1"]
