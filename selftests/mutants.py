@@ -608,6 +608,12 @@ MUTANTS = [
       "test_conv2d_forward_pads_with_zeros_on_every_side", "every side",
       ("xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else x",
        "xpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=x.dtype)\n    xpad[:, :, :h, :width] = x")),
+    # np.pad with one number pads all four axes: the batch and channel axes grow too, and the next step fails
+    # inside the learner's code (here the reshape to cols; NumPy's matmul error in the learner's own version).
+    m("conv_np_pad_pads_every_axis", "conv", "conv2d_forward",
+      "test_conv2d_forward_worked_example_with_padding_and_stride", "padded every axis of x",
+      ("xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else x",
+       "xpad = np.pad(x, pad) if pad else x")),
     m("conv_pads_only_top_and_left", "conv", "conv2d_forward",
       "test_conv2d_forward_pads_with_zeros_on_every_side", "every side",
       ("np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))", "np.pad(x, ((0, 0), (0, 0), (pad, 0), (pad, 0)))")),
@@ -632,6 +638,16 @@ MUTANTS = [
     m("conv_backward_overlapping_windows_overwrite", "conv", "conv2d_backward",
       "test_conv2d_backward_adds_up_where_windows_overlap", "add up",
       ("q:q + stride * w_out:stride] += dcols[:, p, q]", "q:q + stride * w_out:stride] = dcols[:, p, q]")),
+    # col2im in one indexed += over every (kernel position, window) pair: where windows overlap, the index arrays
+    # name a pixel several times, and NumPy's buffered += adds only one of its shares.
+    m("conv_col2im_with_a_fancy_index_plus_equals", "conv", "conv2d_backward", "test_conv2d_backward_worked_example",
+      "NumPy buffers it, each pixel read once and written once",
+      ("    for p in range(kh):\n"
+       "        for q in range(kw):\n"
+       "            dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += dcols[:, p, q]\n",
+       "    rows = np.arange(kh)[:, None, None, None] + stride * np.arange(h_out)[None, None, :, None]\n"
+       "    cols = np.arange(kw)[None, :, None, None] + stride * np.arange(w_out)[None, None, None, :]\n"
+       "    dxpad[:, :, rows, cols] += dcols.transpose(0, 3, 1, 2, 4, 5)  # (C, N, KH, KW, H_out, W_out)\n")),
     m("conv_backward_crops_with_minus_pad", "conv", "conv2d_backward", "test_conv2d_backward_worked_example",
       "padding cropped off dx",
       ("dx = dxpad[:, :, pad:pad + h, pad:pad + width].transpose(1, 0, 2, 3)",
@@ -872,6 +888,101 @@ STYLES = [
        'raise ValueError(f"x must be a 2-D batch (N, D), got a {x.ndim}-D array")'),
       ('raise ValueError(f"{name} must have shape ({d},) for x of shape {x.shape}, got {np.shape(value)}")',
        'raise ValueError(f"x has {d} features, {name} has {np.size(value)}")')),
+    # Styles a learner wrote in the playtest of Part II and III, which the suites must keep accepting.
+    # Adam as Kingma and Ba's paper writes it efficiently: both bias corrections folded into one step size alpha_t.
+    m("adam_alpha_t", "optimizers", "adam_step", "", "",
+      ("        m_hat = m / (1 - beta1**t)\n"
+       "        v_hat = v / (1 - beta2**t)\n"
+       "        params[key] -= lr * m_hat / (np.sqrt(v_hat) + eps)\n",
+       "        alpha_t = lr * (1 - beta2**t) ** 0.5 / (1 - beta1**t)\n"
+       "        params[key] -= alpha_t * m / (np.sqrt(v) + eps * (1 - beta2**t) ** 0.5)\n")),
+    replaced("dropout_rng_binomial_mask", "dropout", "dropout_forward", "", "", """
+        def dropout_forward(x, p_drop, rng):
+            if not (0 <= p_drop < 1):
+                raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+            mask = rng.binomial(1, 1 - p_drop, size=x.shape).astype(x.dtype) / x.dtype.type(1 - p_drop)
+            return x * mask, mask
+    """),
+    # The backward pass node by node through the computational graph (mean, centring, variance, square root,
+    # inverse), as many tutorials derive it, from the reference's cache.
+    replaced("batchnorm_backward_step_by_step", "batchnorm", "batchnorm_backward", "", "", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n, d = dout.shape
+            dbeta = np.sum(dout, axis=0)
+            dgamma = np.sum(dout * x_hat, axis=0)
+            dxhat = dout * gamma
+            if not cache["training"]:
+                return dxhat * inv_std, dgamma, dbeta
+            xmu = x_hat / inv_std
+            sqrtvar = 1 / inv_std
+            divar = np.sum(dxhat * xmu, axis=0)
+            dxmu1 = dxhat * inv_std
+            dsqrtvar = -1 / sqrtvar**2 * divar
+            dvar = 0.5 * inv_std * dsqrtvar
+            dsq = np.ones((n, d), dtype=dout.dtype) / n * dvar
+            dxmu2 = 2 * xmu * dsq
+            dx1 = dxmu1 + dxmu2
+            dmu = -np.sum(dx1, axis=0)
+            dx2 = np.ones((n, d), dtype=dout.dtype) / n * dmu
+            return dx1 + dx2, dgamma, dbeta
+    """),
+    # The definition as loops, forwards and backwards, with every bad argument named in words. It replaces
+    # conv2d_backward, the module's last function, and brings its own conv2d_forward, which then wins.
+    replaced("conv_six_loops_with_messages_in_words", "conv", "conv2d_backward", "", "", """
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            for name, value, smallest in (("stride", stride, 1), ("pad", pad, 0)):
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < smallest:
+                    raise ValueError(f"{name} must be an integer >= {smallest}, got {value!r}")
+            if x.ndim != 4 or w.ndim != 4:
+                raise ValueError(f"x and w must be 4-D, got a {x.ndim}-D x and a {w.ndim}-D w")
+            n, c, h, width = x.shape
+            f, wc, kh, kw = w.shape
+            if wc != c:
+                raise ValueError(f"w has {wc} channels, x has {c}")
+            if b.shape != (f,):
+                raise ValueError(f"b is a {b.ndim}-D array of {b.size} values; it needs one bias per filter ({f})")
+            if kh > h + 2 * pad or kw > width + 2 * pad:
+                raise ValueError(f"the {kh}x{kw} kernel does not fit in the {h + 2 * pad}x{width + 2 * pad} padded input")
+            xpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=x.dtype)
+            xpad[:, :, pad:pad + h, pad:pad + width] = x
+            h_out, w_out = (h + 2 * pad - kh) // stride + 1, (width + 2 * pad - kw) // stride + 1
+            out = np.zeros((n, f, h_out, w_out), dtype=x.dtype)
+            for image in range(n):
+                for filt in range(f):
+                    for i in range(h_out):
+                        for j in range(w_out):
+                            total = b[filt]
+                            for channel in range(c):
+                                for p in range(kh):
+                                    for q in range(kw):
+                                        total += xpad[image, channel, i * stride + p, j * stride + q] * w[filt, channel, p, q]
+                            out[image, filt, i, j] = total
+            return out, (x, w, stride, pad)
+
+
+        def conv2d_backward(dout, cache):
+            x, w, stride, pad = cache
+            n, c, h, width = x.shape
+            f, _, kh, kw = w.shape
+            xpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=x.dtype)
+            xpad[:, :, pad:pad + h, pad:pad + width] = x
+            dxpad = np.zeros(xpad.shape, dtype=dout.dtype)
+            dw = np.zeros(w.shape, dtype=dout.dtype)
+            db = np.zeros(f, dtype=dout.dtype)
+            for image in range(n):
+                for filt in range(f):
+                    for i in range(dout.shape[2]):
+                        for j in range(dout.shape[3]):
+                            g = dout[image, filt, i, j]
+                            db[filt] += g
+                            for channel in range(c):
+                                for p in range(kh):
+                                    for q in range(kw):
+                                        dw[filt, channel, p, q] += g * xpad[image, channel, i * stride + p, j * stride + q]
+                                        dxpad[image, channel, i * stride + p, j * stride + q] += g * w[filt, channel, p, q]
+            return dxpad[:, :, pad:pad + h, pad:pad + width], dw, db
+    """),
     replaced("forward_own_stable_softmax", "backprop", "forward", "", "", """
         def forward(params, X):
             z1 = X @ params["W1"] + params["b1"]
