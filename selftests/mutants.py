@@ -677,9 +677,17 @@ MUTANTS = [
             where = windows.argmax(axis=-1)
             return windows.max(axis=-1), (x.shape, where, size, stride)
     """),
-    m("pool_running_maximum_starts_at_zero", "pool", "maxpool_forward", "test_maxpool_forward_keeps_negative_values",
-      "negative",
+    # Named by the first test to fail, what the report shows.
+    m("pool_running_maximum_starts_at_zero", "pool", "maxpool_forward",
+      "test_maxpool_forward_output_size_follows_the_formula", "as from a running maximum started at 0",
       ("        out = None\n", "        out = np.zeros((n, c, h_out, w_out), dtype=x.dtype)\n")),
+    # 1x1 windows are the identity, so x itself is returned: out shares x's memory.
+    m("pool_1x1_windows_return_x_itself", "pool", "maxpool_forward",
+      "test_maxpool_forward_returns_a_new_array_even_for_1x1_windows", "returned x itself or a view of it",
+      ("    if size == stride:\n",
+       "    if size == stride == 1:  # every value is its own maximum\n"
+       '        return x, ("views", x, x, 1)\n'
+       "    if size == stride:\n")),
     m("pool_no_check_of_the_window_size", "pool", "maxpool_forward",
       "test_maxpool_forward_rejects_a_window_larger_than_the_input", "does not name the bad value",
       ("    if size > h or size > w:\n"
