@@ -113,7 +113,7 @@ CACHED_BEFORE_DROPOUT = (
 CACHED_BEFORE_DROPOUT_HINT = (
     "in deep_forward, put each layer's input into the cache after dropout_forward has replaced it (the masked "
     "activation, the one the next dense layer multiplies), not before. The masks still go in the cache too, for "
-    "the backward pass.")
+    "the backward pass. (If your cache keeps both activations, deep_backward must take the masked one.)")
 MASKS_LEFT_OUT = (
     "deep_backward leaves the dropout masks out of the backward pass: its gradients are those of a network whose "
     "gradient flows back through dropped units as if they had been kept.")
