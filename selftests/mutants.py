@@ -897,7 +897,9 @@ STYLES = [
       ('raise ValueError(f"{name} must have shape ({d},) for x of shape {x.shape}, got {np.shape(value)}")',
        'raise ValueError(f"x has {d} features, {name} has {np.size(value)}")')),
     # Styles a learner wrote in the playtest of Part II and III, which the suites must keep accepting.
-    # Adam as Kingma and Ba's paper writes it efficiently: both bias corrections folded into one step size alpha_t.
+    # Adam with both bias corrections folded into one step size alpha_t, as Kingma and Ba's paper suggests, and eps
+    # scaled by sqrt(1 - beta2^t) to stay the docstring's formula exactly (the paper's unscaled eps is another
+    # optimizer, which test_adam_step_adds_eps_after_the_square_root tells apart).
     m("adam_alpha_t", "optimizers", "adam_step", "", "",
       ("        m_hat = m / (1 - beta1**t)\n"
        "        v_hat = v / (1 - beta2**t)\n"

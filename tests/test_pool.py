@@ -83,7 +83,8 @@ def run_maxpool_forward(x, size=2, stride=2, shape_hint=OUTPUT_SIZE):
              "array. A view shares x's memory, so writing into out later (an in-place ReLU, out += ...) would change "
              "x too, and writing into x would change out.", given=given_,
              hint="with 1x1 windows every value is its own maximum, so out holds x's values (every stride-th one), "
-                  "but in an array of its own: return a copy, as the docstring's edge case says.")
+                  "but in an array of its own: return a copy, as the docstring's edge case says." if size == 1 else
+                  "build out as an array of its own: a maximum over the windows makes one; x and its slices do not.")
     return out, result[1]
 
 
