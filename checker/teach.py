@@ -270,7 +270,17 @@ def _worst_element(got, expected, rtol: float = 1e-6, atol: float = 1e-9) -> str
     distance = np.where(bad, np.nan_to_num(np.abs(got_arr - exp_arr), nan=np.inf), -1)
     index = np.unravel_index(np.argmax(distance), got_arr.shape)
     shown = tuple(int(i) for i in index) if len(index) > 1 else int(index[0])
-    return f"{WORST_PHRASE} {shown}: got {got_arr[index]:.6g}, expected {exp_arr[index]:.6g}"
+    got, expected = _distinct(float(got_arr[index]), float(exp_arr[index]))
+    return f"{WORST_PHRASE} {shown}: got {got}, expected {expected}"
+
+
+def _distinct(got: float, expected: float) -> tuple[str, str]:
+    """got and expected with 6 significant digits, or as many more as it takes for them to read differently."""
+    for digits in range(6, 18):
+        pair = f"{got:.{digits}g}", f"{expected:.{digits}g}"
+        if pair[0] != pair[1]:
+            break
+    return pair
 
 
 def check_unchanged(before: dict, after: dict, func: str):

@@ -75,9 +75,10 @@ def deep_backward(params, cache, targets):
     """Gradients of the mean cross-entropy with respect to every parameter of deep_forward's network.
 
     Args:
-        params: the dict given to deep_forward.
-        cache: what deep_forward returned alongside probs.
-        targets: (N, C) one-hot targets.
+        params: the dict given to deep_forward. Not modified.
+        cache: what deep_forward returned alongside probs. Not modified: the probs deep_forward returned
+            may be an array of the cache, and training reads its accuracy from them after this call.
+        targets: (N, C) one-hot targets. Not modified.
 
     Returns:
         grads: a dict with every key of params; grads[k] has params[k]'s shape and dtype. Where

@@ -35,9 +35,9 @@ class Mutant:
     function: str  # the function the mistake is in
     caught_by: str  # a test of tests/test_<module>.py that must fail: its name, or name[param] for one case
     says: str = ""  # a phrase that test's failure message must contain
-    # The function the report's "Next: fix X()" must name, when not `function`: a forward that caches
-    # the wrong array is right in every output the suite can see; only its backward's gradient
-    # shows it, and the cache's structure is the learner's own, so the backward is what fails.
+    # The function the report's "Next: fix X()" must name, when not `function` (none does today: a mistake
+    # that only another function's results can show is still charged to the function that has it, by a test
+    # named after that function).
     charged_to: str = ""
     edits: tuple[tuple[str, str], ...] = ()  # (old, new), made in this order on the reference's text
     source: str = ""  # instead of edits: the whole wrong function, which replaces the reference's
@@ -323,12 +323,13 @@ MUTANTS = [
        '    total = ', '    total = ')),
     m("l2_gradient_two_lambda", "regularization", "l2_gradient", "test_l2_gradient_is_the_gradient_of_the_penalty",
       "gradient of the penalty",
-      ("grad + weight_decay * params[key]", "grad + 2 * weight_decay * params[key]")),
+      ("grad + (weight_decay * params[key])", "grad + (2 * weight_decay * params[key])")),
     m("l2_gradient_includes_biases", "regularization", "l2_gradient", "test_l2_gradient_worked_example", "bias",
-      ('grad + weight_decay * params[key] if key.startswith("W") else grad', "grad + weight_decay * params[key]")),
+      ('grad + (weight_decay * params[key]).astype(grad.dtype, copy=False) if key.startswith("W") else grad',
+       "grad + (weight_decay * params[key]).astype(grad.dtype, copy=False)")),
     m("l2_gradient_in_place", "regularization", "l2_gradient", "test_l2_gradient_does_not_modify_params_or_grads",
       "modified grads",
-      ('    return {key: grad + weight_decay * params[key] if key.startswith("W") else grad\n'
+      ('    return {key: grad + (weight_decay * params[key]).astype(grad.dtype, copy=False) if key.startswith("W") else grad\n'
        '            for key, grad in grads.items()}\n',
        '    for key in grads:\n'
        '        if key.startswith("W"):\n'
@@ -340,6 +341,10 @@ MUTANTS = [
     m("l2_gradient_drops_the_bias_keys", "regularization", "l2_gradient", "test_l2_gradient_worked_example", "keys",
       (' if key.startswith("W") else grad\n            for key, grad in grads.items()}',
        '\n            for key, grad in grads.items() if key.startswith("W")}')),
+    # The penalty's part left in the parameters' dtype: float32 gradients of float64 weights come back float64.
+    m("l2_gradient_float64_for_float32_gradients_of_float64_weights", "regularization", "l2_gradient",
+      "test_l2_gradient_keeps_the_gradients_dtype_whatever_the_weights_dtype", "gradients' dtype",
+      ("(weight_decay * params[key]).astype(grad.dtype, copy=False)", "weight_decay * params[key]")),
     m("l2_gradient_no_validation", "regularization", "l2_gradient", "test_l2_gradient_rejects_a_bad_weight_decay",
       "ValueError",
       ('    if not np.isfinite(weight_decay) or weight_decay < 0:\n'
@@ -365,6 +370,14 @@ MUTANTS = [
     m("dropout_one_mask_for_the_whole_batch", "dropout", "dropout_forward",
       "test_dropout_forward_drops_each_element_independently", "independently",
       ("keep = rng.random(x.shape) >= p_drop", "keep = np.broadcast_to(rng.random(x.shape[-1]) >= p_drop, x.shape)")),
+    # An exact fraction: round(p * size) elements chosen by a permutation. Every statistic of one mask is right; the
+    # number dropped never varies, so the elements are not independent.
+    m("dropout_exact_count_chosen_by_a_permutation", "dropout", "dropout_forward",
+      "test_dropout_forward_drops_a_number_of_elements_that_varies_from_call_to_call", "not dropped independently",
+      ("    keep = rng.random(x.shape) >= p_drop\n",
+       "    keep = np.ones(x.size, dtype=bool)\n"
+       "    keep[rng.permutation(x.size)[:round(p_drop * x.size)]] = False\n"
+       "    keep = keep.reshape(x.shape)\n")),
     m("dropout_float64_mask", "dropout", "dropout_forward", "test_dropout_forward_keeps_float32", "dtype",
       ("mask = keep.astype(x.dtype) / (1.0 - float(p_drop))", "mask = keep / (1.0 - float(p_drop))")),
     m("dropout_in_place_on_x", "dropout", "dropout_forward", "test_dropout_forward_does_not_modify_its_input",
@@ -489,17 +502,23 @@ MUTANTS = [
        "            a, mask = dropout_forward(a, p_drop, rng)\n"
        "            masks.append(mask)\n", "")),
     # Each layer's input is cached before its dropout mask: what the backward multiplies with is not what the
-    # next layer saw. Three appends move.
+    # next layer saw. Three appends move. Only deep_backward's gradients can show it; a deep_forward test reads
+    # them, so that the report charges deep_forward.
     m("deep_forward_caches_input_before_dropout", "deep", "deep_forward",
-      "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "after its dropout mask",
+      "test_deep_forward_caches_each_layers_input_after_its_dropout_mask", "caches each hidden layer's input before",
       ("    for layer in range(1, layers):\n        inputs.append(a)\n",
        "    inputs.append(a)\n    for layer in range(1, layers):\n"),
       ("        a = relu(z)\n", "        a = relu(z)\n        inputs.append(a)\n"),
-      ("    inputs.append(a)\n    probs = softmax(", "    probs = softmax("),
-      charged_to="deep_backward"),
+      ("    inputs.append(a)\n    probs = softmax(", "    probs = softmax(")),
     m("deep_backward_ignores_dropout_masks", "deep", "deep_backward",
-      "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "dropout_backward(da, mask)",
+      "test_deep_backward_with_dropout_passes_numerical_gradient_checks", "leaves the dropout masks out",
       ("        if masks:\n            da = dropout_backward(da, masks[layer - 2])\n", "")),
+    # The gradients are right, but dz is the cache's probs array itself: deep_forward's probs are overwritten, and
+    # kata train reads its training accuracy from them after the backward pass.
+    m("deep_backward_dz_in_place_in_the_cached_probs", "deep", "deep_backward",
+      "test_deep_backward_leaves_the_probs_of_the_forward_pass_alone", "kata train reads the training accuracy",
+      ('    dz = softmax_cross_entropy_backward(cache["probs"], targets)\n',
+       '    dz = cache["probs"]\n    dz -= targets\n    dz /= targets.shape[0]\n')),
     m("deep_backward_missing_1_over_n", "deep", "deep_backward",
       "test_deep_backward_passes_numerical_gradient_checks", "N = 5 times too large",
       ('dz = softmax_cross_entropy_backward(cache["probs"], targets)', 'dz = cache["probs"] - targets')),
@@ -508,9 +527,10 @@ MUTANTS = [
       ('    grads["W1"] = cache["inputs"][0].T @ dz\n    grads["b1"] = dz.sum(axis=0)\n', "")),
 
     # Stage 12: batchnorm -------------------------------------------------------------------
-    # The running variance stays right: var * N/(N-1) of an unbiased var would be a second mistake.
+    # The running variance stays right: var * N/(N-1) of an unbiased var would be a second mistake. The first test
+    # to fail (what the report shows) names it.
     m("batchnorm_unbiased_variance_in_normalisation", "batchnorm", "batchnorm_forward",
-      "test_batchnorm_forward_normalises_with_the_biased_batch_variance", "biased variance",
+      "test_batchnorm_forward_worked_example", "unbiased variance, divided by N - 1 (ddof=1)",
       ("var = x.var(axis=0)", "var = x.var(axis=0, ddof=1)"),
       ("momentum * var * (n / (n - 1))", "momentum * var")),
     m("batchnorm_running_var_without_bessel", "batchnorm", "batchnorm_forward",
@@ -529,9 +549,17 @@ MUTANTS = [
       "test_batchnorm_forward_adds_eps_inside_the_square_root", "inside the square root",
       ("inv_std = 1.0 / np.sqrt(var + eps)", "inv_std = 1.0 / (np.sqrt(var) + eps)")),
     m("batchnorm_no_running_update", "batchnorm", "batchnorm_forward",
-      "test_batchnorm_forward_updates_running_statistics", "must update the running statistics",
+      "test_batchnorm_forward_worked_example", "is unchanged after a training batch",
       ('        running["mean"] = (1 - momentum) * running["mean"] + momentum * mu\n'
        '        running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))\n', "")),
+    # The new averages bound to local names: the caller's running dict is left unchanged.
+    m("batchnorm_running_statistics_bound_to_local_names", "batchnorm", "batchnorm_forward",
+      "test_batchnorm_forward_worked_example", "running_mean = ...",
+      ('        running["mean"] = (1 - momentum) * running["mean"] + momentum * mu\n'
+       '        running["var"] = (1 - momentum) * running["var"] + momentum * var * (n / (n - 1))\n',
+       '        running_mean, running_var = running["mean"], running["var"]\n'
+       '        running_mean = (1 - momentum) * running_mean + momentum * mu\n'
+       '        running_var = (1 - momentum) * running_var + momentum * var * (n / (n - 1))\n')),
     m("batchnorm_copies_running_dict", "batchnorm", "batchnorm_forward",
       "test_batchnorm_forward_changes_only_the_running_dict", "the dict you are given",
       ('        running["mean"] = (1 - momentum)', '        running = dict(running)\n        running["mean"] = (1 - momentum)')),
@@ -580,6 +608,12 @@ MUTANTS = [
       "test_conv2d_forward_pads_with_zeros_on_every_side", "every side",
       ("xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else x",
        "xpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=x.dtype)\n    xpad[:, :, :h, :width] = x")),
+    # np.pad with one number pads all four axes: the batch and channel axes grow too, and the next step fails
+    # inside the learner's code (here the reshape to cols; NumPy's matmul error in the learner's own version).
+    m("conv_np_pad_pads_every_axis", "conv", "conv2d_forward",
+      "test_conv2d_forward_worked_example_with_padding_and_stride", "padded every axis of x",
+      ("xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else x",
+       "xpad = np.pad(x, pad) if pad else x")),
     m("conv_pads_only_top_and_left", "conv", "conv2d_forward",
       "test_conv2d_forward_pads_with_zeros_on_every_side", "every side",
       ("np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))", "np.pad(x, ((0, 0), (0, 0), (pad, 0), (pad, 0)))")),
@@ -604,6 +638,16 @@ MUTANTS = [
     m("conv_backward_overlapping_windows_overwrite", "conv", "conv2d_backward",
       "test_conv2d_backward_adds_up_where_windows_overlap", "add up",
       ("q:q + stride * w_out:stride] += dcols[:, p, q]", "q:q + stride * w_out:stride] = dcols[:, p, q]")),
+    # col2im in one indexed += over every (kernel position, window) pair: where windows overlap, the index arrays
+    # name a pixel several times, and NumPy's buffered += adds only one of its shares.
+    m("conv_col2im_with_a_fancy_index_plus_equals", "conv", "conv2d_backward", "test_conv2d_backward_worked_example",
+      "NumPy buffers it, each pixel read once and written once",
+      ("    for p in range(kh):\n"
+       "        for q in range(kw):\n"
+       "            dxpad[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride] += dcols[:, p, q]\n",
+       "    rows = np.arange(kh)[:, None, None, None] + stride * np.arange(h_out)[None, None, :, None]\n"
+       "    cols = np.arange(kw)[None, :, None, None] + stride * np.arange(w_out)[None, None, None, :]\n"
+       "    dxpad[:, :, rows, cols] += dcols.transpose(0, 3, 1, 2, 4, 5)  # (C, N, KH, KW, H_out, W_out)\n")),
     m("conv_backward_crops_with_minus_pad", "conv", "conv2d_backward", "test_conv2d_backward_worked_example",
       "padding cropped off dx",
       ("dx = dxpad[:, :, pad:pad + h, pad:pad + width].transpose(1, 0, 2, 3)",
@@ -633,9 +677,17 @@ MUTANTS = [
             where = windows.argmax(axis=-1)
             return windows.max(axis=-1), (x.shape, where, size, stride)
     """),
-    m("pool_running_maximum_starts_at_zero", "pool", "maxpool_forward", "test_maxpool_forward_keeps_negative_values",
-      "negative",
+    # Named by the first test to fail, what the report shows.
+    m("pool_running_maximum_starts_at_zero", "pool", "maxpool_forward",
+      "test_maxpool_forward_output_size_follows_the_formula", "as from a running maximum started at 0",
       ("        out = None\n", "        out = np.zeros((n, c, h_out, w_out), dtype=x.dtype)\n")),
+    # 1x1 windows are the identity, so x itself is returned: out shares x's memory.
+    m("pool_1x1_windows_return_x_itself", "pool", "maxpool_forward",
+      "test_maxpool_forward_returns_a_new_array_even_for_1x1_windows", "returned x itself or a view of it",
+      ("    if size == stride:\n",
+       "    if size == stride == 1:  # every value is its own maximum\n"
+       '        return x, ("views", x, x, 1)\n'
+       "    if size == stride:\n")),
     m("pool_no_check_of_the_window_size", "pool", "maxpool_forward",
       "test_maxpool_forward_rejects_a_window_larger_than_the_input", "does not name the bad value",
       ("    if size > h or size > w:\n"
@@ -833,6 +885,113 @@ STYLES = [
         def cross_entropy(probs, targets):
             picked = probs[np.arange(len(probs)), np.argmax(targets, axis=1)]
             return float(-np.mean(np.log(np.maximum(picked, 1e-12))))
+    """),
+    # The docstring asks for a ValueError when p_drop > 0 comes without an rng, nothing about its message.
+    m("deep_forward_rng_error_that_does_not_repeat_p_drop", "deep", "deep_forward", "", "",
+      ('raise ValueError(f"p_drop = {p_drop} needs a random generator: pass rng=np.random.default_rng(seed)")',
+       'raise ValueError("p_drop > 0 needs an rng")')),
+    # Bad arguments named in words, as a learner wrote them: "x has 3 features, gamma has 2".
+    m("batchnorm_messages_in_words", "batchnorm", "batchnorm_forward", "", "",
+      ('raise ValueError(f"x must be a 2-D batch (N, D), got shape {x.shape}")',
+       'raise ValueError(f"x must be a 2-D batch (N, D), got a {x.ndim}-D array")'),
+      ('raise ValueError(f"{name} must have shape ({d},) for x of shape {x.shape}, got {np.shape(value)}")',
+       'raise ValueError(f"x has {d} features, {name} has {np.size(value)}")')),
+    # Styles a learner wrote in the playtest of Part II and III, which the suites must keep accepting.
+    # Adam with both bias corrections folded into one step size alpha_t, as Kingma and Ba's paper suggests, and eps
+    # scaled by sqrt(1 - beta2^t) to stay the docstring's formula exactly (the paper's unscaled eps is another
+    # optimizer, which test_adam_step_adds_eps_after_the_square_root tells apart).
+    m("adam_alpha_t", "optimizers", "adam_step", "", "",
+      ("        m_hat = m / (1 - beta1**t)\n"
+       "        v_hat = v / (1 - beta2**t)\n"
+       "        params[key] -= lr * m_hat / (np.sqrt(v_hat) + eps)\n",
+       "        alpha_t = lr * (1 - beta2**t) ** 0.5 / (1 - beta1**t)\n"
+       "        params[key] -= alpha_t * m / (np.sqrt(v) + eps * (1 - beta2**t) ** 0.5)\n")),
+    replaced("dropout_rng_binomial_mask", "dropout", "dropout_forward", "", "", """
+        def dropout_forward(x, p_drop, rng):
+            if not (0 <= p_drop < 1):
+                raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+            mask = rng.binomial(1, 1 - p_drop, size=x.shape).astype(x.dtype) / x.dtype.type(1 - p_drop)
+            return x * mask, mask
+    """),
+    # The backward pass node by node through the computational graph (mean, centring, variance, square root,
+    # inverse), as many tutorials derive it, from the reference's cache.
+    replaced("batchnorm_backward_step_by_step", "batchnorm", "batchnorm_backward", "", "", """
+        def batchnorm_backward(dout, cache):
+            x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+            n, d = dout.shape
+            dbeta = np.sum(dout, axis=0)
+            dgamma = np.sum(dout * x_hat, axis=0)
+            dxhat = dout * gamma
+            if not cache["training"]:
+                return dxhat * inv_std, dgamma, dbeta
+            xmu = x_hat / inv_std
+            sqrtvar = 1 / inv_std
+            divar = np.sum(dxhat * xmu, axis=0)
+            dxmu1 = dxhat * inv_std
+            dsqrtvar = -1 / sqrtvar**2 * divar
+            dvar = 0.5 * inv_std * dsqrtvar
+            dsq = np.ones((n, d), dtype=dout.dtype) / n * dvar
+            dxmu2 = 2 * xmu * dsq
+            dx1 = dxmu1 + dxmu2
+            dmu = -np.sum(dx1, axis=0)
+            dx2 = np.ones((n, d), dtype=dout.dtype) / n * dmu
+            return dx1 + dx2, dgamma, dbeta
+    """),
+    # The definition as loops, forwards and backwards, with every bad argument named in words. It replaces
+    # conv2d_backward, the module's last function, and brings its own conv2d_forward, which then wins.
+    replaced("conv_six_loops_with_messages_in_words", "conv", "conv2d_backward", "", "", """
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            for name, value, smallest in (("stride", stride, 1), ("pad", pad, 0)):
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < smallest:
+                    raise ValueError(f"{name} must be an integer >= {smallest}, got {value!r}")
+            if x.ndim != 4 or w.ndim != 4:
+                raise ValueError(f"x and w must be 4-D, got a {x.ndim}-D x and a {w.ndim}-D w")
+            n, c, h, width = x.shape
+            f, wc, kh, kw = w.shape
+            if wc != c:
+                raise ValueError(f"w has {wc} channels, x has {c}")
+            if b.shape != (f,):
+                raise ValueError(f"b is a {b.ndim}-D array of {b.size} values; it needs one bias per filter ({f})")
+            if kh > h + 2 * pad or kw > width + 2 * pad:
+                raise ValueError(f"the {kh}x{kw} kernel does not fit in the {h + 2 * pad}x{width + 2 * pad} padded input")
+            xpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=x.dtype)
+            xpad[:, :, pad:pad + h, pad:pad + width] = x
+            h_out, w_out = (h + 2 * pad - kh) // stride + 1, (width + 2 * pad - kw) // stride + 1
+            out = np.zeros((n, f, h_out, w_out), dtype=x.dtype)
+            for image in range(n):
+                for filt in range(f):
+                    for i in range(h_out):
+                        for j in range(w_out):
+                            total = b[filt]
+                            for channel in range(c):
+                                for p in range(kh):
+                                    for q in range(kw):
+                                        total += xpad[image, channel, i * stride + p, j * stride + q] * w[filt, channel, p, q]
+                            out[image, filt, i, j] = total
+            return out, (x, w, stride, pad)
+
+
+        def conv2d_backward(dout, cache):
+            x, w, stride, pad = cache
+            n, c, h, width = x.shape
+            f, _, kh, kw = w.shape
+            xpad = np.zeros((n, c, h + 2 * pad, width + 2 * pad), dtype=x.dtype)
+            xpad[:, :, pad:pad + h, pad:pad + width] = x
+            dxpad = np.zeros(xpad.shape, dtype=dout.dtype)
+            dw = np.zeros(w.shape, dtype=dout.dtype)
+            db = np.zeros(f, dtype=dout.dtype)
+            for image in range(n):
+                for filt in range(f):
+                    for i in range(dout.shape[2]):
+                        for j in range(dout.shape[3]):
+                            g = dout[image, filt, i, j]
+                            db[filt] += g
+                            for channel in range(c):
+                                for p in range(kh):
+                                    for q in range(kw):
+                                        dw[filt, channel, p, q] += g * xpad[image, channel, i * stride + p, j * stride + q]
+                                        dxpad[image, channel, i * stride + p, j * stride + q] += g * w[filt, channel, p, q]
+            return dxpad[:, :, pad:pad + h, pad:pad + width], dw, db
     """),
     replaced("forward_own_stable_softmax", "backprop", "forward", "", "", """
         def forward(params, X):

@@ -88,3 +88,9 @@ def test_check_close_names_the_worst_element():
     with pytest.raises(teach.Lesson, match=r"worst at index \(1, 0\): got 9, expected 3"):
         teach.check_close(np.array([[1.0, 2.0], [9.0, 4.0]]), [[1.0, 2.0], [3.0, 4.0]], problem="wrong")
     teach.check_close(np.array([1.0, 2.0]), [1.0, 2.0 + 1e-9], problem="close enough passes")
+
+
+def test_the_worst_element_never_reads_the_same_for_got_and_expected():
+    # A strict tolerance can fail values that agree to 6 digits: then more digits show where they differ.
+    with pytest.raises(teach.Lesson, match=r"worst at index 0: got -0\.8525291, expected -0\.8525289"):
+        teach.check_close(np.array([-0.8525291]), [-0.8525289], problem="strict", rtol=1e-9)

@@ -81,6 +81,7 @@ def l2_gradient(params, grads, weight_decay):
     if not np.isfinite(weight_decay) or weight_decay < 0:
         raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
     weight_decay = float(weight_decay)  # a Python float keeps float32 arrays float32
-    return {key: grad + weight_decay * params[key] if key.startswith("W") else grad
+    # The penalty's part in the gradient's dtype: float32 gradients of float64 weights stay float32.
+    return {key: grad + (weight_decay * params[key]).astype(grad.dtype, copy=False) if key.startswith("W") else grad
             for key, grad in grads.items()}
     # END SOLUTION

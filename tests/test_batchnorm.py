@@ -50,6 +50,72 @@ def reference_running(x, running, momentum=0.1):
             (1 - momentum) * running["var"] + momentum * unbiased)
 
 
+# The classic mistakes, recognised wherever a training-mode result is checked: the first test that fails names them.
+UNBIASED_NOTE = (": it normalises with the unbiased variance, divided by N - 1 (ddof=1); the normalisation uses the "
+                 "biased variance, the mean of (x - mu)^2, divided by N")
+UNBIASED_HINT = ("the variance that normalises divides by N (biased); only the running variance uses N/(N-1). In "
+                 + FORMULA)
+EPS_OUTSIDE_NOTE = (": eps is added after the square root, sqrt(var) + eps; it belongs inside, sqrt(var + eps), where "
+                    "it keeps a constant feature finite without changing the others")
+UNCHANGED_HINT = ('training mode updates the running statistics in the dict you are given, which the caller keeps: '
+                  'assign running["mean"] = ... (or write into its array, running["mean"][...] = ...), and likewise '
+                  'running["var"]. A new value bound to another name (running_mean = ...) or stored in a copy of the '
+                  "dict never reaches the caller. Then " + RUNNING)
+
+
+def forward_diagnosis(out, x, gamma, beta):
+    """(note, hint) when a training-mode out is a classic mistake (the unbiased variance, eps outside the square
+    root), else ("", None)."""
+    n = x.shape[0]
+    out = np.asarray(out, dtype=np.float64)
+    if n < 2 or out.shape != x.shape:
+        return "", None
+    mean = x.sum(axis=0) / n
+    unbiased = ((x - mean) ** 2).sum(axis=0) / (n - 1)
+    if np.allclose(out, reference_forward(x, gamma, beta), rtol=1e-6, atol=1e-9):
+        return "", None
+    if np.allclose(out, reference_forward(x, gamma, beta, mean, unbiased), rtol=1e-6, atol=1e-9):
+        return UNBIASED_NOTE, UNBIASED_HINT
+    biased = ((x - mean) ** 2).sum(axis=0) / n
+    if np.allclose(out, gamma * (x - mean) / (np.sqrt(biased) + EPS) + beta, rtol=1e-6, atol=1e-9):
+        return EPS_OUTSIDE_NOTE, "x_hat = (x - mu) / np.sqrt(var + eps), not / (np.sqrt(var) + eps)."
+    return "", None
+
+
+def check_training_out(out, x, gamma, beta, *, problem, given, expected=None, hint=FORMULA, rtol=1e-6, atol=1e-9):
+    """check_close of a training-mode out, with forward_diagnosis's note and hint when it recognises the mistake."""
+    expected = reference_forward(x, gamma, beta) if expected is None else expected
+    note, diagnosis_hint = forward_diagnosis(out, x, gamma, beta)
+    check_close(out, expected, problem=problem + note, given=given, hint=diagnosis_hint or hint, rtol=rtol, atol=atol)
+
+
+def running_diagnosis(key, running, before, x, momentum):
+    """(note, hint) for running[key] after one training batch from `before`: the classic mistakes, else ("", RUNNING)."""
+    got = np.asarray(running[key], dtype=np.float64)
+    if np.array_equal(got, before[key]):
+        return f': running["{key}"] is unchanged after a training batch, as if it had not been updated', UNCHANGED_HINT
+    n = x.shape[0]
+    batch = x.sum(axis=0) / n if key == "mean" else ((x - x.sum(axis=0) / n) ** 2).sum(axis=0) / n
+    right = batch * (n / (n - 1)) if key == "var" else batch
+    if momentum != 0.5 and np.allclose(got, momentum * before[key] + (1 - momentum) * right, rtol=1e-6):
+        return (f": the momentum is applied the wrong way round: the new batch's weight is momentum ({momentum:g} "
+                f"here), the old running {key} keeps 1 - momentum"), RUNNING
+    if key == "var" and np.allclose(got, (1 - momentum) * before[key] + momentum * batch, rtol=1e-6):
+        return (f': running["var"] averages the biased variance; torch.nn.BatchNorm1d averages the unbiased one, '
+                f"var * N/(N-1) (N = {n} here), because it estimates the variance of all the data"), RUNNING
+    return "", RUNNING
+
+
+def check_running(running, before, x, momentum, *, problem, given, expected=None, rtol=1e-6, atol=1e-9):
+    """check_close of running["mean"] and running["var"] after one training batch, with running_diagnosis's note.
+    problem: a format string with {key} and {what} (mu, or var * N/(N-1))."""
+    expected = dict(zip(("mean", "var"), reference_running(x, before, momentum))) if expected is None else expected
+    for key, what in (("mean", "mu"), ("var", "var * N/(N-1)")):
+        note, hint = running_diagnosis(key, running, before, x, momentum)
+        check_close(running[key], expected[key], problem=problem.format(key=key, what=what) + note, given=given,
+                    hint=hint, rtol=rtol, atol=atol)
+
+
 def make_case(seed, n=5, d=3, dtype=np.float64):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, d)) * rng.uniform(0.5, 3.0, d) + rng.uniform(-2, 2, d)
@@ -108,17 +174,16 @@ def test_batchnorm_forward_worked_example():
     x = np.array([[1.0, 2.0], [3.0, 6.0]])
     gamma, beta = np.array([1.0, 2.0]), np.array([0.0, 1.0])
     running = {"mean": np.zeros(2), "var": np.ones(2)}
+    before = fresh(running)
     out, _, running = run_forward(x, gamma, beta, running)
     s = 1 / np.sqrt(1 + EPS), 2 / np.sqrt(4 + EPS)
-    check_close(out, [[-s[0], -2 * s[1] + 1], [s[0], 2 * s[1] + 1]],
-                problem="for x = [[1, 2], [3, 6]] (mu = [2, 4], var = [1, 4]), x_hat is [[-1, -1], [1, 1]] "
-                        "and out = gamma * x_hat + beta = [[-1, -1], [1, 3]] (nearly: eps = 1e-5)",
-                given={"x": x, "gamma": gamma, "beta": beta}, hint=FORMULA)
-    check_close(running["mean"], [0.2, 0.4], problem='running["mean"] after one batch from 0 with momentum 0.1',
-                given={"x": x}, hint=RUNNING)
-    check_close(running["var"], [1.1, 1.7],
-                problem='running["var"] after one batch from 1 with momentum 0.1: 0.9 * 1 + 0.1 * var * N/(N-1) '
-                        "with var * 2/1 = [2, 8]", given={"x": x}, hint=RUNNING)
+    check_training_out(out, x, gamma, beta, expected=[[-s[0], -2 * s[1] + 1], [s[0], 2 * s[1] + 1]],
+                       problem="for x = [[1, 2], [3, 6]] (mu = [2, 4], var = [1, 4]), x_hat is [[-1, -1], [1, 1]] "
+                               "and out = gamma * x_hat + beta = [[-1, -1], [1, 3]] (nearly: eps = 1e-5)",
+                       given={"x": x, "gamma": gamma, "beta": beta})
+    check_running(running, before, x, 0.1, expected={"mean": [0.2, 0.4], "var": [1.1, 1.7]}, given={"x": x},
+                  problem='running["{key}"] after one batch with momentum 0.1, from running = {{"mean": [0, 0], '
+                          '"var": [1, 1]}} (mu = [2, 4], var * N/(N-1) = [2, 8])')
 
 
 # Frozen from torch.nn.functional.batch_norm(x, running_mean, running_var, gamma, beta, training, 0.1, 1e-5)
@@ -151,11 +216,10 @@ def test_batchnorm_forward_matches_torch_in_both_modes():
     running = fresh(TORCH_RUNNING)
     given_ = {"x": TORCH_X, "gamma": TORCH_GAMMA, "beta": TORCH_BETA}
     out, _, running = run_forward(TORCH_X, TORCH_GAMMA, TORCH_BETA, running)
-    check_close(out, TORCH_TRAIN_OUT, problem="training-mode out differs from torch's batch_norm", given=given_,
-                hint=FORMULA, rtol=1e-7)
-    for key in ("mean", "var"):
-        check_close(running[key], TORCH_RUNNING_AFTER[key], given=given_, hint=RUNNING, rtol=1e-7,
-                    problem=f'running["{key}"] after a training batch differs from torch.nn.BatchNorm1d\'s')
+    check_training_out(out, TORCH_X, TORCH_GAMMA, TORCH_BETA, expected=TORCH_TRAIN_OUT, given=given_, rtol=1e-7,
+                       problem="training-mode out differs from torch's batch_norm")
+    check_running(running, TORCH_RUNNING, TORCH_X, 0.1, expected=TORCH_RUNNING_AFTER, given=given_, rtol=1e-7,
+                  problem='running["{key}"] after a training batch differs from torch.nn.BatchNorm1d\'s')
     out, _, _ = run_forward(TORCH_EVAL_X, TORCH_GAMMA, TORCH_BETA, running, training=False)
     check_close(out, TORCH_EVAL_OUT, problem="evaluation-mode out differs from torch's batch_norm",
                 given={"x": TORCH_EVAL_X, 'running["mean"]': running["mean"], 'running["var"]': running["var"]},
@@ -182,10 +246,10 @@ def test_batchnorm_forward_adds_eps_inside_the_square_root():
     if not np.all(np.isfinite(out)):
         fail("batchnorm_forward returned nan or inf for a feature that is constant over the batch.",
              given={"x": x}, got=out, hint="add eps to the variance before the square root: sqrt(var + eps).")
-    check_close(out, reference_forward(x, gamma, beta),
-                problem="for a feature of tiny variance (2.7e-6, smaller than eps), eps must be added inside the "
-                        "square root, sqrt(var + eps); and a constant feature gives out = beta",
-                given={"x": x}, hint="x_hat = (x - mu) / np.sqrt(var + eps), not / (np.sqrt(var) + eps).")
+    check_training_out(out, x, gamma, beta,
+                       problem="for a feature of tiny variance (2.7e-6, smaller than eps), eps must be added inside "
+                               "the square root, sqrt(var + eps); and a constant feature gives out = beta",
+                       given={"x": x}, hint="x_hat = (x - mu) / np.sqrt(var + eps), not / (np.sqrt(var) + eps).")
 
 
 @st.composite
@@ -205,13 +269,8 @@ def test_batchnorm_forward_matches_an_independent_implementation(case):
     before = fresh(running)
     out, _, running = run_forward(x, gamma, beta, running, momentum=momentum)
     given_ = {"x": x, "gamma": gamma, "beta": beta, "momentum": momentum}
-    check_close(out, reference_forward(x, gamma, beta), problem="training-mode out is wrong", given=given_,
-                hint=FORMULA, rtol=1e-6, atol=1e-6)
-    mean, var = reference_running(x, before, momentum)
-    check_close(running["mean"], mean, problem='running["mean"] is wrong', given=given_, hint=RUNNING,
-                rtol=1e-6, atol=1e-9)
-    check_close(running["var"], var, problem='running["var"] is wrong', given=given_, hint=RUNNING,
-                rtol=1e-6, atol=1e-9)
+    check_training_out(out, x, gamma, beta, problem="training-mode out is wrong", given=given_, rtol=1e-6, atol=1e-6)
+    check_running(running, before, x, momentum, problem='running["{key}"] is wrong', given=given_)
 
 
 @given(batches(), st.floats(-100, 100))
@@ -229,26 +288,10 @@ def test_batchnorm_forward_updates_running_statistics():
     x, gamma, beta, running = make_case(3, n=6, d=4)
     before = fresh(running)
     _, _, running = run_forward(x, gamma, beta, running, momentum=0.25)
-    mean, var = reference_running(x, before, 0.25)
-    n = x.shape[0]
-    biased = x.var(axis=0)
     given_ = {"x": x, 'running["mean"] before': before["mean"], 'running["var"] before': before["var"],
               "momentum": 0.25}
-    if np.allclose(running["mean"], before["mean"]) and np.allclose(running["var"], before["var"]):
-        fail("training mode must update the running statistics; running is unchanged.", given=given_,
-             hint=RUNNING)
-    if np.allclose(running["mean"], 0.75 * x.mean(axis=0) + 0.25 * before["mean"]):
-        fail("the momentum is applied the wrong way round: the new batch's weight is momentum (0.25 here), "
-             "the old running mean keeps 1 - momentum.", given=given_, got=running["mean"], expected=mean,
-             hint=RUNNING)
-    check_close(running["mean"], mean, problem='running["mean"] must be (1 - momentum) * old + momentum * mu',
-                given=given_, hint=RUNNING)
-    if np.allclose(running["var"], 0.75 * before["var"] + 0.25 * biased):
-        fail(f'running["var"] averages the biased variance; torch.nn.BatchNorm1d averages the unbiased one, '
-             f"var * N/(N-1) (N = {n} here), because it estimates the variance of all the data.",
-             given=given_, got=running["var"], expected=var, hint=RUNNING)
-    check_close(running["var"], var, problem='running["var"] must be (1 - momentum) * old + momentum * var * N/(N-1)',
-                given=given_, hint=RUNNING)
+    check_running(running, before, x, 0.25, given=given_,
+                  problem='running["{key}"] must be (1 - momentum) * old + momentum * {what}')
 
 
 def test_batchnorm_forward_eval_mode_uses_running_statistics():
@@ -286,12 +329,8 @@ def test_batchnorm_forward_changes_only_the_running_dict():
     x, gamma, beta, running = make_case(6, n=5, d=2)
     before = fresh(running)
     _, _, running = run_forward(x, gamma, beta, running)
-    mean, var = reference_running(x, before)
-    check_close(running["mean"], mean, problem='the caller\'s running["mean"] after a training batch',
-                given={"x": x}, hint="update the dict you are given (replace its entries or write into its arrays), "
-                                     "not a copy of it. " + RUNNING)
-    check_close(running["var"], var, problem='the caller\'s running["var"] after a training batch',
-                given={"x": x}, hint=RUNNING)
+    check_running(running, before, x, 0.1, given={"x": x},
+                  problem='the caller\'s running["{key}"] after a training batch')
 
 
 def test_batchnorm_forward_keeps_float32():
@@ -316,15 +355,16 @@ def test_batchnorm_forward_rejects_a_batch_of_one_in_training_mode():
 @pytest.mark.parametrize("case", ["x 1-D", "gamma of the wrong length", "momentum 1.5", "eps 0"])
 def test_batchnorm_forward_rejects_bad_arguments(case):
     x, gamma, beta, running = make_case(9, n=4, d=3)
-    options, needle = {}, ""
+    # The bad value may be named as the tests of the other stages accept it: as a shape or in words ("gamma has 2").
+    options, needle = {}, ()
     if case == "x 1-D":
-        x, needle = x[0], "(3,)"
+        x, needle = x[0], ("(3,)", "1-D", "1-d", "1D", "1 dimension", "ndim 1", "ndim=1", "ndim = 1")
     elif case == "gamma of the wrong length":
-        gamma, needle = np.ones(2), "(2,)"
+        gamma, needle = np.ones(2), ("(2,)", "2")
     elif case == "momentum 1.5":
-        options, needle = {"momentum": 1.5}, "1.5"
+        options, needle = {"momentum": 1.5}, ("1.5",)
     else:
-        options, needle = {"eps": 0.0}, "0"
+        options, needle = {"eps": 0.0}, ("0",)
     expect_value_error(lambda: batchnorm_forward(x, gamma, beta, running, **options), "batchnorm_forward", case,
                        needle, hint="check the arguments first: x 2-D (N, D); gamma, beta and the running arrays (D,); "
                        "0 <= momentum <= 1; eps > 0. Name the bad value in the message.")

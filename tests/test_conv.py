@@ -29,6 +29,12 @@ BACKWARD = ("every output position (n, f, i, j) adds dout[n, f, i, j] * w[f, c, 
             "db[f] sums dout[n, f, i, j] over n, i and j. Crop the padding off dxpad to get dx.")
 VALIDATE = ("check the arguments before computing and raise ValueError with the bad value in the message, "
             "e.g. f'stride must be an integer >= 1, got {stride}'.")
+SHARES_ADD_UP = ("col2im sends each row of dcols back to its window, and where windows overlap every share must arrive "
+                 "and add up. Loop over the KH*KW kernel positions (p, q) and add one strided slice of dxpad per "
+                 "position (a slice never holds a pixel twice), or use np.add.at(dxpad, index, values), which adds "
+                 "once per repeat of an index (and is slower).")
+PAD_EVERY_AXIS_HINT = ("give np.pad one (before, after) pair per axis of x: (0, 0) for the batch and channel axes, "
+                       "(pad, pad) for the rows and for the columns.")
 
 
 # The referee: the loop definition, one output position at a time ----------------------------------
@@ -125,6 +131,40 @@ def check_forward(out, x, w, b, stride=1, pad=0, *, problem, given, hint=DEFINIT
     check_close(out, expected, problem=problem + note, given=given, hint=diagnosis_hint or hint, rtol=rtol, atol=atol)
 
 
+class PaddingSpy:
+    """While the learner's conv2d_forward runs, NumPy's np.pad is a wrapper that records every call that pads
+    the batch or channel axis of a 4-D array (np.pad(x, pad) pads all four), and otherwise does what np.pad does."""
+
+    def __enter__(self):
+        self.original, self.seen = np.pad, []
+
+        def pad(array, pad_width, *args, **kwargs):
+            result = self.original(array, pad_width, *args, **kwargs)
+            shape = np.shape(array)
+            if len(shape) == 4 and np.ndim(result) == 4 and np.shape(result)[:2] != shape[:2]:
+                self.seen.append((shape, np.shape(result)))
+            return result
+
+        np.pad = pad
+        return self
+
+    def __exit__(self, *exc):
+        np.pad = self.original
+        return False
+
+
+def padded_every_axis(seen, error=None):
+    """The problem of a forward pass that padded the batch and channel axes too, as the spy saw it."""
+    before, after = seen
+    raised = ""
+    if error is not None:
+        text = str(error).splitlines()[0] if str(error) else ""
+        raised = f" (here it then raised {type(error).__name__}: {text[:160]}{'...' if len(text) > 160 else ''})"
+    return (f"conv2d_forward padded every axis of x: np.pad turned x of shape {before} into {after}, so the batch "
+            f"and channel axes grew by 2*pad as well, and nothing after it fits{raised}. np.pad(x, pad) with a single "
+            "number pads all four axes (N, C, H, W); only the two image axes, H and W, get zeros.")
+
+
 def random_case(seed, n=2, c=2, h=5, width=5, f=3, kh=3, kw=3, dtype=np.float64):
     rng = np.random.default_rng(seed)
     return (rng.standard_normal((n, c, h, width)).astype(dtype), rng.standard_normal((f, c, kh, kw)).astype(dtype),
@@ -139,8 +179,20 @@ def run_conv2d_forward(x, w, b, stride=1, pad=0, shape_hint=OUTPUT_SIZE):
     """Call the learner's conv2d_forward; check it returns (out, cache), out of the right shape, inputs unchanged."""
     given_ = {"x": x, "w": w, "b": b, "stride": stride, "pad": pad}
     originals = copies({"x": x, "w": w, "b": b})
-    result = conv2d_forward(x, w, b, stride=stride, pad=pad)
+    with PaddingSpy() as spy:
+        try:
+            result = conv2d_forward(x, w, b, stride=stride, pad=pad)
+        except (teach.Lesson, NotImplementedError):
+            raise
+        except Exception as error:
+            if spy.seen:
+                fail(padded_every_axis(spy.seen[0], error), given=given_, hint=PAD_EVERY_AXIS_HINT)
+            raise
     check_unchanged(originals, {"x": x, "w": w, "b": b}, "conv2d_forward")
+    if spy.seen:  # it may have cut the extra padding off again: then only a wrong result is a mistake
+        out = result[0] if isinstance(result, tuple) and len(result) == 2 else None
+        if not (isinstance(out, np.ndarray) and close(out, reference_conv(x, w, b, stride, pad))):
+            fail(padded_every_axis(spy.seen[0]), given=given_, hint=PAD_EVERY_AXIS_HINT)
     if not isinstance(result, tuple) or len(result) != 2:
         fail(f"conv2d_forward must return a pair (out, cache); it returned {type(result).__name__}.",
              given=given_, hint="return out, cache: conv2d_backward receives the cache.")
@@ -336,7 +388,10 @@ def test_conv2d_forward_rejects_a_channel_mismatch():
 def test_conv2d_forward_rejects_a_bias_of_the_wrong_shape():
     x, w = np.zeros((1, 1, 5, 5)), np.zeros((2, 1, 3, 3))
     expect_value_error(x, w, np.zeros(5), 1, 0, ("(5,)", "5"), "b of shape (5,) for 2 filters (b must be (2,))")
-    expect_value_error(x, w, np.zeros((2, 1)), 1, 0, ("(2, 1)",), "b of shape (2, 1) (b must be (2,))")
+    # The bad value as a shape or in words ("b is a 2-D array of 2 values"), as the other tests accept it.
+    expect_value_error(x, w, np.zeros((2, 1)), 1, 0, ("(2, 1)", "(2,1)", "[2, 1]", "2x1", "2 x 1", "2-D", "2-d",
+                                                      "2D", "2 dimensions", "ndim 2", "ndim=2", "ndim = 2"),
+                       "b of shape (2, 1) (b must be (2,))")
 
 
 def test_conv2d_forward_rejects_a_kernel_larger_than_the_padded_input():
@@ -396,17 +451,20 @@ def test_conv2d_backward_worked_example():
     check_close(dw, [[[[8.0, 12.0], [20.0, 24.0]]]],
                 problem="dw[p, q] must sum, over the windows, dout times the pixel that weight (p, q) saw" + flipped,
                 given=given_, hint=BACKWARD)
-    overwritten = "; yours has one window's share alone: where windows overlap their shares add up (+=), they do " \
-        "not overwrite each other" if dx[0, 0, 1, 1] in (1.0, 2.0, 3.0, 4.0) else ""
+    overwritten = one_share_note(dx, x, w, 1, 0, np.ones((1, 1, 2, 2)))
     check_close(dx, [[[[1.0, 3.0, 2.0], [4.0, 10.0, 6.0], [3.0, 7.0, 4.0]]]],
-                problem="dx of the docstring's example is wrong: the centre pixel is in all 4 windows and collects "
-                        "1 + 2 + 3 + 4 = 10" + overwritten, given=given_, hint=BACKWARD)
+                problem="dx of the docstring's example is wrong" + (
+                    overwritten or ": the centre pixel is in all 4 windows and collects 1 + 2 + 3 + 4 = 10"),
+                given=given_, hint=SHARES_ADD_UP if overwritten else BACKWARD)
 
 
 def test_conv2d_backward_matches_pytorch_on_a_frozen_example():
     dx, dw, db, _, given_ = forward_and_backward(FROZEN_X, FROZEN_W, FROZEN_B, 2, 1, dout=FROZEN_DOUT)
     for got, expected, name in ((db, FROZEN_DB, "db"), (dw, FROZEN_DW, "dw"), (dx, FROZEN_DX, "dx")):
         note, hint = layout_note(name, got, FROZEN_X, FROZEN_W, 2, 1, FROZEN_DOUT)
+        if name == "dx" and not note:
+            note = one_share_note(dx, FROZEN_X, FROZEN_W, 2, 1, FROZEN_DOUT)
+            hint = SHARES_ADD_UP if note else None
         check_close(got, expected, problem=f"conv2d_backward's {name} differs from PyTorch's gradient (stride 2, "
                                            f"pad 1, 2x3 kernels, 2 filters){note}", given=given_,
                     hint=hint or BACKWARD)
@@ -444,6 +502,56 @@ def reference_gradients(x, w, stride, pad, dout):
             dw += np.tensordot(dout[:, :, i, j], xpad[:, :, rows, cols], axes=([0], [0]))
             dxpad[:, :, rows, cols] += np.tensordot(dout[:, :, i, j], w, axes=([1], [0]))
     return {"dx": dxpad[:, :, pad:pad + h, pad:pad + width], "dw": dw, "db": dout.sum(axis=(0, 2, 3))}
+
+
+def one_share_where_windows_overlap(dx, x, w, stride, pad, dout):
+    """(pixel, shares, got) when dx is right except at pixels that several windows cover, each of which holds one
+    window's share instead of their sum (= overwriting, or NumPy's buffered += with repeated indices); None when dx
+    is right or wrong in another way."""
+    dx, w, dout = (np.asarray(a, dtype=np.float64) for a in (dx, w, dout))
+    n, c, h, width = x.shape
+    _, _, kh, kw = w.shape
+    if dx.shape != x.shape:
+        return None
+    shares = {}  # (row, column) of x: the (N, C) shares of every window that covers it
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            contribution = np.tensordot(dout[:, :, i, j], w, axes=([1], [0]))  # (N, C, KH, KW)
+            for p in range(kh):
+                for q in range(kw):
+                    row, column = i * stride + p - pad, j * stride + q - pad
+                    if 0 <= row < h and 0 <= column < width:
+                        shares.setdefault((row, column), []).append(contribution[:, :, p, q])
+    lost = None
+    for (row, column), parts in shares.items():
+        got, total = dx[:, :, row, column], np.sum(parts, axis=0)
+        if np.allclose(got, total, rtol=1e-6, atol=1e-9):
+            continue
+        one = [np.isclose(got, part, rtol=1e-6, atol=1e-9) for part in parts]
+        if len(parts) < 2 or not np.logical_or.reduce(one).all():
+            return None  # another mistake
+        if lost is None or len(parts) > len(lost[1]):  # the pixel of the most windows tells it best
+            image, channel = (int(k) for k in np.argwhere(~np.isclose(got, total, rtol=1e-6, atol=1e-9))[0])
+            lost = ((image, channel, row, column), [float(part[image, channel]) for part in parts],
+                    float(got[image, channel]))
+    uncovered = np.ones((h, width), dtype=bool)
+    for row, column in shares:
+        uncovered[row, column] = False
+    return lost if lost and not dx[:, :, uncovered].any() else None
+
+
+def one_share_note(dx, x, w, stride, pad, dout) -> str:
+    """The note of a dx that kept one window's share where windows overlap, or ""."""
+    found = one_share_where_windows_overlap(dx, x, w, stride, pad, dout)
+    if not found:
+        return ""
+    pixel, parts, got = found
+    terms = " + ".join(f"{part:g}" for part in parts)
+    return (f": pixel {pixel} (n, c, row, column) is in {len(parts)} overlapping windows and must collect all their "
+            f"shares, {terms} = {sum(parts):g}; yours has {got:g}, one window's share: the shares must add up. "
+            "Writing with = keeps only the last one, and so does a += with index arrays that name a pixel "
+            "several times (dxpad[:, :, rows, cols] += ...): NumPy buffers it, each pixel read once and written "
+            "once, so a repeated index adds only one share")
 
 
 # dout reshaped straight to the matrix product's layout: the gradient is the right one for a dout whose values were
@@ -526,6 +634,9 @@ def test_conv2d_backward_passes_numerical_gradient_checks(case):
         if not result:
             flipped = flipped_backward_note(name, analytic, x, w, b, stride, pad, dout)
             note, note_hint = (flipped, None) if flipped else layout_note(name, analytic, x, w, stride, pad, dout)
+            if name == "dx" and not note:
+                note = one_share_note(analytic, x, w, stride, pad, dout)
+                note_hint = SHARES_ADD_UP if note else None
             gradient_lesson(name, result, np.asarray(analytic, dtype=np.float64), numerical, given_, n, positions,
                             note, note_hint)
 
@@ -549,10 +660,10 @@ def test_conv2d_backward_adds_up_where_windows_overlap():
     x = np.arange(9.0).reshape(1, 1, 3, 3)
     w = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
     dx, _, _, _, given_ = forward_and_backward(x, w, np.zeros(1), 1, 0, dout=np.ones((1, 1, 2, 2)))
-    if dx[0, 0, 1, 1] in (1.0, 2.0, 3.0, 4.0):
-        fail(f"the centre pixel is in all 4 windows, so its gradient must add up their contributions, "
-             f"1 + 2 + 3 + 4 = 10; got {dx[0, 0, 1, 1]:g}, one window's alone: windows that overlap add up (+=), "
-             "they do not overwrite each other.", given=given_, got=dx, hint=BACKWARD)
+    overwritten = one_share_note(dx, x, w, 1, 0, np.ones((1, 1, 2, 2)))
+    if overwritten:
+        fail("2x2 windows moved by 1 overlap, and where they do their gradients add up" + overwritten + ".",
+             given=given_, got=dx, hint=SHARES_ADD_UP)
     flipped = flipped_backward_note("dx", dx, x, w, np.zeros(1), 1, 0, np.ones((1, 1, 2, 2)))
     check_close(dx, [[[[1.0, 3.0, 2.0], [4.0, 10.0, 6.0], [3.0, 7.0, 4.0]]]],
                 problem="where windows overlap, a pixel's gradient is the sum over every window it is part of"

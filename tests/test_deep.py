@@ -62,6 +62,67 @@ def reference_loss(params, X, targets, masks=None):
     return float(-np.sum(targets * log_probs) / X.shape[0])
 
 
+def reference_gradients(params, X, targets, masks=None, *, masks_in_backward=True, inputs_after_dropout=True):
+    """Every gradient of the mean cross-entropy by backpropagation, written here. With masks, the two ways to get
+    dropout wrong can be made on purpose, for the diagnoses: the masks left out of the backward pass
+    (masks_in_backward=False), or each layer's input cached before its mask (inputs_after_dropout=False)."""
+    layers = num_layers(params)
+    a, inputs, zs = X, [X], []
+    for layer in range(1, layers):
+        z = a @ params[f"W{layer}"] + params[f"b{layer}"]
+        zs.append(z)
+        a = np.maximum(z, 0.0)
+        if masks is None:
+            inputs.append(a)
+            continue
+        inputs.append(a * masks[layer - 1] if inputs_after_dropout else a)
+        a = a * masks[layer - 1]
+    z = a @ params[f"W{layers}"] + params[f"b{layers}"]
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    dz = (e / e.sum(axis=1, keepdims=True) - targets) / X.shape[0]
+    grads = {}
+    for layer in range(layers, 0, -1):
+        grads[f"W{layer}"], grads[f"b{layer}"] = inputs[layer - 1].T @ dz, dz.sum(axis=0)
+        if layer > 1:
+            da = dz @ params[f"W{layer}"].T
+            if masks is not None and masks_in_backward:
+                da = da * masks[layer - 2]
+            dz = da * (zs[layer - 2] > 0)
+    return grads
+
+
+def dropout_mistake(params, X, targets, masks, grads):
+    """Which of the two dropout mistakes (or both) the learner's grads are, as (masks_in_backward,
+    inputs_after_dropout); None when the grads are right or are neither."""
+    def same(expected):
+        return all(np.allclose(np.asarray(grads[k], dtype=np.float64), expected[k], rtol=1e-6, atol=1e-9)
+                   for k in params)
+    if masks is None or same(reference_gradients(params, X, targets, masks)):
+        return None
+    for wrong in ((True, False), (False, True), (False, False)):
+        if same(reference_gradients(params, X, targets, masks, masks_in_backward=wrong[0],
+                                    inputs_after_dropout=wrong[1])):
+            return wrong
+    return None
+
+
+CACHED_BEFORE_DROPOUT = (
+    "deep_forward caches each hidden layer's input before its dropout mask: deep_backward's weight gradients are "
+    "those of a cache holding a_l = relu(z_l), not the masked a_l that the next layer received. The next layer "
+    "multiplied the masked activations by its weights, so dW_{l+1} = a_l^T dz_{l+1} needs the masked ones.")
+CACHED_BEFORE_DROPOUT_HINT = (
+    "in deep_forward, put each layer's input into the cache after dropout_forward has replaced it (the masked "
+    "activation, the one the next dense layer multiplies), not before. The masks still go in the cache too, for "
+    "the backward pass. (If your cache keeps both activations, deep_backward must take the masked one.)")
+MASKS_LEFT_OUT = (
+    "deep_backward leaves the dropout masks out of the backward pass: its gradients are those of a network whose "
+    "gradient flows back through dropped units as if they had been kept.")
+MASKS_LEFT_OUT_HINT = (
+    "the forward pass multiplied each hidden activation by its mask, so going back the gradient must be "
+    "multiplied by the same mask: da = dropout_backward(da, mask_{l-1}) before relu_backward, for every hidden "
+    "layer, with the mask of that layer from the cache.")
+
+
 def learner_masks(params, X, p_drop, seed):
     """The masks deep_forward(params, X, p_drop, default_rng(seed)) must use: your dropout_forward,
     called once per hidden layer in order with a generator seeded alike."""
@@ -110,10 +171,51 @@ def run_forward(params, X, *args, **kwargs):
     return probs, result[1]
 
 
-def run_backward(params, cache, targets):
+def arrays_in(value, path="cache", depth=0):
+    """(path, array) for every NumPy array in the learner's cache: in dicts, lists and tuples, a few levels deep."""
+    if isinstance(value, np.ndarray):
+        yield path, value
+    elif depth < 4 and isinstance(value, dict):
+        for key, item in value.items():
+            yield from arrays_in(item, f"{path}[{key!r}]", depth + 1)
+    elif depth < 4 and isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from arrays_in(item, f"{path}[{index}]", depth + 1)
+
+
+IN_PLACE_ON_THE_CACHE = (
+    "an in-place operation on an array of the cache (dz = cache[...] and then dz -= targets or dz /= N, or "
+    "[...] = ...) changes that array itself: the name dz is only another name for it. Compute dz as a new array "
+    "instead (stage 4's softmax_cross_entropy_backward returns one).")
+
+
+def check_probs_and_cache_unchanged(probs, probs_before, cache_before, targets):
+    """deep_backward left alone the probs deep_forward returned and every array of the cache."""
+    if not np.array_equal(probs, probs_before, equal_nan=True):
+        labels = targets.argmax(axis=1)
+        before, after = (float(np.mean(p.argmax(axis=1) == labels)) for p in (probs_before, probs))
+        misread = f", and on this batch it would read {after:.0%} instead of {before:.0%}" if after != before else ""
+        fail(f"deep_backward changed the probs that deep_forward returned (the cache holds that very array): the "
+             f"gradients can still be right, but kata train reads the training accuracy from these probs after the "
+             f"backward pass{misread}.",
+             shown={"probs before deep_backward": probs_before, "probs after deep_backward": probs},
+             hint=IN_PLACE_ON_THE_CACHE)
+    for path, (array, original) in cache_before.items():
+        if not np.array_equal(array, original, equal_nan=True):
+            fail(f"deep_backward changed {path}, an array of the cache deep_forward returned: no function of the "
+                 "kata may change its arguments, and the cache is one.",
+                 shown={f"{path} before": original, f"{path} after": array}, hint=IN_PLACE_ON_THE_CACHE)
+
+
+def run_backward(params, cache, targets, probs):
+    """Call the learner's deep_backward; check its result's keys and shapes, and that it changed nothing it was
+    given: params, targets, the cache, and the probs deep_forward returned with it."""
     originals = copies({**params, "targets": targets})
+    probs_before = probs.copy()
+    cache_before = {path: (array, array.copy()) for path, array in arrays_in(cache)}
     grads = deep_backward(params, cache, targets)
     check_unchanged(originals, {**params, "targets": targets}, "deep_backward")
+    check_probs_and_cache_unchanged(probs, probs_before, cache_before, targets)
     if not isinstance(grads, dict):
         fail(f"deep_backward must return a dict of gradients, got {type(grads).__name__}.",
              hint='return {"W1": dW1, "b1": db1, ..., "WL": dWL, "bL": dbL}')
@@ -239,6 +341,30 @@ def test_deep_forward_with_dropout_is_reproducible_and_random():
 
 
 
+@pytest.mark.parametrize("sizes", [[4, 6, 3], [3, 6, 5, 3]], ids=lambda s: f"L={len(s) - 1}")
+def test_deep_forward_caches_each_layers_input_after_its_dropout_mask(sizes):
+    # What the cache holds is the learner's own business: only deep_backward's gradients show what deep_forward
+    # cached. This test fails only when they are exactly those of a cache holding every layer's input before its
+    # dropout mask; until deep_backward is written, or while it fails in another way, its own tests report it.
+    p_drop, seed = 0.3, 50 + len(sizes)
+    params, X, targets, masks = make_network(seed, sizes, n=6, p_drop=p_drop)
+    probs, cache = run_forward(params, X, p_drop, np.random.default_rng(seed))
+    if not np.allclose(probs, reference_probs(params, X, masks), rtol=1e-6):
+        return  # the other deep_forward tests say what is wrong with the forward pass
+    try:
+        grads = deep_backward(params, cache, targets)
+        if not isinstance(grads, dict) or set(grads) != set(params):
+            return
+        mistake = dropout_mistake(params, X, targets, masks, grads)
+    except Exception:  # noqa: BLE001 - deep_backward unwritten or failing: its own tests say so
+        return
+    if mistake and not mistake[1]:
+        seen, hint = dropout_diagnosis(mistake)
+        fail(f"with p_drop = {p_drop} and L = {len(sizes) - 1}: {seen}", given={"X": X, "targets": targets},
+             got=grads[f"W{len(sizes) - 1}"], expected=reference_gradients(params, X, targets, masks)[f"W{len(sizes) - 1}"],
+             hint=hint)
+
+
 @pytest.mark.parametrize("p_drop", [-0.1, 1.0, 1.5, float("nan")])
 @pytest.mark.parametrize("sizes", [[3, 2], [3, 4, 2]], ids=lambda s: f"L={len(s) - 1}")
 def test_deep_forward_validates_p_drop_whatever_the_depth(sizes, p_drop):
@@ -253,9 +379,9 @@ def test_deep_forward_validates_p_drop_whatever_the_depth(sizes, p_drop):
 
 def test_deep_forward_needs_an_rng_for_dropout():
     params, X, _, _ = make_network(14, [3, 4, 2])
-    expect_value_error(lambda: deep_forward(params, X, 0.3), "deep_forward", "p_drop = 0.3 without an rng", "0.3",
-                       hint="dropout needs a random generator: when p_drop is above 0 and no rng is given, raise ValueError naming "
-                       "p_drop and saying an rng is needed.")
+    expect_value_error(lambda: deep_forward(params, X, 0.3), "deep_forward", "p_drop = 0.3 without an rng", None,
+                       hint="dropout needs a random generator: when p_drop is above 0 and no rng is given, raise "
+                            "ValueError saying that an rng is needed.")
 
 
 def test_deep_forward_keeps_float32():
@@ -269,8 +395,8 @@ def test_deep_forward_keeps_float32():
 
 def test_deep_backward_worked_example():
     params, X, targets = docstring_network(), np.array([[2.0]]), np.array([[0.0, 1.0]])
-    _, cache = run_forward(params, X)
-    grads = run_backward(params, cache, targets)
+    probs, cache = run_forward(params, X)
+    grads = run_backward(params, cache, targets, probs)
     p = 0.8807970779778823
     expected = {"W3": [[2 * p, -2 * p], [0, 0]], "b3": [p, -p], "W2": [[2 * p, 0], [0, 0]], "b2": [p, 0],
                 "W1": [[2 * p, 0]], "b1": [p, 0]}
@@ -279,29 +405,52 @@ def test_deep_backward_worked_example():
                     given={"X": X, "targets": targets}, hint=BACKWARD)
 
 
+def test_deep_backward_leaves_the_probs_of_the_forward_pass_alone():
+    # A batch the network classifies right: kata train, which reads the training accuracy from the probs after the
+    # backward pass, must see 100%. run_backward checks the probs and every array of the cache after the call.
+    params, X, _, _ = make_network(42, [4, 5, 3], n=6)
+    probs, cache = run_forward(params, X)
+    targets = np.eye(3)[probs.argmax(axis=1)]
+    run_backward(params, cache, targets, probs)
+
+
+def dropout_diagnosis(mistake) -> tuple[str, str]:
+    """(what was seen, what to do) for dropout_mistake's answer."""
+    masks_in_backward, inputs_after_dropout = mistake
+    if not inputs_after_dropout and not masks_in_backward:
+        return (f"{MASKS_LEFT_OUT} And {CACHED_BEFORE_DROPOUT}", f"{MASKS_LEFT_OUT_HINT} Then: {CACHED_BEFORE_DROPOUT_HINT}")
+    if not inputs_after_dropout:
+        return CACHED_BEFORE_DROPOUT, CACHED_BEFORE_DROPOUT_HINT
+    return MASKS_LEFT_OUT, MASKS_LEFT_OUT_HINT
+
+
 def gradient_check(params, X, targets, grads, masks, what):
+    mistake = dropout_mistake(params, X, targets, masks, grads) if masks is not None else None
     for key in sorted(params, key=lambda k: (-int(k[1:]), k)):  # from the output back, as backprop goes
         result = check_gradient(lambda v, key=key: reference_loss({**params, key: v}, X, targets, masks),
                                 params[key], grads[key])
         if result:
             continue
-        hint = BACKWARD
+        hint, seen = BACKWARD, ""
         analytic, numerical = result.analytic_value, result.numerical_value
         if numerical and abs(analytic / numerical - X.shape[0]) < 1e-3:
             hint = f"your gradient is N = {X.shape[0]} times too large: the loss is a mean, so dz_L = (probs - targets) / N."
+        elif mistake:
+            seen, hint = dropout_diagnosis(mistake)
+            seen = " " + seen
         elif masks is not None:
             hint = ("with dropout, the gradient flows only through the kept units, scaled as in the forward "
                     "pass: da = dropout_backward(da, mask) before relu_backward, and each layer's input in the "
                     "cache must be the activation after its dropout mask. " + BACKWARD)
         fail(f'deep_backward\'s grads["{key}"] is not the gradient of the mean cross-entropy ({what}): numerical '
-             f"gradient check {result}.", given={"X": X, "targets": targets}, got=grads[key], hint=hint)
+             f"gradient check {result}.{seen}", given={"X": X, "targets": targets}, got=grads[key], hint=hint)
 
 
 @pytest.mark.parametrize("sizes", [[4, 3], [4, 5, 3], [3, 5, 4, 3], [4, 4, 5, 3, 4, 2]], ids=lambda s: f"L={len(s) - 1}")
 def test_deep_backward_passes_numerical_gradient_checks(sizes):
     params, X, targets, _ = make_network(20 + len(sizes), sizes, n=5)
-    _, cache = run_forward(params, X)
-    grads = run_backward(params, cache, targets)
+    probs, cache = run_forward(params, X)
+    grads = run_backward(params, cache, targets, probs)
     gradient_check(params, X, targets, grads, None, f"L = {len(sizes) - 1}, no dropout")
 
 
@@ -313,14 +462,14 @@ def test_deep_backward_with_dropout_passes_numerical_gradient_checks(sizes):
     check_close(probs, reference_probs(params, X, masks), given={"X": X},
                 problem="deep_forward with dropout does not give the probs of the masked network (see the "
                         "deep_forward tests first)", hint=FORWARD)
-    grads = run_backward(params, cache, targets)
+    grads = run_backward(params, cache, targets, probs)
     gradient_check(params, X, targets, grads, masks, f"L = {len(sizes) - 1}, p_drop = {p_drop}, masks fixed")
 
 
 def test_deep_backward_with_a_bigger_batch_divides_by_n():
     params, X, targets, _ = make_network(40, [3, 4, 4, 5], n=16)
-    _, cache = run_forward(params, X)
-    grads = run_backward(params, cache, targets)
+    probs, cache = run_forward(params, X)
+    grads = run_backward(params, cache, targets, probs)
     result = check_gradient(lambda v: reference_loss({**params, "b3": v}, X, targets), params["b3"], grads["b3"])
     if not result:
         fail(f'grads["b3"] for a batch of 16 is wrong: {result}.', given={"targets": targets}, got=grads["b3"],
@@ -330,8 +479,8 @@ def test_deep_backward_with_a_bigger_batch_divides_by_n():
 def test_deep_backward_keeps_float32():
     params, X, targets, _ = make_network(41, [4, 5, 5, 3], dtype=np.float32)
     for p_drop, rng in ((0.0, None), (0.3, np.random.default_rng(0))):
-        _, cache = run_forward(params, X, p_drop, rng)
-        grads = run_backward(params, cache, targets)
+        probs, cache = run_forward(params, X, p_drop, rng)
+        grads = run_backward(params, cache, targets, probs)
         for key in params:
             check_dtype(np.asarray(grads[key]), np.float32, f'deep_backward\'s grads["{key}"] (p_drop = {p_drop})',
                         given={"X": X})

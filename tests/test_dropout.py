@@ -161,6 +161,29 @@ def test_dropout_forward_drops_each_element_independently():
              got=mask, hint="draw one random number per element of x (shape x.shape), not one per row or per column.")
 
 
+def test_dropout_forward_drops_a_number_of_elements_that_varies_from_call_to_call():
+    # Independent decisions drop a binomial number of the 20 elements: mean 10, variance 20 * 0.5 * 0.5 = 5.
+    # Over 300 calls the sample variance falls below 2.5 about 6 standard deviations from its mean: never.
+    rng = np.random.default_rng(20)
+    x, p_drop, calls = np.ones((4, 5)), 0.5, 300
+    counts = np.array([np.count_nonzero(run_dropout_forward(x, p_drop, rng=rng)[1] == 0) for _ in range(calls)])
+    expected_variance = x.size * p_drop * (1 - p_drop)
+    if np.var(counts, ddof=1) < expected_variance / 2:
+        seen = sorted(set(counts.tolist()))
+        what = (f"exactly {seen[0]} of the {x.size} elements of x at each of {calls} calls" if len(seen) == 1 else
+                f"between {seen[0]} and {seen[-1]} of the {x.size} elements of x over {calls} calls (variance "
+                f"{np.var(counts, ddof=1):.2g})")
+        fail(f"dropout_forward with p_drop = {p_drop} dropped {what}: the elements "
+             f"are not dropped independently. With one independent decision per element, the number dropped "
+             f"varies from call to call like the heads in {x.size} coin tosses (variance {expected_variance:g}, so "
+             f"anything from about 5 to 15). Choosing a fixed number, round(p_drop * size), of elements to drop (a "
+             "permutation, or a choice without replacement) makes the fraction exact but ties the elements "
+             "together: once enough are dropped, every other one is sure to be kept.",
+             given={"x": "np.ones((4, 5))", "p_drop": p_drop}, shown={"numbers dropped": counts[:12]},
+             hint="decide for every element on its own, with one random draw per element of x that is below "
+                  "p_drop with probability p_drop; never a fixed count of dropped elements. " + KEEP_PROBABILITY)
+
+
 def test_dropout_forward_same_generator_state_gives_the_same_mask():
     x = np.ones((20, 30))
     _, first = run_dropout_forward(x, 0.5, seed=10)

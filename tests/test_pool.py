@@ -44,6 +44,22 @@ def reference_pool(x, size, stride):
     return out
 
 
+STARTED_AT_ZERO_HINT = "start a running maximum from the window's first value (or -inf), not from 0."
+
+
+def check_pool(out, x, size, stride, *, problem, given, hint=DEFINITION, expected=None, rtol=1e-6, atol=1e-9):
+    """check_close of out against the definition (or expected), naming a running maximum started at 0."""
+    expected = reference_pool(x, size, stride) if expected is None else expected
+    note = ""
+    got = np.asarray(out, dtype=np.float64)
+    if (got.shape == np.shape(expected) and not np.allclose(got, expected, rtol=rtol, atol=atol)
+            and np.allclose(got, reference_pool(np.maximum(x, 0.0), size, stride), rtol=rtol, atol=atol)):
+        note = (": every window whose values are all negative came out as 0, as from a running maximum started at 0 "
+                "(np.zeros); the maximum of [-3, -1] is -1")
+        hint = STARTED_AT_ZERO_HINT
+    check_close(out, expected, problem=problem + note, given=given, hint=hint, rtol=rtol, atol=atol)
+
+
 def distinct_values(seed, shape, dtype=np.float64):
     """Values without ties, at least 0.5 apart (so a step of 1e-5 never changes which one is the maximum)."""
     rng = np.random.default_rng(seed)
@@ -62,6 +78,13 @@ def run_maxpool_forward(x, size=2, stride=2, shape_hint=OUTPUT_SIZE):
     out = returned_array(result[0], "maxpool_forward's out", given=given_)
     h_out, w_out = (x.shape[2] - size) // stride + 1, (x.shape[3] - size) // stride + 1
     check_shape(out, (x.shape[0], x.shape[1], h_out, w_out), "maxpool_forward", given=given_, hint=shape_hint)
+    if np.may_share_memory(out, x):  # a new array never does: its memory is its own
+        fail(f"maxpool_forward (size {size}, stride {stride}) returned x itself or a view of it: out must be a new "
+             "array. A view shares x's memory, so writing into out later (an in-place ReLU, out += ...) would change "
+             "x too, and writing into x would change out.", given=given_,
+             hint="with 1x1 windows every value is its own maximum, so out holds x's values (every stride-th one), "
+                  "but in an array of its own: return a copy, as the docstring's edge case says." if size == 1 else
+                  "build out as an array of its own: a maximum over the windows makes one; x and its slices do not.")
     return out, result[1]
 
 
@@ -144,22 +167,21 @@ FROZEN_DX[0, 0, 2, 2] = 10.0
 
 def test_maxpool_forward_worked_example():
     out, _ = run_maxpool_forward(EXAMPLE_X, 2, 2)
-    check_close(out, [[[[4.0, 5.0], [0.0, 9.0]]]], problem="a 4x4 map pooled 2x2 with stride 2 must give the "
-                                                           "maximum of each quarter", given={"x": EXAMPLE_X},
-                hint=DEFINITION)
+    check_pool(out, EXAMPLE_X, 2, 2, expected=[[[[4.0, 5.0], [0.0, 9.0]]]], given={"x": EXAMPLE_X},
+               problem="a 4x4 map pooled 2x2 with stride 2 must give the maximum of each quarter")
 
 
 def test_maxpool_forward_worked_example_with_overlapping_windows():
     out, _ = run_maxpool_forward(EXAMPLE_X, 3, 1)
-    check_close(out, [[[[5.0, 5.0], [4.0, 9.0]]]], problem="3x3 windows moved by 1 overlap: window (i, j) starts at "
-                                                           "row i and column j", given={"x": EXAMPLE_X, "size": 3,
-                                                                                        "stride": 1}, hint=DEFINITION)
+    check_pool(out, EXAMPLE_X, 3, 1, expected=[[[[5.0, 5.0], [4.0, 9.0]]]],
+               problem="3x3 windows moved by 1 overlap: window (i, j) starts at row i and column j",
+               given={"x": EXAMPLE_X, "size": 3, "stride": 1})
 
 
 def test_maxpool_forward_matches_pytorch_on_a_frozen_example():
     out, _ = run_maxpool_forward(FROZEN_X, 3, 2)
-    check_close(out, FROZEN_OUT, problem="maxpool_forward differs from torch.nn.functional.max_pool2d(x, 3, 2)",
-                given={"x": FROZEN_X, "size": 3, "stride": 2}, hint=DEFINITION)
+    check_pool(out, FROZEN_X, 3, 2, expected=FROZEN_OUT, given={"x": FROZEN_X, "size": 3, "stride": 2},
+               problem="maxpool_forward differs from torch.nn.functional.max_pool2d(x, 3, 2)")
 
 
 def test_maxpool_forward_drops_trailing_rows_and_columns():
@@ -167,8 +189,8 @@ def test_maxpool_forward_drops_trailing_rows_and_columns():
     out, _ = run_maxpool_forward(x, 2, 2, shape_hint="a 2x5 map pooled 2x2 with stride 2 gives 1x2: the last column "
                                                      "fills no whole window and is dropped, as PyTorch does. "
                                                      + OUTPUT_SIZE)
-    check_close(out, [[[[6.0, 8.0]]]], problem="the windows cover columns 0-1 and 2-3; column 4 is dropped",
-                given={"x": x}, hint=DEFINITION)
+    check_pool(out, x, 2, 2, expected=[[[[6.0, 8.0]]]], given={"x": x},
+               problem="the windows cover columns 0-1 and 2-3; column 4 is dropped")
 
 
 @pytest.mark.parametrize("h, w, size, stride", [
@@ -180,8 +202,8 @@ def test_maxpool_forward_output_size_follows_the_formula(h, w, size, stride):
     out, _ = run_maxpool_forward(x, size, stride,
                                  shape_hint=f"H_out = ({h} - {size}) // {stride} + 1 = {h_out} and W_out = "
                                             f"({w} - {size}) // {stride} + 1 = {w_out}. " + OUTPUT_SIZE)
-    check_close(out, reference_pool(x, size, stride), problem=f"maxpool_forward with size {size}, stride {stride}",
-                given={"x": x, "size": size, "stride": stride}, hint=DEFINITION)
+    check_pool(out, x, size, stride, problem=f"maxpool_forward with size {size}, stride {stride}",
+               given={"x": x, "size": size, "stride": stride})
 
 
 @st.composite
@@ -198,27 +220,33 @@ def pool_cases(draw):
 def test_maxpool_forward_matches_the_loop_definition(case):
     x, size, stride = case
     out, _ = run_maxpool_forward(x, size, stride)
-    check_close(out, reference_pool(x, size, stride),
-                problem=f"maxpool_forward differs from the definition (size {size}, stride {stride})",
-                given={"x": x}, hint=DEFINITION, rtol=0, atol=0)
+    check_pool(out, x, size, stride, problem=f"maxpool_forward differs from the definition (size {size}, stride {stride})",
+               given={"x": x}, rtol=0, atol=0)
 
 
 def test_maxpool_forward_keeps_negative_values():
     x = -1.0 - np.arange(16.0).reshape(1, 1, 4, 4)
     out, _ = run_maxpool_forward(x, 2, 2)
-    check_close(out, [[[[-1.0, -3.0], [-9.0, -11.0]]]],
-                problem="the maximum of negative values is negative: max(-1, -2, -5, -6) = -1, not 0",
-                given={"x": x}, hint="start a running maximum from the window's first value (or -inf), not from 0.")
+    check_pool(out, x, 2, 2, expected=[[[[-1.0, -3.0], [-9.0, -11.0]]]], given={"x": x}, hint=STARTED_AT_ZERO_HINT,
+               problem="the maximum of negative values is negative: max(-1, -2, -5, -6) = -1, not 0")
 
 
 def test_maxpool_forward_pools_each_channel_on_its_own():
     x = np.stack([distinct_values(1, (4, 4)), distinct_values(2, (4, 4)) + 100, distinct_values(3, (4, 4)) - 100])
     x = np.stack([x, x[::-1]])  # (2, 3, 4, 4): two images, three channels on very different levels
     out, _ = run_maxpool_forward(x, 2, 2)
-    check_close(out, reference_pool(x, 2, 2), problem="every channel of every image is pooled on its own: "
-                                                      "channels and images are never mixed",
-                given={"x": x}, hint="take the maximum over the two window axes (rows and columns within the "
-                                     "window) only, never over the batch or channel axis.")
+    check_pool(out, x, 2, 2, problem="every channel of every image is pooled on its own: channels and images are "
+                                     "never mixed",
+               given={"x": x}, hint="take the maximum over the two window axes (rows and columns within the window) "
+                                    "only, never over the batch or channel axis.")
+
+
+def test_maxpool_forward_returns_a_new_array_even_for_1x1_windows():
+    x = distinct_values(16, (2, 2, 4, 5))
+    for stride in (1, 2):  # run_maxpool_forward checks that out does not share x's memory
+        out, _ = run_maxpool_forward(x, 1, stride)
+        check_pool(out, x, 1, stride, problem=f"with 1x1 windows and stride {stride}, out[n, c, i, j] is "
+                                              f"x[n, c, {stride}*i, {stride}*j]", given={"x": x, "size": 1, "stride": stride})
 
 
 def test_maxpool_forward_rejects_a_window_larger_than_the_input():

@@ -250,6 +250,32 @@ def test_l2_gradient_keeps_float64():
         check_dtype(result[key], np.float64, f"l2_gradient (key {key!r})")
 
 
+def test_l2_gradient_keeps_the_gradients_dtype_whatever_the_weights_dtype():
+    # Weights kept in float64 while the network computes its gradients in float32, and the other way round.
+    for params_dtype, grads_dtype in ((np.float64, np.float32), (np.float32, np.float64)):
+        params = small_network(params_dtype)
+        grads = {k: np.full(v.shape, 0.5, dtype=grads_dtype) for k, v in params.items()}
+        result = run_l2_gradient(params, grads, 0.1)
+        for key in grads:
+            given_ = {f"params[{key!r}]": params[key], f"grads[{key!r}]": grads[key], "weight_decay": 0.1}
+            got = np.dtype(result[key].dtype)
+            if got != np.dtype(grads_dtype):
+                promoted = got == np.result_type(params_dtype, grads_dtype)
+                fail(f"l2_gradient must return each gradient in the gradients' dtype: grads[{key!r}] is "
+                     f"{np.dtype(grads_dtype)} and params[{key!r}] {np.dtype(params_dtype)}, so result[{key!r}] must "
+                     f"be {np.dtype(grads_dtype)}; yours is {got}."
+                     + (" NumPy gives float32 combined with float64 a float64 result: adding the penalty's part, "
+                        "computed from the weights, promoted the gradient." if promoted else ""),
+                     given=given_,
+                     hint="the gradient keeps the dtype the network computes in, whatever dtype the weights are "
+                          "stored in: convert the penalty's part, weight_decay * params[k], to grads[k]'s dtype "
+                          "before adding it (the biases' gradients pass through unchanged).")
+            check_close(result[key], grads[key].astype(np.float64) + (0.1 * params[key].astype(np.float64)
+                                                                     if key.startswith("W") else 0.0),
+                        problem=f"l2_gradient[{key!r}] with {np.dtype(params_dtype)} weights and "
+                                f"{np.dtype(grads_dtype)} gradients is wrong", given=given_, hint=GRADIENT, rtol=1e-6)
+
+
 def test_l2_gradient_rejects_a_bad_weight_decay():
     params = small_network()
     grads = {k: np.ones_like(v) for k, v in params.items()}
