@@ -140,7 +140,7 @@ def shape_diagram(found: models.Network) -> list[tuple[str, str]]:
     """The network layer by layer, as (size, what) pairs: what goes in, what each layer makes."""
     bn = " · batch norm" if found.kind == "batchnorm" else ""
     stages = [(f"{SIDE}x{SIDE}", "image") if found.kind == "cnn" else (f"{found.inputs}", "pixels")]
-    channels, side = 1, SIDE
+    side = SIDE
     for l, shape in enumerate(found.shapes, 1):
         last = l == found.layers
         if len(shape) == 4:

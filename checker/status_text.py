@@ -138,10 +138,10 @@ def stage_list(run: RunResult, progress: Progress, style: Style) -> list[str]:
     current = run.first_unpassed()
     title_width = max(len(r.stage.title) for r in run.stages)
     number_width = len(str(max(r.stage.number for r in run.stages)))
-    lines = []
+    lines, previous_part = [], None
     for result in run.stages:
         stage = result.stage
-        if result is run.stages[0] or stage.part != previous_part:
+        if stage.part != previous_part:
             lines += ([""] if lines else []) + [style.bold(part_title(stage.part))]
         previous_part = stage.part
         name = f"{stage.number:>{number_width}}  {stage.title:<{title_width}}"

@@ -41,8 +41,6 @@ def test_a_small_depth_experiment_writes_its_figure_and_table(monkeypatch, tmp_p
 
 
 def test_depth_help_has_no_depth_option_and_one_epoch_is_singular(monkeypatch, tmp_path, capsys):
-    import pytest
-
     from checker import cli
 
     assert cli.main(["experiment", "depth", "--help"]) == 0
