@@ -23,6 +23,14 @@ DEFAULT_TIMEOUT = 300
 
 
 def pytest_configure(config):
+    # A shell runs a background job (`pytest ... &`, nohup) with Ctrl-C ignored, and an ignored signal stays
+    # ignored in every child: the kata commands the selftests start would then never see the SIGINT the
+    # Ctrl-C tests send them (a `kata watch` was found still running minutes later). The test process takes
+    # SIGINT again, so that its children start with the default, as they do from a terminal.
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if not config.pluginmanager.hasplugin("timeout"):  # without the dev extra the markers are no-ops, unflagged
         config.addinivalue_line("markers", "timeout(seconds, func_only=False): pytest-timeout's limit for a test")
 
