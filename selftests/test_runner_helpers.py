@@ -17,7 +17,7 @@ def package(parent, name, relu_source=RELU):
 
 def test_a_job_over_its_cpu_or_wall_time_fails_alone_and_the_jobs_after_it_run(tmp_path, monkeypatch):
     monkeypatch.setattr(runner_helpers, "JOB_CPU_SECONDS", 2)
-    monkeypatch.setattr(runner_helpers, "JOB_WALL_SECONDS", 20)
+    monkeypatch.setattr(runner_helpers, "JOB_WALL_SECONDS", 12)
     looping = RELU.replace("    return np.maximum(z, 0)\n", "    while True:\n        pass\n")
     sleeping = RELU.replace("    return np.maximum(z, 0)\n", "    import time\n    time.sleep(3600)\n")
     jobs = [package(tmp_path, "kata_first"), package(tmp_path, "kata_looping", looping),
@@ -28,5 +28,5 @@ def test_a_job_over_its_cpu_or_wall_time_fails_alone_and_the_jobs_after_it_run(t
     assert looped["package"] == "kata_looping" and looped["exit_code"] is None
     assert looped["problem"].startswith("it timed out: it used up its 2 s of CPU time in "), looped["problem"]
     assert slept["package"] == "kata_sleeping" and slept["exit_code"] is None
-    assert slept["problem"] == "it timed out: no result after 20 s (wall clock), and was stopped", slept["problem"]
+    assert slept["problem"] == "it timed out: no result after 12 s (wall clock), and was stopped", slept["problem"]
     assert slept["errors"] == {"the run": slept["problem"]}  # what tests that print the errors show
