@@ -46,7 +46,7 @@ from pathlib import Path
 from .project import PACKAGES, ROOT, display_path, find_root, serve_kata_packages
 
 QUICK = "KATA_NOTEBOOK_QUICK"
-QUICK_IMAGES = 2000  # training images with KATA_NOTEBOOK_QUICK=1 (validation and test: a quarter each)
+QUICK_IMAGES = 1000  # training images with KATA_NOTEBOOK_QUICK=1 (validation and test: a quarter each)
 QUICK_EPOCHS = 2  # and epochs of every training and experiment
 MAX_SHOWN = 400_000  # characters of a command's output a cell shows at most
 REFRESH_SECONDS = 0.25  # the live output is redrawn at most this often

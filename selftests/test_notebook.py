@@ -3,7 +3,7 @@ registry's, and they run in a real kernel.
 
 Two kernels run at once, each in a learner's copy of the kata: one where every stage is the reference's,
 which executes the three notebooks of notebooks/ (KATA_NOTEBOOK_QUICK=1: the training and experiment
-cells on MNIST's first 2,000 images, 2 epochs); one on the untouched stubs, which executes the same three
+cells on MNIST's first 1,000 images, 2 epochs); one on the untouched stubs, which executes the same three
 notebooks, then writes stages from cells (%%kata write), among them an endless loop under KATA_TIMEOUT=5.
 Skipped without the notebook extra, except in CI (CI=true), where that is a failure.
 """
@@ -273,7 +273,7 @@ def test_training_and_experiment_cells_show_their_progress_and_figures_inline(ex
     words = nb.text(trained)
     assert nb.exit_code(trained) == 0, words[-2000:]
     assert "KATA_NOTEBOOK_QUICK=1: a short run" in words and "epoch  2/2  train loss" in words
-    assert re.search(r"Test accuracy: \d+\.\d\d% on 500 test images, after 2 epochs\.", words), words
+    assert re.search(r"Test accuracy: \d+\.\d\d% on 250 test images, after 2 epochs\.", words), words
     assert nb.pictures(trained) >= 4, "the run's figures under the cell"
     experiment = nb.cell(part1, "%kata experiment init")
     assert nb.exit_code(experiment) == 0 and nb.pictures(experiment) >= 1, nb.text(experiment)[-2000:]
