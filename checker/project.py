@@ -86,10 +86,13 @@ def hand_over(argv: list[str]) -> None:
             f"{Path.cwd() if _cwd_exists() else 'this folder'} is not inside a clone of mnist-kata: there is no "
             f"{MARKER.as_posix()} here or in a folder above. Run kata in your clone of the kata (the folder "
             "with exercises/ and tests/), or get one: git clone <the kata's address>")
-    if root == ROOT:
+    if root == ROOT and sys.flags.isolated:
         serve_kata_packages(root)
         return
-    if os.environ.get(HANDED_OVER) == str(root):  # the clone's own checker did not take over: never loop
+    # Not isolated (the `kata` script; python -m checker is started with -I by checker/__main__.py): start
+    # again with -I, the clone's own checker included, so that a sitecustomize.py that PYTHONPATH reaches, or
+    # the current folder, does not share the process that judges the verdicts.
+    if sys.flags.isolated and os.environ.get(HANDED_OVER) == str(root):  # started here, still not it: never loop
         raise NotInAKata(f"the checker of {root} could not be started (its checker/ folder is damaged). "
                          "Restore it with: git checkout -- checker")
     os.environ[HANDED_OVER] = str(root)

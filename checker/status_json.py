@@ -195,6 +195,19 @@ def integrity_verdict(root: Path = ROOT) -> dict:
     return {"checked": True, "ok": not modified, "modified": modified}
 
 
+def integrity_error(root: Path = ROOT) -> str | None:
+    """The one line that stops `kata check` and `kata grade` before any suite runs, when the suites or the
+    code that runs and judges them differ from the kata's copies; None when they match."""
+    modified = integrity_verdict(root).get("modified")
+    if not modified:
+        return None
+    shown = ", ".join(modified[:4]) + (f" and {len(modified) - 4} more" if len(modified) > 4 else "")
+    one = len(modified) == 1
+    return (f"Error: {shown} {'differs' if one else 'differ'} from the kata's copy (the kata's tests, or the code that "
+            f"runs and judges them), so no stage can count as passed and none was run. Restore "
+            f"{'it' if one else 'them'} with: git checkout -- {' '.join(modified)}")
+
+
 def modified_message(modified: list[str]) -> str:
     """The learner's one line when the files integrity_verdict() names differ from the kata's copies."""
     shown = ", ".join(modified[:4]) + (f" and {len(modified) - 4} more" if len(modified) > 4 else "")

@@ -779,3 +779,61 @@ def test_a_daemon_outlives_no_kata_command_killed_with_sigkill(run):
                                 "ended. If your code kills processes (os.kill), remove that call: a kata function "
                                 "returns its result.\n"), done.stderr
     assert pids and survivors == []
+
+
+# The process that judges the verdicts ------------------------------------------------------------------
+
+FORGING_SITECUSTOMIZE = '''\
+import importlib.abc, sys
+
+
+class Forge(importlib.abc.MetaPathFinder):  # every stage result says "passed"
+    def find_spec(self, name, path=None, target=None):
+        if name != "checker.results":
+            return None
+        for finder in sys.meta_path:
+            spec = None if finder is self else getattr(finder, "find_spec", lambda *a: None)(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        real = spec.loader.exec_module
+
+        def exec_module(module):
+            real(module)
+            module.StageResult.passed = property(lambda self: True)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, Forge())
+'''
+
+
+def test_a_sitecustomize_on_pythonpath_does_not_reach_the_kata_command_that_judges(tmp_path):
+    """The `kata` script installed from this very clone runs without -I; with PYTHONPATH=. a root
+    sitecustomize.py starts in it. The command starts again isolated before it imports its checker."""
+    box = Sandbox(tmp_path)
+    box.write("sitecustomize.py", FORGING_SITECUSTOMIZE)
+    as_the_script = [sys.executable, "-c", "import sys; from checker.cli import main; sys.exit(main())"]
+    for args in (["--no-train"], ["grade", "1"], ["status", "--json"]):
+        done = subprocess.run(as_the_script + args, cwd=box.path, env=box.env(PYTHONPATH=str(box.path)), text=True,
+                              capture_output=True, stdin=subprocess.DEVNULL, timeout=180)
+        assert done.returncode == 1, (args, done.stdout[-600:], done.stderr[-600:])
+        assert "All 14 stages pass" not in done.stdout and "passes:" not in done.stdout, (args, done.stdout[-600:])
+        if args[0] == "status":
+            assert json.loads(done.stdout)["stages_passed"] == 0
+
+
+def test_kata_check_and_grade_refuse_to_run_with_a_changed_checker(tmp_path):
+    box = Sandbox(tmp_path)
+    box.solve("one_hot")
+    results = box.path / "checker" / "results.py"
+    results.write_text(results.read_text() + "\n# changed\n")
+    for args in (("check", "1"), ("grade", "1"), ("check",)):
+        done = box.kata(*args)
+        assert (done.returncode, done.stdout) == (1, ""), (args, done.stdout)
+        assert done.stderr == ("Error: checker/results.py differs from the kata's copy (the kata's tests, or the code "
+                               "that runs and judges them), so no stage can count as passed and none was run. "
+                               "Restore it with: git checkout -- checker/results.py\n"), done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 
+from .. import status_json
 from ..options import stage_argument
 from ..progress import Progress
 from ..status_text import next_action, unlocked
@@ -39,6 +40,10 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     style = Style()
+    problem = status_json.integrity_error()
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        return 1
     progress = Progress.load()
     stages = all_stages()
     if args.stage is None:

@@ -8,8 +8,11 @@ nothing to .kata/.
 
 from __future__ import annotations
 
+import sys
+
 from ..options import stage_argument
 from ..runner import run_stages
+from .. import status_json
 from ..status_json import stage_entry
 
 DESCRIPTION = """\
@@ -35,6 +38,10 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     stage = args.stage
+    problem = status_json.integrity_error()
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        return 1
     result = run_stages([stage], stop_after_failing_stage=False).stages[0]
     entry = stage_entry(result)
     tests = f"{entry['tests_passed']} of {entry['tests_total']} tests pass"
