@@ -229,17 +229,22 @@ def _end_orphans() -> None:
             except ChildProcessError:
                 pass
             return
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        for pid in children:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        _kill_and_reap(children)
         time.sleep(0.01)
+
+
+def _kill_and_reap(pids: list[int]) -> None:
+    """SIGKILL each of pids, then reap those that are this process's children (no zombie is left)."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:  # not ours: its own parent reaps it
+            pass
 
 
 def die_with_parent() -> None:
@@ -272,17 +277,7 @@ def end_leftovers(process: subprocess.Popen, token: str) -> None:
             victims = _leftover_processes(marker)
             if not victims:
                 return
-            for pid in victims:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            for pid in victims:
-                if _parent_of(pid) == os.getpid():
-                    try:
-                        os.waitpid(pid, 0)  # ours after all (a subreaper's orphan): no zombie
-                    except ChildProcessError:
-                        pass
+            _kill_and_reap(victims)  # a subreaper's orphans are ours after all: reaped, no zombie
             time.sleep(0.01)
 
 

@@ -199,22 +199,20 @@ def integrity_error(root: Path = ROOT) -> str | None:
     """The one line that stops `kata check` and `kata grade` before any suite runs, when the suites or the
     code that runs and judges them differ from the kata's copies; None when they match."""
     modified = integrity_verdict(root).get("modified")
-    if not modified:
-        return None
-    shown = ", ".join(modified[:4]) + (f" and {len(modified) - 4} more" if len(modified) > 4 else "")
-    one = len(modified) == 1
-    return (f"Error: {shown} {'differs' if one else 'differ'} from the kata's copy (the kata's tests, or the code that "
-            f"runs and judges them), so no stage can count as passed and none was run. Restore "
-            f"{'it' if one else 'them'} with: git checkout -- {' '.join(modified)}")
+    return _modified_line(modified, "no stage can count as passed and none was run") if modified else None
 
 
 def modified_message(modified: list[str]) -> str:
     """The learner's one line when the files integrity_verdict() names differ from the kata's copies."""
+    return _modified_line(modified, "no stage counts as passed, whatever the report above says")
+
+
+def _modified_line(modified: list[str], consequence: str) -> str:
     shown = ", ".join(modified[:4]) + (f" and {len(modified) - 4} more" if len(modified) > 4 else "")
     one = len(modified) == 1
     return (f"Error: {shown} {'differs' if one else 'differ'} from the kata's copy (the kata's tests, or the code that "
-            f"runs and judges them), so no stage counts as passed, whatever the report above says. Restore "
-            f"{'it' if one else 'them'} with: git checkout -- {' '.join(modified)}")
+            f"runs and judges them), so {consequence}. Restore {'it' if one else 'them'} with: git checkout -- "
+            f"{' '.join(modified)}")
 
 
 def render(document: dict) -> str:
